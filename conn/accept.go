@@ -1,0 +1,54 @@
+package conn
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/hybi-go/hybi/handshake"
+	"github.com/hybi-go/hybi/raw"
+)
+
+// AcceptOptions configures Accept. The zero value accepts same-origin
+// requests with no subprotocol, with the default session Options.
+type AcceptOptions struct {
+	Upgrader handshake.Upgrader
+	Options
+}
+
+// Accept upgrades an HTTP request to a WebSocket connection (RFC 6455,
+// Section 4.2). On failure it has already written the HTTP error response;
+// the handler should just return.
+func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, error) {
+	var ao AcceptOptions
+	if o != nil {
+		ao = *o
+	}
+	res, err := ao.Upgrader.Upgrade(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return newFromNet(res.Conn, res.Buffered, raw.Server, res.Subprotocol, &ao.Options), nil
+}
+
+// DialOptions configures Dial. The zero value dials with the defaults.
+type DialOptions struct {
+	Dialer handshake.Dialer
+	Options
+}
+
+// Dial opens a WebSocket connection to a ws:// or wss:// URL (RFC 6455,
+// Section 4.1). ctx bounds the opening handshake only. When the server
+// answers the handshake with something else than a valid 101, the
+// response is returned along with the error so that the caller can
+// inspect it.
+func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Response, error) {
+	var do DialOptions
+	if o != nil {
+		do = *o
+	}
+	res, resp, err := do.Dialer.Dial(ctx, url)
+	if err != nil {
+		return nil, resp, err
+	}
+	return newFromNet(res.Conn, res.Buffered, raw.Client, res.Subprotocol, &do.Options), resp, nil
+}

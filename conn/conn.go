@@ -1,0 +1,401 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/raw"
+)
+
+// MessageType is the type of a data message (RFC 6455, Section 5.6).
+type MessageType int
+
+// Message types.
+const (
+	MessageText   MessageType = MessageType(frame.OpText)
+	MessageBinary MessageType = MessageType(frame.OpBinary)
+)
+
+func (t MessageType) String() string {
+	switch t {
+	case MessageText:
+		return "text"
+	case MessageBinary:
+		return "binary"
+	}
+	return fmt.Sprintf("MessageType(%d)", int(t))
+}
+
+// Defaults for Options.
+const (
+	DefaultReadLimit    = 32 << 20
+	DefaultCloseTimeout = 5 * time.Second
+)
+
+// Options configures the Default session. The zero value gives the
+// defaults; a nil *Options means the zero value.
+type Options struct {
+	// ReadLimit is the largest message accepted, counted after any
+	// extension has decoded it. A larger one fails the connection with
+	// StatusMessageTooBig (1009). 0 means DefaultReadLimit; negative means
+	// no limit.
+	ReadLimit int64
+	// MaxFrameSize is the largest frame accepted; 0 means ReadLimit.
+	MaxFrameSize int64
+	// PingInterval, when positive, sends a ping after every interval; a
+	// pong must come back within PongTimeout or the connection is closed
+	// with ErrPongTimeout. Pongs are only seen while some goroutine reads.
+	PingInterval time.Duration
+	// PongTimeout defaults to PingInterval.
+	PongTimeout time.Duration
+	// CloseTimeout bounds the closing handshake: how long Close waits for
+	// the peer's close frame, and a client for the server to drop TCP.
+	// 0 means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+	// ReadBufferSize and WriteBufferSize size the pooled buffers; see
+	// raw.Options.
+	ReadBufferSize, WriteBufferSize int
+}
+
+func (o *Options) withDefaults() Options {
+	var v Options
+	if o != nil {
+		v = *o
+	}
+	if v.ReadLimit == 0 {
+		v.ReadLimit = DefaultReadLimit
+	}
+	if v.MaxFrameSize == 0 {
+		v.MaxFrameSize = v.ReadLimit
+	}
+	if v.PongTimeout <= 0 {
+		v.PongTimeout = v.PingInterval
+	}
+	if v.CloseTimeout <= 0 {
+		v.CloseTimeout = DefaultCloseTimeout
+	}
+	return v
+}
+
+func (o *Options) rawOptions() *raw.Options {
+	return &raw.Options{
+		MaxFrameSize:    o.MaxFrameSize,
+		ReadBufferSize:  o.ReadBufferSize,
+		WriteBufferSize: o.WriteBufferSize,
+	}
+}
+
+// Conn is the Default session: whole messages or streamed ones, with
+// fragments reassembled, text validated, pings answered, keepalive and the
+// closing handshake done for the caller.
+//
+// One goroutine may read at a time (Read, Reader and the reader it
+// returns); any number may write (Write, Writer, Ping, Close). A message
+// written with Writer is sent frame by frame, and control frames (a pong,
+// a ping, a close) can go out between its frames.
+type Conn struct {
+	rc          *raw.Conn
+	opts        Options
+	subprotocol string
+	client      bool
+
+	// Reading: readMu is a one-slot lock, so that Close can wait for a
+	// busy reader with a timeout.
+	readMu chan struct{}
+	msg    messageReader // the current message, reused
+	ctrl   [frame.MaxControlPayload]byte
+
+	// Writing: msgMu serializes whole messages; raw serializes frames.
+	msgMu chan struct{}
+	mw    messageWriter
+
+	// Close state, under mu.
+	mu        sync.Mutex
+	closeSent bool
+	readErr   error         // terminal error for readers
+	peerClose chan struct{} // closed once the peer's close frame arrived (or the conn died)
+	peerOnce  sync.Once
+	cause     error // why the connection was closed locally, if it was
+
+	// Keepalive and Ping.
+	pingMu       sync.Mutex
+	pings        map[uint64]chan struct{}
+	pingSeq      uint64
+	pongPending  atomic.Bool
+	keepalive    *time.Timer
+	keepaliveArm bool // next keepalive tick checks for the pong
+}
+
+// New starts the Default session on a Raw session whose opening handshake
+// is done. subprotocol is the one agreed, if any. The Conn owns rc.
+func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
+	c := &Conn{
+		rc:          rc,
+		opts:        o.withDefaults(),
+		subprotocol: subprotocol,
+		client:      rc.Role() == raw.Client,
+		readMu:      make(chan struct{}, 1),
+		msgMu:       make(chan struct{}, 1),
+		peerClose:   make(chan struct{}),
+	}
+	c.msg.c = c
+	c.mw.c = c
+	if c.opts.PingInterval > 0 {
+		c.keepalive = time.AfterFunc(c.opts.PingInterval, c.keepaliveTick)
+	}
+	return c
+}
+
+// newFromNet is New for a freshly handshaken net.Conn.
+func newFromNet(nc net.Conn, buffered []byte, role raw.Role, subprotocol string, o *Options) *Conn {
+	opts := o.withDefaults()
+	rc := raw.New(nc, buffered, role, opts.rawOptions())
+	return New(rc, subprotocol, &opts)
+}
+
+// Subprotocol returns the subprotocol agreed in the opening handshake, or "".
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// NetConn returns the underlying connection. Reading or writing it
+// directly corrupts the session.
+func (c *Conn) NetConn() net.Conn { return c.rc.NetConn() }
+
+func lock(ctx context.Context, mu chan struct{}, closed <-chan struct{}) error {
+	select {
+	case mu <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case mu <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-closed:
+		return ErrClosed
+	}
+}
+
+// terminal returns the error readers get from now on, or nil.
+func (c *Conn) terminal() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readErr
+}
+
+func (c *Conn) setTerminal(err error) error {
+	c.mu.Lock()
+	if c.readErr == nil {
+		c.readErr = err
+	}
+	err = c.readErr
+	c.mu.Unlock()
+	c.peerOnce.Do(func() { close(c.peerClose) })
+	return err
+}
+
+// fail handles an error from the read side. Context errors leave the
+// connection as it was; protocol errors are answered with a close frame
+// carrying their code; anything else means the connection is gone.
+func (c *Conn) fail(ctx context.Context, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if ctx.Err() != nil {
+			return err
+		}
+	}
+	if t := c.terminal(); t != nil {
+		return t
+	}
+	var pe *ProtocolError
+	if errors.As(err, &pe) {
+		c.writeClose(pe.Code, pe.Reason)
+		c.shutdown()
+		return c.setTerminal(err)
+	}
+	c.mu.Lock()
+	cause := c.cause
+	c.mu.Unlock()
+	if cause != nil {
+		err = cause
+	}
+	c.shutdown()
+	return c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, err))
+}
+
+// shutdown closes TCP and stops the keepalive.
+func (c *Conn) shutdown() {
+	if c.keepalive != nil {
+		c.keepalive.Stop()
+	}
+	c.rc.Close()
+}
+
+// nextData returns the next data frame header, handling control frames
+// that come before it.
+func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
+	for {
+		h, err := c.rc.NextFrame(ctx)
+		if err != nil {
+			return h, c.fail(ctx, err)
+		}
+		if h.Opcode.IsData() {
+			return h, nil
+		}
+		p := c.ctrl[:h.Length]
+		if _, err := io.ReadFull(c.rc, p); err != nil {
+			return h, c.fail(ctx, err)
+		}
+		switch h.Opcode {
+		case frame.OpPing:
+			c.mu.Lock()
+			sent := c.closeSent
+			c.mu.Unlock()
+			if !sent {
+				if err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPong}, p); err != nil {
+					return h, c.failWrite(ctx, err)
+				}
+			}
+		case frame.OpPong:
+			c.gotPong(p)
+		case frame.OpClose:
+			return h, c.handleClose(ctx, p)
+		}
+	}
+}
+
+// handleClose answers the peer's close frame (RFC 6455, Section 5.5.1):
+// echo its code unless we sent a close already, then end the connection.
+func (c *Conn) handleClose(ctx context.Context, p []byte) error {
+	code, reason, err := frame.ParseClose(p)
+	if err != nil {
+		return c.fail(ctx, err)
+	}
+	ce := &CloseError{Code: code, Reason: reason}
+	c.writeClose(code, "")
+	c.setTerminal(ce)
+	c.finish()
+	return ce
+}
+
+// finish ends the TCP connection once the closing handshake is done. The
+// server closes first (RFC 6455, Section 7.1.1); a client waits a while
+// for it to, so that the server holds no TIME_WAIT state.
+func (c *Conn) finish() {
+	if c.client {
+		nc := c.rc.NetConn()
+		nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+		var b [64]byte
+		for {
+			if _, err := nc.Read(b[:]); err != nil {
+				break
+			}
+		}
+	}
+	c.shutdown()
+}
+
+// writeClose sends a close frame unless one was sent already. It reports
+// whether this call sent it.
+func (c *Conn) writeClose(code StatusCode, reason string) bool {
+	c.mu.Lock()
+	if c.closeSent {
+		c.mu.Unlock()
+		return false
+	}
+	c.closeSent = true
+	c.mu.Unlock()
+	var b [frame.MaxControlPayload]byte
+	p := frame.AppendClose(b[:0], code, reason)
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
+	defer cancel()
+	c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, p)
+	return true
+}
+
+// failWrite handles a write error: a frame cut in half breaks the
+// connection.
+func (c *Conn) failWrite(ctx context.Context, err error) error {
+	if errors.Is(err, raw.ErrBroken) {
+		c.shutdown()
+		c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, err))
+		return err
+	}
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return err
+	}
+	if errors.Is(err, raw.ErrClosed) {
+		return ErrClosed
+	}
+	c.shutdown()
+	c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, err))
+	return err
+}
+
+// Close starts (or completes) the closing handshake with code and reason
+// (RFC 6455, Section 7): it sends a close frame, waits up to
+// Options.CloseTimeout for the peer's, and closes the connection. Data
+// messages that arrive meanwhile are discarded. A reader blocked in
+// another goroutine gets the CloseError. Close returns nil when the
+// handshake completed.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	if code == 0 {
+		code = StatusNormalClosure
+	}
+	if !code.ValidOnWire() && code != StatusNoStatusRcvd {
+		return fmt.Errorf("websocket: close code %d may not be sent", code)
+	}
+	sent := c.writeClose(code, reason)
+	timer := time.NewTimer(c.opts.CloseTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.peerClose:
+	case c.readMu <- struct{}{}:
+		// Nobody is reading: read until the peer's close ourselves.
+		ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
+		for {
+			if _, err := c.nextData(ctx); err != nil {
+				break
+			}
+		}
+		cancel()
+		<-c.readMu
+	case <-timer.C:
+	}
+	select {
+	case <-c.peerClose:
+	case <-timer.C:
+	}
+	c.shutdown()
+	t := c.terminal()
+	var ce *CloseError
+	if errors.As(t, &ce) && ce.Code != StatusAbnormalClosure {
+		if !sent {
+			return ErrClosed
+		}
+		return nil
+	}
+	c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, ErrClosed))
+	if !sent {
+		return ErrClosed
+	}
+	return errors.New("websocket: closing handshake did not complete")
+}
+
+// CloseNow closes the connection at once, with no closing handshake.
+func (c *Conn) CloseNow() error {
+	c.mu.Lock()
+	if c.cause == nil {
+		c.cause = ErrClosed
+	}
+	c.mu.Unlock()
+	c.shutdown()
+	c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, ErrClosed))
+	return nil
+}

@@ -1,0 +1,3 @@
+module github.com/hybi-go/hybi
+
+go 1.23

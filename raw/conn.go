@@ -1,0 +1,513 @@
+package raw
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+
+	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/internal/bufpool"
+)
+
+// Role says which end of the connection a Conn is. It decides masking:
+// clients mask what they send, servers what they receive (RFC 6455,
+// Section 5.1).
+type Role = frame.Role
+
+// The two roles.
+const (
+	Server = frame.RoleServer
+	Client = frame.RoleClient
+)
+
+// Default limits and sizes.
+const (
+	DefaultMaxFrameSize    = 32 << 20
+	DefaultReadBufferSize  = 4096
+	DefaultWriteBufferSize = 16 << 10
+
+	// smallBufSize is the read buffer every connection keeps inline. An
+	// idle connection waits for its next frame with only this, so small
+	// messages arrive in one read and a pooled buffer is needed only while
+	// a larger frame is in flight.
+	smallBufSize = 128
+)
+
+// Options configures a Conn. The zero value gives the defaults.
+type Options struct {
+	// MaxFrameSize is the largest payload accepted in one received frame;
+	// a larger one is ErrFrameTooBig (1009). 0 means DefaultMaxFrameSize,
+	// negative means no limit.
+	MaxFrameSize int64
+	// ReadBufferSize is the size of the pooled read buffer taken while a
+	// large frame is being read. 0 means DefaultReadBufferSize.
+	ReadBufferSize int
+	// WriteBufferSize is the size of the pooled buffer a frame is framed
+	// (and, for a client, masked) in. 0 means DefaultWriteBufferSize.
+	WriteBufferSize int
+	// AllowedRSV are the RSV bits that negotiated extensions own. A
+	// received frame with any other RSV bit is ErrReservedBits (1002).
+	AllowedRSV frame.RSV
+	// AllowIllegalWrites turns off the checks WriteFrame makes and sends
+	// the header as given (opcode, RSV, FIN, mask bit and key), with only
+	// Length set from the payload. It exists for tests and conformance
+	// tools that must send broken frames on purpose.
+	AllowIllegalWrites bool
+}
+
+// ErrClosed is returned by operations on a Conn after Close.
+var ErrClosed = errors.New("websocket: use of closed connection")
+
+// ErrBroken is returned after a write was cut off in the middle of a frame
+// (by a cancelled context or an I/O error): the stream can no longer be
+// framed and the connection must be closed.
+var ErrBroken = errors.New("websocket: connection broken by an interrupted write")
+
+// Conn is the Raw session: frames in and out, nothing answered for the
+// caller. Ping, pong and close frames are returned by NextFrame like any
+// other; replying to them, reassembling messages and validating text are
+// left to the caller (package conn does all of that).
+//
+// One goroutine may read (NextFrame and Read) while any number write;
+// WriteFrame writes each frame whole under a lock.
+type Conn struct {
+	nc   net.Conn
+	role Role
+	opts Options
+	pool *bufpool.Pool
+
+	// Read side, owned by the single reader.
+	rctx    context.Context
+	rdeadl  interrupter
+	rbuf    []byte  // small[:] or *rpooled
+	rpooled *[]byte // pooled read buffer, nil while idle
+	r, w    int     // unread bytes are rbuf[r:w]
+	remain  int64   // payload bytes of the current frame not yet read
+	mask    [4]byte // masking key of the current frame
+	maskPos int     // offset into the key
+	masked  bool    // current frame is masked
+	inMsg   bool    // a fragmented data message is open
+	rerr    error   // sticky read error
+	hbuf    [frame.MaxHeaderSize]byte
+	small   [smallBufSize]byte
+
+	// Write side.
+	wmu     chan struct{} // one-slot lock held for the writing of one frame
+	wdeadl  interrupter
+	werr    error // sticky write error, guarded by wmu
+	wbufs   net.Buffers
+	closed  chan struct{}
+	closeMu sync.Once
+}
+
+// New starts a Raw session on nc, which has completed the opening
+// handshake. buffered holds bytes already read from nc past the handshake
+// (handshake.Result.Buffered); they are read first. The Conn owns nc.
+func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
+	c := &Conn{nc: nc, role: role, wmu: make(chan struct{}, 1), closed: make(chan struct{})}
+	if o != nil {
+		c.opts = *o
+	}
+	if c.opts.MaxFrameSize == 0 {
+		c.opts.MaxFrameSize = DefaultMaxFrameSize
+	}
+	if c.opts.ReadBufferSize <= 0 {
+		c.opts.ReadBufferSize = DefaultReadBufferSize
+	}
+	if c.opts.WriteBufferSize <= 0 {
+		c.opts.WriteBufferSize = DefaultWriteBufferSize
+	}
+	if c.opts.WriteBufferSize < 256 {
+		c.opts.WriteBufferSize = 256
+	}
+	c.pool = bufpool.Default
+	c.rdeadl.set = nc.SetReadDeadline
+	c.wdeadl.set = nc.SetWriteDeadline
+	c.rbuf = c.small[:]
+	c.rctx = context.Background()
+	if len(buffered) > 0 {
+		if len(buffered) > len(c.small) {
+			c.takeReadBuf(len(buffered))
+		}
+		c.w = copy(c.rbuf, buffered)
+	}
+	return c
+}
+
+// NetConn returns the underlying connection.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Role reports which end of the connection c is.
+func (c *Conn) Role() Role { return c.role }
+
+// Close closes the underlying connection at once, with no close frame.
+// It is safe to call more than once and from any goroutine.
+func (c *Conn) Close() error {
+	err := ErrClosed
+	c.closeMu.Do(func() {
+		close(c.closed)
+		err = c.nc.Close()
+	})
+	return err
+}
+
+// takeReadBuf moves the unread bytes into a pooled buffer of at least n
+// bytes.
+func (c *Conn) takeReadBuf(n int) {
+	if n < c.opts.ReadBufferSize {
+		n = c.opts.ReadBufferSize
+	}
+	if c.rpooled != nil && len(*c.rpooled) >= n {
+		return
+	}
+	nb := c.pool.Get(n)
+	k := copy(*nb, c.rbuf[c.r:c.w])
+	c.releaseReadBuf()
+	c.rpooled = nb
+	c.rbuf = *nb
+	c.r, c.w = 0, k
+}
+
+// releaseReadBuf gives the pooled read buffer back once it is drained.
+func (c *Conn) releaseReadBuf() {
+	if c.rpooled != nil {
+		c.pool.Put(c.rpooled)
+		c.rpooled = nil
+		c.rbuf = c.small[:]
+	}
+}
+
+// fill reads more bytes into the read buffer so that at least need bytes
+// are unread, choosing the small inline buffer when that is enough.
+func (c *Conn) fill(need int) error {
+	for c.w-c.r < need {
+		if c.r == c.w {
+			c.r, c.w = 0, 0
+			// Drained: go back to the inline buffer unless a large
+			// payload is still to come.
+			if c.rpooled != nil && c.remain+frame.MaxHeaderSize <= int64(len(c.small)) {
+				c.releaseReadBuf()
+			}
+		}
+		if c.remain > int64(len(c.small)) && c.rpooled == nil {
+			c.takeReadBuf(0)
+		}
+		if len(c.rbuf)-c.r < need {
+			// Compact so that need bytes fit.
+			c.w = copy(c.rbuf, c.rbuf[c.r:c.w])
+			c.r = 0
+			if len(c.rbuf) < need {
+				c.takeReadBuf(need)
+			}
+		}
+		n, err := c.nc.Read(c.rbuf[c.w:])
+		c.w += n
+		if err != nil {
+			if c.w-c.r >= need {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// NextFrame reads the next frame header, skipping whatever is left of the
+// current frame's payload. It checks the header against RFC 6455, Sections
+// 5.1-5.5: masking for the role, RSV bits against Options.AllowedRSV,
+// reserved opcodes, control frame rules, the order of fragments, and the
+// frame size limit. A violation is returned as a *frame.ProtocolError
+// whose Code is the close status to answer with; after it, and after any
+// I/O error, the read side stays failed.
+//
+// ctx bounds this call and the Read calls for the frame's payload. When it
+// is cancelled the call returns ctx.Err() and the connection stays usable:
+// no byte read so far is lost.
+func (c *Conn) NextFrame(ctx context.Context) (frame.Header, error) {
+	if c.rerr != nil {
+		return frame.Header{}, c.rerr
+	}
+	c.rctx = ctx
+	if c.remain > 0 {
+		if err := c.discard(); err != nil {
+			return frame.Header{}, err
+		}
+	}
+	disarm := c.rdeadl.arm(ctx)
+	h, err := c.readHeader()
+	disarm()
+	if err != nil {
+		if ctx.Err() != nil && isTimeout(err) {
+			return frame.Header{}, ctx.Err()
+		}
+		return frame.Header{}, c.failRead(err)
+	}
+	if err := c.check(h); err != nil {
+		return h, c.failRead(err)
+	}
+	c.remain = h.Length
+	c.masked = h.Masked
+	c.mask = h.Mask
+	c.maskPos = 0
+	return h, nil
+}
+
+func (c *Conn) readHeader() (frame.Header, error) {
+	if err := c.fill(2); err != nil {
+		if err == io.EOF && c.w > c.r {
+			err = io.ErrUnexpectedEOF
+		}
+		return frame.Header{}, err
+	}
+	b1 := c.rbuf[c.r+1]
+	n := 2
+	switch b1 & 0x7F {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b1&0x80 != 0 {
+		n += 4
+	}
+	if err := c.fill(n); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return frame.Header{}, err
+	}
+	h, _, err := frame.ParseHeader(c.rbuf[c.r : c.r+n])
+	if err != nil {
+		return h, err
+	}
+	c.r += n
+	return h, nil
+}
+
+func (c *Conn) check(h frame.Header) error {
+	if err := frame.Check(h, c.role, c.opts.AllowedRSV); err != nil {
+		return err
+	}
+	if h.Opcode.IsData() {
+		if err := frame.CheckSequence(h.Opcode, c.inMsg); err != nil {
+			return err
+		}
+		c.inMsg = !h.Fin
+	}
+	if c.opts.MaxFrameSize > 0 && h.Length > c.opts.MaxFrameSize {
+		return frame.ErrFrameTooBig
+	}
+	return nil
+}
+
+func (c *Conn) failRead(err error) error {
+	if err == io.EOF {
+		c.rerr = io.EOF
+	} else {
+		c.rerr = err
+	}
+	c.releaseReadBuf()
+	return c.rerr
+}
+
+// discard skips the rest of the current frame's payload.
+func (c *Conn) discard() error {
+	for c.remain > 0 {
+		k := int64(c.w - c.r)
+		if k > c.remain {
+			k = c.remain
+		}
+		c.r += int(k)
+		c.remain -= k
+		if c.remain == 0 {
+			break
+		}
+		if err := c.fill(1); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return c.failRead(err)
+		}
+	}
+	return nil
+}
+
+// Remaining returns how many payload bytes of the current frame are unread.
+func (c *Conn) Remaining() int64 { return c.remain }
+
+// Read reads payload bytes of the frame returned by the last NextFrame,
+// unmasked. It returns io.EOF at the end of the frame. Payloads larger than
+// the read buffer are read straight into p.
+func (c *Conn) Read(p []byte) (int, error) {
+	if c.remain == 0 {
+		return 0, io.EOF
+	}
+	if c.rerr != nil {
+		return 0, c.rerr
+	}
+	if int64(len(p)) > c.remain {
+		p = p[:c.remain]
+	}
+	var n int
+	if c.r < c.w {
+		n = copy(p, c.rbuf[c.r:c.w])
+		c.r += n
+	} else {
+		disarm := c.rdeadl.arm(c.rctx)
+		var err error
+		if len(p) >= c.opts.ReadBufferSize {
+			// Large read: bypass the buffer, as bufio does.
+			n, err = c.nc.Read(p)
+		} else {
+			if err = c.fill(1); err == nil {
+				n = copy(p, c.rbuf[c.r:c.w])
+				c.r += n
+			}
+		}
+		disarm()
+		if err != nil && n == 0 {
+			if c.rctx.Err() != nil && isTimeout(err) {
+				return 0, c.rctx.Err()
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return 0, c.failRead(err)
+		}
+	}
+	if c.masked {
+		c.maskPos = frame.Mask(c.mask, c.maskPos, p[:n])
+	}
+	c.remain -= int64(n)
+	if c.remain == 0 && c.r == c.w {
+		c.releaseReadBuf()
+	}
+	return n, nil
+}
+
+// lockWrite takes the frame write lock, giving up when ctx is done or the
+// connection is closed.
+func (c *Conn) lockWrite(ctx context.Context) error {
+	select {
+	case c.wmu <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.wmu <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closed:
+		return ErrClosed
+	}
+}
+
+func (c *Conn) unlockWrite() { <-c.wmu }
+
+// WriteFrame writes one frame with payload p. The header's Length and, for
+// a client, its mask are set here; p is never modified (a client masks a
+// copy in a pooled buffer). Unless Options.AllowIllegalWrites is set, a
+// header that breaks RFC 6455 (a reserved opcode, a fragmented or long
+// control frame, an RSV bit no extension owns) is refused.
+//
+// Frames from concurrent callers never interleave. A cancelled ctx returns
+// ctx.Err(); if part of the frame had already gone out the connection is
+// broken (ErrBroken) and should be closed.
+func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
+	h.Length = int64(len(p))
+	if !c.opts.AllowIllegalWrites {
+		if err := c.checkWrite(h); err != nil {
+			return err
+		}
+		h.Masked = c.role == Client
+		if h.Masked {
+			u := rand.Uint32()
+			h.Mask = [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
+		}
+	}
+	if err := c.lockWrite(ctx); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	if c.werr != nil {
+		return c.werr
+	}
+	disarm := c.wdeadl.arm(ctx)
+	n, err := c.writeFrame(h, p)
+	disarm()
+	if err != nil {
+		if n > 0 {
+			c.werr = ErrBroken
+		}
+		if ctx.Err() != nil && isTimeout(err) {
+			if n > 0 {
+				return errors.Join(ctx.Err(), ErrBroken)
+			}
+			return ctx.Err()
+		}
+		c.werr = err
+		return err
+	}
+	return nil
+}
+
+var errBadWrite = errors.New("websocket: refusing to write a frame that breaks RFC 6455")
+
+func (c *Conn) checkWrite(h frame.Header) error {
+	switch {
+	case h.Opcode.IsReserved():
+		return errBadWrite
+	case h.RSV&^c.opts.AllowedRSV != 0:
+		return errBadWrite
+	case h.Opcode.IsControl() && (!h.Fin || h.Length > frame.MaxControlPayload):
+		return errBadWrite
+	}
+	return nil
+}
+
+// writeFrame writes header and payload, returning how many bytes went out.
+func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
+	size := h.Size() + len(p)
+	bp := c.pool.Get(min(size, c.opts.WriteBufferSize))
+	defer c.pool.Put(bp)
+	buf := (*bp)[:0]
+	buf = frame.AppendHeader(buf, h)
+	if !h.Masked {
+		if size <= cap(buf) {
+			buf = append(buf, p...)
+			return c.nc.Write(buf)
+		}
+		// Large unmasked payload: one writev, no copy.
+		c.wbufs = append(c.wbufs[:0], buf, p)
+		n, err := c.wbufs.WriteTo(c.nc)
+		c.wbufs = c.wbufs[:0]
+		return int(n), err
+	}
+	// Masked: mask into the buffer chunk by chunk, never into p.
+	written := 0
+	pos := 0
+	for {
+		k := copy(buf[len(buf):cap(buf)], p)
+		chunk := buf[len(buf) : len(buf)+k]
+		pos = frame.Mask(h.Mask, pos, chunk)
+		buf = buf[:len(buf)+k]
+		p = p[k:]
+		n, err := c.nc.Write(buf)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		if len(p) == 0 {
+			return written, nil
+		}
+		buf = buf[:0]
+	}
+}
+
+// WriteBufferSize returns the size of the buffer frames are written
+// through; a message writer sends a frame each time it fills one.
+func (c *Conn) WriteBufferSize() int { return c.opts.WriteBufferSize }

@@ -1,0 +1,20 @@
+// Package raw is the Raw WebSocket session: frames in and out, with every
+// control frame (ping, pong, close) handed to the caller and nothing
+// answered automatically. It is for programs that want their own
+// behaviour on top of RFC 6455 framing — a proxy, a conformance tool, a
+// custom keepalive — in the way Ktor's webSocketRaw is. Most programs want
+// package conn, the Default session built on this one.
+//
+// A Conn checks every received header against the rules of RFC 6455,
+// Section 5 (see frame.Check and frame.CheckSequence) and the frame size
+// limit; it does not validate text payloads or close payloads, which are
+// message-level (use frame.UTF8 and frame.ParseClose).
+//
+// # Buffers
+//
+// A Conn keeps a 128-byte inline read buffer and takes a pooled one only
+// while a larger frame is being read; payload reads at least as large as
+// the read buffer go straight into the caller's slice. Frames are written
+// through a pooled buffer that is given back before WriteFrame returns. An
+// idle Conn therefore holds no buffer beyond its inline one.
+package raw
