@@ -2,7 +2,6 @@ package conn
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"github.com/hybi-go/hybi/frame"
@@ -40,11 +39,8 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	m := &c.msg
 	m.ctx = ctx
 	if m.active {
-		var scratch [512]byte
-		for m.active {
-			if _, err := m.read(scratch[:]); err != nil && err != io.EOF {
-				return 0, nil, err
-			}
+		if err := m.drain(); err != nil {
+			return 0, nil, err
 		}
 	}
 	if err := c.terminal(); err != nil {
@@ -63,6 +59,18 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, err
 	}
 	return m.typ, m, nil
+}
+
+// drain discards the rest of an unfinished message.
+func (m *messageReader) drain() error {
+	// The control frame buffer is free between frames; discarded data may
+	// pass through it.
+	for m.active {
+		if _, err := m.read(m.c.ctrl[:]); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
 }
 
 func (m *messageReader) checkLimit(frameLen int64) error {
@@ -118,6 +126,14 @@ func (m *messageReader) read(p []byte) (int, error) {
 			if m.typ == MessageText && !m.utf8.Write(p[:n]) {
 				return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
 			}
+			if m.fin && c.rc.Remaining() == 0 {
+				// End the message now, so that a caller who read exactly
+				// its length need not come back for io.EOF.
+				m.active = false
+				if m.typ == MessageText && !m.utf8.Done() {
+					return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
+				}
+			}
 			return n, nil
 		}
 		if err != nil && err != io.EOF {
@@ -154,9 +170,4 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 			return 0, nil, err
 		}
 	}
-}
-
-// readerErr reports whether err ended the connection rather than one call.
-func readerErr(err error) bool {
-	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }

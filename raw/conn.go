@@ -99,6 +99,7 @@ type Conn struct {
 	wdeadl  interrupter
 	werr    error // sticky write error, guarded by wmu
 	wbufs   net.Buffers
+	wvec    [2][]byte // backing array for wbufs, so writev does not allocate
 	closed  chan struct{}
 	closeMu sync.Once
 }
@@ -482,9 +483,10 @@ func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
 			return c.nc.Write(buf)
 		}
 		// Large unmasked payload: one writev, no copy.
-		c.wbufs = append(c.wbufs[:0], buf, p)
+		c.wvec = [2][]byte{buf, p}
+		c.wbufs = c.wvec[:]
 		n, err := c.wbufs.WriteTo(c.nc)
-		c.wbufs = c.wbufs[:0]
+		c.wvec = [2][]byte{}
 		return int(n), err
 	}
 	// Masked: mask into the buffer chunk by chunk, never into p.

@@ -1,0 +1,205 @@
+package conn_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/raw"
+)
+
+var benchSizes = []int{16, 1 << 10, 16 << 10, 1 << 20}
+
+// pipePair returns a client and a server Conn joined by net.Pipe, with the
+// opening handshake skipped.
+func pipePair() (client, server *conn.Conn) {
+	a, b := net.Pipe()
+	client = conn.New(raw.New(a, nil, raw.Client, nil), "", nil)
+	server = conn.New(raw.New(b, nil, raw.Server, nil), "", nil)
+	return client, server
+}
+
+// tcpPair returns a client and a server Conn over loopback TCP, with a real
+// opening handshake.
+func tcpPair(b *testing.B) (client, server *conn.Conn) {
+	ch := make(chan *conn.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, nil)
+		if err != nil {
+			b.Error(err)
+		}
+		ch <- c
+	}))
+	b.Cleanup(srv.Close)
+	c, _, err := conn.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, <-ch
+}
+
+// echoLoop echoes through the streaming API into one reused buffer, the
+// steady state a server that does not keep messages runs in.
+func echoLoop(s *conn.Conn, buf []byte) {
+	ctx := context.Background()
+	for {
+		typ, r, err := s.Reader(ctx)
+		if err != nil {
+			return
+		}
+		n, err := io.ReadFull(r, buf)
+		if err != nil && err != io.ErrUnexpectedEOF {
+			return
+		}
+		if err := s.Write(ctx, typ, buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+func benchEcho(b *testing.B, pair func() (*conn.Conn, *conn.Conn)) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c, s := pair()
+			go echoLoop(s, make([]byte, n))
+			msg := make([]byte, n)
+			buf := make([]byte, n)
+			ctx := context.Background()
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := c.Write(ctx, conn.MessageBinary, msg); err != nil {
+					b.Fatal(err)
+				}
+				_, r, err := c.Reader(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(r, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			c.CloseNow()
+			s.CloseNow()
+		})
+	}
+}
+
+func BenchmarkEchoPipe(b *testing.B) { benchEcho(b, pipePair) }
+
+func BenchmarkEchoTCP(b *testing.B) {
+	benchEcho(b, func() (*conn.Conn, *conn.Conn) { return tcpPair(b) })
+}
+
+// BenchmarkWrite measures writing one message, client side (masked), to a
+// sink: it must not allocate.
+func BenchmarkWrite(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			a, d := net.Pipe()
+			go io.Copy(io.Discard, d)
+			c := conn.New(raw.New(a, nil, raw.Client, nil), "", nil)
+			msg := make([]byte, n)
+			ctx := context.Background()
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := c.Write(ctx, conn.MessageBinary, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			c.CloseNow()
+			d.Close()
+		})
+	}
+}
+
+// TestSteadyStateAllocs pins the zero-allocation promise: reading a message
+// into the caller's buffer and writing one allocate nothing.
+func TestSteadyStateAllocs(t *testing.T) {
+	c, s := pipePair()
+	defer c.CloseNow()
+	defer s.CloseNow()
+	go echoLoop(s, make([]byte, 1024))
+	msg := make([]byte, 1024)
+	buf := make([]byte, 1024)
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := c.Write(ctx, conn.MessageBinary, msg); err != nil {
+			t.Fatal(err)
+		}
+		_, r, err := c.Reader(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per echo, want 0", allocs)
+	}
+}
+
+// BenchmarkIdleConn reports the Go heap an idle, open server connection
+// holds once its handshake is done and a first message was echoed: the
+// Conn, its Raw session and the net.Conn, and no read or write buffer. It
+// is measured as the heap released when the server side's connections are
+// dropped while their clients stay open.
+func BenchmarkIdleConn(b *testing.B) {
+	const n = 1000
+	ready := make(chan *conn.Conn, n)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		go echoLoop(c, make([]byte, 64))
+		ready <- c
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		clients := make([]*conn.Conn, 0, n)
+		servers := make([]*conn.Conn, 0, n)
+		for j := 0; j < n; j++ {
+			cl, _, err := conn.Dial(ctx, url, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := cl.Write(ctx, conn.MessageText, []byte("hello")); err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := cl.Read(ctx); err != nil {
+				b.Fatal(err)
+			}
+			clients = append(clients, cl)
+			servers = append(servers, <-ready)
+		}
+		withServers := heapInUse()
+		// Dropping the server side: its echo goroutines end and its
+		// objects become garbage; the clients stay as they were.
+		for _, s := range servers {
+			s.CloseNow()
+		}
+		servers = nil
+		time.Sleep(100 * time.Millisecond)
+		without := heapInUse()
+		b.ReportMetric(float64(int64(withServers)-int64(without))/n, "B/idle-server-conn")
+		for _, c := range clients {
+			c.CloseNow()
+		}
+	}
+}

@@ -1,0 +1,81 @@
+// Package conn is hybi's Default WebSocket session (RFC 6455): whole
+// messages or streamed ones, fragments reassembled, text validated as it
+// arrives, pings answered, keepalive pings, size limits and the full
+// closing handshake, with a context on every blocking call. It is built on
+// the Raw session in package raw, which leaves all of that to its caller.
+//
+// A server accepts from a net/http handler:
+//
+//	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+//		c, err := conn.Accept(w, r, nil)
+//		if err != nil {
+//			return // Accept wrote the HTTP error
+//		}
+//		defer c.CloseNow()
+//		for {
+//			typ, p, err := c.Read(r.Context())
+//			if err != nil {
+//				return
+//			}
+//			if err := c.Write(r.Context(), typ, p); err != nil {
+//				return
+//			}
+//		}
+//	})
+//
+// and a client dials:
+//
+//	c, _, err := conn.Dial(ctx, "ws://127.0.0.1:8080/ws", nil)
+//
+// # Concurrency
+//
+// One goroutine reads at a time: Read, Reader and the io.Reader it returns.
+// Any number of goroutines may write at once: Write, Writer, Ping and
+// Close are safe together and with the reader; each message is written
+// whole, and control frames may go out between the frames of a streamed
+// message. Pongs and close frames from the peer are seen by the reader, so
+// Ping and keepalive need a goroutine that reads.
+//
+// Cancelling the context of a call returns ctx.Err() and leaves the
+// connection open: the interrupted read can be resumed, and a write that
+// had not started is simply not sent. Only a write cut off in the middle
+// of a frame breaks the connection.
+//
+// # Closing
+//
+// Close(code, reason) sends a close frame, waits up to
+// Options.CloseTimeout for the peer's and closes TCP. When the peer closes
+// first, the reader answers with the same code and returns a *CloseError
+// with the peer's code and reason; StatusNoStatusRcvd (1005) when its
+// close frame had no code, StatusAbnormalClosure (1006) when the
+// connection ended without one. CloseStatus extracts the code from any
+// error.
+//
+// # Limits and errors
+//
+// What each kind of bad input gets: this end sends a close frame with the
+// code, closes the connection, and the reader returns an error that
+// CloseStatus maps to the same code (a *ProtocolError, see package frame
+// for the full list of sentinels).
+//
+//	input                                             close code  error
+//	RSV bit set that no extension owns                1002        frame.ErrReservedBits
+//	reserved opcode                                   1002        frame.ErrReservedOpcode
+//	unmasked client frame / masked server frame       1002        frame.ErrUnmasked / ErrMasked
+//	fragmented control frame, control over 125 bytes  1002        frame.ErrFragmentedControl / ErrControlTooLong
+//	continuation out of place, new message inside one 1002        frame.ErrUnexpectedContinuation / ErrExpectedContinuation
+//	64-bit length with the top bit set                1002        frame.ErrLengthOverflow
+//	close payload of 1 byte or invalid close code     1002        frame.ErrCloseTooShort / ErrInvalidCloseCode
+//	close reason that is not UTF-8                    1007        frame.ErrInvalidCloseReason
+//	text message that is not UTF-8 (fails fast)       1007        frame.ErrInvalidUTF8
+//	frame over MaxFrameSize                           1009        frame.ErrFrameTooBig
+//	message over ReadLimit                            1009        frame.ErrMessageTooBig
+//	connection dropped without a close frame          (none)      *CloseError{Code: 1006} wrapping the I/O error
+//	no pong within PongTimeout                        (none)      *CloseError{Code: 1006} wrapping ErrPongTimeout
+//
+// Limits and their defaults: ReadLimit 32 MiB (message size after
+// decoding), MaxFrameSize the same, CloseTimeout 5 s; the opening
+// handshake is bounded by the Dialer's HandshakeTimeout (10 s) and, on a
+// server, by http.Server's ReadHeaderTimeout and MaxHeaderBytes, which
+// every server should set.
+package conn
