@@ -1,0 +1,157 @@
+package handshake
+
+import (
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// acceptGUID is the globally unique identifier of RFC 6455, Section 1.3,
+// appended to the client's key to compute Sec-WebSocket-Accept.
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// ComputeAccept returns the value of the Sec-WebSocket-Accept header for the
+// client's Sec-WebSocket-Key: the base64-encoded SHA-1 of the key
+// concatenated with the protocol GUID (RFC 6455, Section 1.3 and Section
+// 4.2.2). The key is used exactly as given; it is not decoded or trimmed.
+func ComputeAccept(key string) string {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte(acceptGUID))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// GenerateKey returns a new Sec-WebSocket-Key: 16 bytes from crypto/rand,
+// base64-encoded (RFC 6455, Section 4.1).
+func GenerateKey() string {
+	var b [16]byte
+	rand.Read(b[:]) // never returns an error; crashes the program irrecoverably instead
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// Sentinel errors; the errors returned by [Upgrader.Upgrade] and
+// [Dialer.Dial] wrap them where they apply, for use with errors.Is.
+var (
+	// ErrBadHandshake is wrapped by errors that report a peer's opening
+	// handshake that does not follow RFC 6455, Section 4: a malformed
+	// request on the server, an unacceptable response on the client.
+	ErrBadHandshake = errors.New("handshake: bad handshake")
+
+	// ErrUnsupportedVersion reports a client that did not ask for version 13
+	// of the protocol (RFC 6455, Section 4.4).
+	ErrUnsupportedVersion = errors.New("handshake: unsupported Sec-WebSocket-Version")
+
+	// ErrOriginNotAllowed reports a request whose Origin was refused by the
+	// origin policy (RFC 6455, Section 10.2).
+	ErrOriginNotAllowed = errors.New("handshake: origin not allowed")
+)
+
+// Error is returned by [Upgrader.Upgrade] when it refuses or fails a
+// handshake. StatusCode is the HTTP status written to the client, or 0 when
+// the failure happened after the connection was hijacked and nothing more
+// could be sent (the connection is closed then).
+type Error struct {
+	StatusCode int
+	Reason     string
+	Err        error // the underlying cause, if any; see Unwrap
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	if e.StatusCode == 0 {
+		return "handshake: " + e.Reason
+	}
+	return "handshake: " + http.StatusText(e.StatusCode) + ": " + e.Reason
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// reservedHeaders are the header fields the handshake sets itself; callers
+// may not set them through Dialer.Header or Upgrader.Header.
+var reservedHeaders = map[string]bool{
+	"Upgrade":                  true,
+	"Connection":               true,
+	"Sec-Websocket-Key":        true,
+	"Sec-Websocket-Version":    true,
+	"Sec-Websocket-Extensions": true,
+	"Sec-Websocket-Protocol":   true,
+	"Sec-Websocket-Accept":     true,
+}
+
+// headerTokens returns the comma-separated elements of every value of the
+// header field name (RFC 7230, Section 7), trimmed of optional whitespace,
+// with empty elements dropped.
+func headerTokens(h http.Header, name string) []string {
+	var toks []string
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.Trim(t, " \t"); t != "" {
+				toks = append(toks, t)
+			}
+		}
+	}
+	return toks
+}
+
+// hasToken reports whether the header field name lists token,
+// compared case-insensitively.
+func hasToken(h http.Header, name, token string) bool {
+	for _, t := range headerTokens(h, name) {
+		if strings.EqualFold(t, token) {
+			return true
+		}
+	}
+	return false
+}
+
+// isToken reports whether s is a non-empty token (RFC 7230, Section 3.2.6),
+// the syntax RFC 6455, Section 4.1 requires of subprotocol names.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether v can be sent as a header field value
+// without breaking the message framing.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHeader validates caller-supplied header fields: names must be tokens,
+// values must not contain CR, LF or NUL, and the fields the handshake sets
+// itself are refused.
+func checkHeader(h http.Header) error {
+	for k, vs := range h {
+		if !isToken(k) {
+			return fmt.Errorf("handshake: invalid header field name %q", k)
+		}
+		ck := http.CanonicalHeaderKey(k)
+		if reservedHeaders[ck] {
+			return fmt.Errorf("handshake: header field %s is set by the handshake and may not be supplied", ck)
+		}
+		for _, v := range vs {
+			if !validHeaderValue(v) {
+				return fmt.Errorf("handshake: invalid value for header field %s", ck)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+package handshake
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+// Upgrader upgrades HTTP/1.1 requests to WebSocket connections: the server
+// side of the opening handshake (RFC 6455, Section 4.2). The zero value
+// accepts same-origin requests, no subprotocol and no extension.
+//
+// An Upgrader may be used by many goroutines at once, provided its fields are
+// not modified meanwhile.
+type Upgrader struct {
+	// Subprotocols lists the subprotocols the server supports, in order of
+	// preference. The first of them that the client offered in
+	// Sec-WebSocket-Protocol is selected (RFC 6455, Section 4.2.2); if none
+	// was offered, no Sec-WebSocket-Protocol header is sent. Names are
+	// compared case-sensitively.
+	Subprotocols []string
+
+	// CheckOrigin, if not nil, decides alone whether a request may proceed
+	// given its Origin header (RFC 6455, Section 10.2); a false result is
+	// answered with 403 Forbidden.
+	//
+	// If CheckOrigin is nil, a request is accepted when it has no Origin
+	// header, when the host[:port] of its Origin equals r.Host ignoring case,
+	// or when that host[:port] matches one of AllowedOrigins.
+	CheckOrigin func(r *http.Request) bool
+
+	// AllowedOrigins lists host[:port] patterns in the syntax of path.Match,
+	// matched against the host[:port] of the Origin header ignoring case, for
+	// example "example.com", "*.example.com" or "localhost:*". It is used
+	// only when CheckOrigin is nil.
+	AllowedOrigins []string
+
+	// NegotiateExtensions, if not nil, is called with the raw values of the
+	// client's Sec-WebSocket-Extensions header fields (RFC 6455, Section
+	// 9.1), when there is at least one. A non-empty response is sent as the
+	// server's Sec-WebSocket-Extensions header and reported in
+	// Result.Extensions; an error fails the handshake with 400 Bad Request.
+	// If NegotiateExtensions is nil, no extension is accepted.
+	NegotiateExtensions func(offers []string) (response string, err error)
+
+	// Header holds extra header fields for the 101 response. It may not
+	// contain the fields the handshake sets itself (Upgrade, Connection and
+	// the Sec-WebSocket-* fields).
+	Header http.Header
+}
+
+// Result is the outcome of a successful opening handshake.
+type Result struct {
+	// Conn is the underlying network connection, with no deadline set.
+	// The caller owns it and must close it.
+	Conn net.Conn
+
+	// Buffered holds bytes the handshake read from Conn past the end of
+	// the handshake: the start of the peer's first frames. They must be
+	// consumed before anything read from Conn. Usually nil.
+	Buffered []byte
+
+	// Subprotocol is the negotiated subprotocol, or "" if none
+	// (RFC 6455, Section 1.9).
+	Subprotocol string
+
+	// Extensions is the value of the server's Sec-WebSocket-Extensions
+	// header field(s), or "" if no extension is in use (RFC 6455,
+	// Section 9.1).
+	Extensions string
+
+	// Request is the client's handshake request. On the server it is the
+	// request passed to Upgrade; on the client it describes the request that
+	// was sent.
+	Request *http.Request
+
+	// Response is the server's handshake response on the client, nil on the
+	// server. Its Body is empty.
+	Response *http.Response
+}
+
+// Upgrade performs the server side of the opening handshake (RFC 6455,
+// Section 4.2) for the request r and, on success, hijacks the connection
+// from w and writes the 101 Switching Protocols response itself.
+//
+// On failure Upgrade writes an HTTP error response to w (with
+// "Connection: close") and returns an [*Error] describing it; the handler
+// must not write to w afterwards. In particular: a method other than GET gets
+// 405; a version other than 13 gets 426 with "Sec-WebSocket-Version: 13"
+// (RFC 6455, Section 4.4); a refused origin gets 403; any other malformed
+// handshake gets 400.
+//
+// After a successful Upgrade, w and r.Body must not be used.
+func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, error) {
+	// RFC 6455, Section 4.2.1, items 1 to 6.
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		return nil, fail(w, http.StatusMethodNotAllowed, "request method must be GET", ErrBadHandshake)
+	}
+	if !r.ProtoAtLeast(1, 1) {
+		return nil, fail(w, http.StatusBadRequest, "request must be HTTP/1.1 or later", ErrBadHandshake)
+	}
+	if !hasToken(r.Header, "Upgrade", "websocket") {
+		return nil, fail(w, http.StatusBadRequest, `"websocket" token not found in Upgrade header`, ErrBadHandshake)
+	}
+	if !hasToken(r.Header, "Connection", "upgrade") {
+		return nil, fail(w, http.StatusBadRequest, `"upgrade" token not found in Connection header`, ErrBadHandshake)
+	}
+	if v := r.Header.Values("Sec-WebSocket-Version"); len(v) != 1 || strings.Trim(v[0], " \t") != "13" {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return nil, fail(w, http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13", ErrUnsupportedVersion)
+	}
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return nil, fail(w, http.StatusBadRequest, "request must have exactly one Sec-WebSocket-Key header", ErrBadHandshake)
+	}
+	key := strings.Trim(keys[0], " \t")
+	if b, err := base64.StdEncoding.DecodeString(key); err != nil || len(b) != 16 {
+		return nil, fail(w, http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64", ErrBadHandshake)
+	}
+
+	// RFC 6455, Section 4.2.2, item 1 and Section 10.2.
+	if !u.checkOrigin(r) {
+		return nil, fail(w, http.StatusForbidden, "origin "+fmt.Sprintf("%q", r.Header.Get("Origin"))+" not allowed", ErrOriginNotAllowed)
+	}
+
+	if err := checkHeader(u.Header); err != nil {
+		return nil, fail(w, http.StatusInternalServerError, "invalid Upgrader.Header", err)
+	}
+
+	// RFC 6455, Section 4.2.2, item 5, /subprotocol/ and /extensions/.
+	subprotocol := u.selectSubprotocol(r)
+	var extensions string
+	if offers := r.Header.Values("Sec-WebSocket-Extensions"); len(offers) > 0 && u.NegotiateExtensions != nil {
+		resp, err := u.NegotiateExtensions(offers)
+		if err != nil {
+			return nil, fail(w, http.StatusBadRequest, "extension negotiation failed: "+err.Error(), err)
+		}
+		if !validHeaderValue(resp) {
+			return nil, fail(w, http.StatusInternalServerError, "invalid Sec-WebSocket-Extensions response", ErrBadHandshake)
+		}
+		extensions = strings.Trim(resp, " \t")
+	}
+
+	var buf bytes.Buffer
+	buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	buf.WriteString(ComputeAccept(key))
+	buf.WriteString("\r\n")
+	if subprotocol != "" {
+		buf.WriteString("Sec-WebSocket-Protocol: " + subprotocol + "\r\n")
+	}
+	if extensions != "" {
+		buf.WriteString("Sec-WebSocket-Extensions: " + extensions + "\r\n")
+	}
+	u.Header.Write(&buf) // checked above
+	buf.WriteString("\r\n")
+
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return nil, fail(w, http.StatusInternalServerError, "cannot hijack the connection: "+err.Error(), err)
+	}
+	// The server may have set deadlines (ReadTimeout, WriteTimeout); the
+	// connection is ours now.
+	if err := nc.SetDeadline(time.Time{}); err != nil {
+		nc.Close()
+		return nil, &Error{Reason: "cannot clear deadline on hijacked connection: " + err.Error(), Err: err}
+	}
+	var buffered []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Pipelined frames sent by the client right after its request.
+		p, _ := brw.Reader.Peek(n)
+		buffered = bytes.Clone(p)
+	}
+	if _, err := nc.Write(buf.Bytes()); err != nil {
+		nc.Close()
+		return nil, &Error{Reason: "cannot write the handshake response: " + err.Error(), Err: err}
+	}
+	return &Result{
+		Conn:        nc,
+		Buffered:    buffered,
+		Subprotocol: subprotocol,
+		Extensions:  extensions,
+		Request:     r,
+	}, nil
+}
+
+// fail writes an HTTP error response with status code and returns it as an
+// *Error wrapping cause.
+func fail(w http.ResponseWriter, code int, reason string, cause error) *Error {
+	w.Header().Set("Connection", "close")
+	http.Error(w, http.StatusText(code)+": "+reason, code)
+	return &Error{StatusCode: code, Reason: reason, Err: cause}
+}
+
+// checkOrigin applies the origin policy (RFC 6455, Section 10.2).
+func (u *Upgrader) checkOrigin(r *http.Request) bool {
+	if u.CheckOrigin != nil {
+		return u.CheckOrigin(r)
+	}
+	origins := r.Header.Values("Origin")
+	if len(origins) == 0 {
+		return true
+	}
+	if len(origins) > 1 {
+		return false
+	}
+	o, err := url.Parse(origins[0])
+	if err != nil || o.Host == "" {
+		return false // including the opaque origin "null"
+	}
+	host := strings.ToLower(o.Host)
+	if host == strings.ToLower(r.Host) {
+		return true
+	}
+	for _, pattern := range u.AllowedOrigins {
+		if ok, _ := path.Match(strings.ToLower(pattern), host); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// selectSubprotocol returns the first of u.Subprotocols that the client
+// offered, or "".
+func (u *Upgrader) selectSubprotocol(r *http.Request) string {
+	if len(u.Subprotocols) == 0 {
+		return ""
+	}
+	offered := headerTokens(r.Header, "Sec-WebSocket-Protocol")
+	for _, s := range u.Subprotocols {
+		for _, o := range offered {
+			if s == o {
+				return s
+			}
+		}
+	}
+	return ""
+}
