@@ -3,6 +3,7 @@ package frame
 import (
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -90,18 +91,23 @@ func ParseClose(p []byte) (StatusCode, string, error) {
 }
 
 // AppendClose appends a close frame payload to b. StatusNoStatusRcvd gives
-// an empty payload. The reason is cut to fit the 125-byte control frame
-// limit without splitting a UTF-8 sequence.
+// an empty payload. A reason that is not UTF-8 has its bad bytes replaced
+// with U+FFFD, and a long one is cut to fit the 125-byte control frame
+// limit at a rune boundary, so the peer never gets a reason it must reject.
 func AppendClose(b []byte, code StatusCode, reason string) []byte {
 	if code == StatusNoStatusRcvd {
 		return b
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(code))
-	if len(reason) > MaxControlPayload-2 {
-		reason = reason[:MaxControlPayload-2]
-		for len(reason) > 0 && !utf8.ValidString(reason) {
-			reason = reason[:len(reason)-1]
+	if !utf8.ValidString(reason) {
+		reason = strings.ToValidUTF8(reason, "\uFFFD")
+	}
+	if max := MaxControlPayload - 2; len(reason) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut--
 		}
+		reason = reason[:cut]
 	}
 	return append(b, reason...)
 }

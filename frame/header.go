@@ -3,6 +3,7 @@ package frame
 import (
 	"encoding/binary"
 	"io"
+	"strconv"
 )
 
 // Opcode is the 4-bit frame opcode (RFC 6455, Section 5.2).
@@ -51,7 +52,7 @@ func (o Opcode) String() string {
 	case OpPong:
 		return "pong"
 	}
-	return "reserved(0x" + string("0123456789abcdef"[o&0xF]) + ")"
+	return "reserved(0x" + strconv.FormatUint(uint64(o), 16) + ")"
 }
 
 // RSV holds the three reserved bits of a frame header in their wire
@@ -226,7 +227,7 @@ const (
 // Check applies the per-frame rules of RFC 6455, Sections 5.1-5.5, to a
 // header received by role. allowed holds the RSV bits that negotiated
 // extensions own. It does not know about fragmentation state; see
-// Continuation for that.
+// CheckSequence for that.
 func Check(h Header, role Role, allowed RSV) error {
 	if h.RSV&^allowed != 0 {
 		return ErrReservedBits
