@@ -1,0 +1,5 @@
+// Package interop holds no code: its tests run hybi against real WebSocket
+// implementations (Node.js ws and Python websockets) started as child
+// processes, in both roles. See README.md in this directory for the contract
+// the peer scripts follow and how to install them.
+package interop

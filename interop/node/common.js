@@ -1,0 +1,37 @@
+'use strict';
+
+// Shared fixtures for the node peer scripts. The Python scripts and the Go
+// tests build the same values; keep them in step (see interop/README.md).
+
+// UTF8_TEXT mixes 1-, 2-, 3- and 4-byte UTF-8 sequences.
+const UTF8_TEXT = 'héllo wörld ✓ 𝄞';
+
+// fragmentText returns the bytes of the fragmented text message and its
+// pieces. Pieces are 7 bytes long, so most boundaries fall inside a multibyte
+// sequence: UTF-8 must be checked over the whole message (RFC 6455, Section
+// 8.1), not per frame.
+function fragmentText() {
+  const whole = Buffer.from(UTF8_TEXT.repeat(20), 'utf8');
+  return { whole, pieces: split(whole, 7) };
+}
+
+// fragmentBinary returns a 1000-byte binary message (byte i is i%256) and its
+// 100-byte pieces.
+function fragmentBinary() {
+  const whole = Buffer.alloc(1000);
+  for (let i = 0; i < whole.length; i++) whole[i] = i % 256;
+  return { whole, pieces: split(whole, 100) };
+}
+
+function split(buf, n) {
+  const pieces = [];
+  for (let i = 0; i < buf.length; i += n) pieces.push(buf.subarray(i, i + n));
+  return pieces;
+}
+
+// sendFragmented sends pieces as one message of len(pieces) frames.
+function sendFragmented(ws, pieces, binary) {
+  pieces.forEach((p, i) => ws.send(p, { binary, fin: i === pieces.length - 1 }));
+}
+
+module.exports = { UTF8_TEXT, fragmentText, fragmentBinary, sendFragmented };
