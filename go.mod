@@ -1,3 +1,5 @@
 module github.com/hybi-go/hybi
 
-go 1.23
+go 1.25
+
+require github.com/klauspost/compress v1.20.4

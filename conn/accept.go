@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/handshake"
 	"github.com/hybi-go/hybi/raw"
 )
@@ -12,6 +13,11 @@ import (
 // requests with no subprotocol, with the default session Options.
 type AcceptOptions struct {
 	Upgrader handshake.Upgrader
+	// Extensions are the extensions the server supports, for example
+	// deflate.New(nil). They are negotiated with extension.Negotiate: the
+	// client's offers are considered in its order of preference. When
+	// Extensions is not empty it replaces Upgrader.NegotiateExtensions.
+	Extensions []extension.Extension
 	Options
 }
 
@@ -23,16 +29,29 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	if o != nil {
 		ao = *o
 	}
+	var agreed []extension.Agreed
+	if exts := ao.Extensions; len(exts) > 0 {
+		ao.Upgrader.NegotiateExtensions = func(offers []string) (string, error) {
+			resp, a, err := extension.Negotiate(exts, offers)
+			agreed = a
+			return resp, err
+		}
+	}
 	res, err := ao.Upgrader.Upgrade(w, r)
 	if err != nil {
 		return nil, err
 	}
-	return newFromNet(res.Conn, res.Buffered, raw.Server, res.Subprotocol, &ao.Options), nil
+	return newFromNet(res.Conn, res.Buffered, raw.Server, res.Subprotocol, res.Extensions, agreed, &ao.Options), nil
 }
 
 // DialOptions configures Dial. The zero value dials with the defaults.
 type DialOptions struct {
 	Dialer handshake.Dialer
+	// Extensions are the extensions to offer, in order of preference, for
+	// example deflate.New(nil). The server's answer is checked with
+	// extension.Confirm. When Extensions is not empty it replaces
+	// Dialer.Extensions and Dialer.CheckExtensions.
+	Extensions []extension.Extension
 	Options
 }
 
@@ -46,9 +65,18 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 	if o != nil {
 		do = *o
 	}
+	var agreed []extension.Agreed
+	if exts := do.Extensions; len(exts) > 0 {
+		do.Dialer.Extensions = extension.Offers(exts)
+		do.Dialer.CheckExtensions = func(resp string) error {
+			a, err := extension.Confirm(exts, resp)
+			agreed = a
+			return err
+		}
+	}
 	res, resp, err := do.Dialer.Dial(ctx, url)
 	if err != nil {
 		return nil, resp, err
 	}
-	return newFromNet(res.Conn, res.Buffered, raw.Client, res.Subprotocol, &do.Options), resp, nil
+	return newFromNet(res.Conn, res.Buffered, raw.Client, res.Subprotocol, res.Extensions, agreed, &do.Options), resp, nil
 }

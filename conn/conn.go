@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/raw"
 )
@@ -104,7 +105,14 @@ type Conn struct {
 	rc          *raw.Conn
 	opts        Options
 	subprotocol string
+	extensions  string
 	client      bool
+
+	// Extensions agreed in the opening handshake, in the order of the
+	// server's response.
+	encs       []extension.Encoder
+	decs       []extension.Decoder
+	noCompress atomic.Bool
 
 	// Reading: readMu is a one-slot lock, so that Close can wait for a
 	// busy reader with a timeout.
@@ -136,7 +144,16 @@ type Conn struct {
 // New starts the Default session on a Raw session whose opening handshake
 // is done. subprotocol is the one agreed, if any. The Conn owns rc.
 func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
+	return newConn(rc, subprotocol, "", nil, o)
+}
+
+// newConn is New with the extensions agreed in the opening handshake:
+// header is the server's Sec-WebSocket-Extensions value, agreed what
+// extension.Negotiate or extension.Confirm returned. rc must allow their
+// reserved bits (see agreedRSV).
+func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed, o *Options) *Conn {
 	c := &Conn{
+		extensions:  header,
 		rc:          rc,
 		opts:        o.withDefaults(),
 		subprotocol: subprotocol,
@@ -147,6 +164,14 @@ func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	}
 	c.msg.c = c
 	c.mw.c = c
+	for _, a := range agreed {
+		if e := a.NewEncoder(); e != nil {
+			c.encs = append(c.encs, e)
+		}
+		if d := a.NewDecoder(); d != nil {
+			c.decs = append(c.decs, d)
+		}
+	}
 	if c.opts.PingInterval > 0 {
 		c.keepalive = time.AfterFunc(c.opts.PingInterval, c.keepaliveTick)
 	}
@@ -154,14 +179,37 @@ func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 }
 
 // newFromNet is New for a freshly handshaken net.Conn.
-func newFromNet(nc net.Conn, buffered []byte, role raw.Role, subprotocol string, o *Options) *Conn {
+func newFromNet(nc net.Conn, buffered []byte, role raw.Role, subprotocol, header string, agreed []extension.Agreed, o *Options) *Conn {
 	opts := o.withDefaults()
-	rc := raw.New(nc, buffered, role, opts.rawOptions())
-	return New(rc, subprotocol, &opts)
+	ro := opts.rawOptions()
+	ro.AllowedRSV = agreedRSV(agreed)
+	rc := raw.New(nc, buffered, role, ro)
+	return newConn(rc, subprotocol, header, agreed, &opts)
+}
+
+// agreedRSV returns the reserved bits the agreed extensions own.
+func agreedRSV(agreed []extension.Agreed) frame.RSV {
+	var rsv frame.RSV
+	for _, a := range agreed {
+		rsv |= a.RSV()
+	}
+	return rsv
 }
 
 // Subprotocol returns the subprotocol agreed in the opening handshake, or "".
 func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// Extensions returns the extensions agreed in the opening handshake, as
+// the server listed them in its Sec-WebSocket-Extensions header (RFC 6455,
+// Section 9.1), or "" when there are none.
+func (c *Conn) Extensions() string { return c.extensions }
+
+// SetCompression turns compression on or off for the messages written
+// from now on, when an extension that compresses (permessage-deflate) was
+// agreed; it is on from the start. Turning it off for data that does not
+// compress (images, already compressed files) saves the time of trying:
+// such messages are sent with their RSV1 bit clear.
+func (c *Conn) SetCompression(on bool) { c.noCompress.Store(!on) }
 
 // NetConn returns the underlying connection. Reading or writing it
 // directly corrupts the session.
@@ -247,6 +295,11 @@ func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
 		}
 		if h.Opcode.IsData() {
 			return h, nil
+		}
+		if h.RSV != 0 {
+			// Extensions of this package never set a reserved bit on a
+			// control frame (RFC 7692, Section 6.1).
+			return h, c.fail(ctx, frame.ErrReservedBits)
 		}
 		p := c.ctrl[:h.Length]
 		if _, err := io.ReadFull(c.rc, p); err != nil {

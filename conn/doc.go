@@ -51,6 +51,25 @@
 // connection ended without one. CloseStatus extracts the code from any
 // error.
 //
+// # Extensions and compression
+//
+// AcceptOptions.Extensions and DialOptions.Extensions negotiate extensions
+// (package extension) in the opening handshake; permessage-deflate (RFC
+// 7692) is one line on each end:
+//
+//	&conn.AcceptOptions{Extensions: []extension.Extension{deflate.New(nil)}}
+//	&conn.DialOptions{Extensions: []extension.Extension{deflate.New(nil)}}
+//
+// Extensions returns what was agreed. Write and Writer compress (Write
+// only messages of at least deflate.Options.Threshold bytes);
+// SetCompression(false) sends the next messages plain. Read and Reader
+// inflate as the caller reads, and ReadLimit applies to the inflated size,
+// so a decompression bomb fails with 1009 without being inflated whole.
+// A decoder cannot resume after an interruption: cancelling the context of
+// a read in the middle of a compressed message closes the connection
+// (1006), and so does any error while a compressed message is written.
+// With no extension agreed, reading and writing cost nothing more.
+//
 // # Limits and errors
 //
 // What each kind of bad input gets: this end sends a close frame with the
@@ -60,6 +79,8 @@
 //
 //	input                                             close code  error
 //	RSV bit set that no extension owns                1002        frame.ErrReservedBits
+//	RSV bit on a continuation or control frame        1002        frame.ErrReservedBits
+//	compressed data that does not inflate             1007        *ProtocolError (Code 1007)
 //	reserved opcode                                   1002        frame.ErrReservedOpcode
 //	unmasked client frame / masked server frame       1002        frame.ErrUnmasked / ErrMasked
 //	fragmented control frame, control over 125 bytes  1002        frame.ErrFragmentedControl / ErrControlTooLong
@@ -69,7 +90,7 @@
 //	close reason that is not UTF-8                    1007        frame.ErrInvalidCloseReason
 //	text message that is not UTF-8 (fails fast)       1007        frame.ErrInvalidUTF8
 //	frame over MaxFrameSize                           1009        frame.ErrFrameTooBig
-//	message over ReadLimit                            1009        frame.ErrMessageTooBig
+//	message over ReadLimit (counted after inflating)  1009        frame.ErrMessageTooBig
 //	connection dropped without a close frame          (none)      *CloseError{Code: 1006} wrapping the I/O error
 //	no pong within PongTimeout                        (none)      *CloseError{Code: 1006} wrapping ErrPongTimeout
 //

@@ -2,8 +2,11 @@ package conn
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 
+	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
 )
 
@@ -15,8 +18,18 @@ type messageReader struct {
 	typ    MessageType
 	active bool  // a message is open and not read to its end
 	fin    bool  // the current frame is the message's last
-	n      int64 // bytes of the message read so far
+	n      int64 // bytes of the message read so far, after decoding
+	wn     int64 // bytes of the message received so far, before decoding
+	hint   int64 // for Read: the size of a single-frame message, or -1-(first frame's size)
 	utf8   frame.UTF8
+
+	// Decoding, when extensions were agreed. dec is the head of the
+	// decoder chain for the current message, nil when no decoder took it.
+	msg     extension.Message
+	wire    wireReader
+	dec     io.Reader
+	closers []io.Closer
+	wireErr error // the last error wire returned; conn has handled it
 }
 
 // Reader waits for the next data message and returns its type and a
@@ -52,13 +65,56 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	}
 	m.typ = MessageType(h.Opcode)
 	m.fin = h.Fin
-	m.n = 0
+	m.n, m.wn = 0, 0
 	m.utf8.Reset()
 	m.active = true
 	if err := m.checkLimit(h.Length); err != nil {
 		return 0, nil, err
 	}
+	if len(c.decs) > 0 {
+		if err := m.startDecoders(h); err != nil {
+			return 0, nil, err
+		}
+	}
+	m.hint = c.rc.Remaining()
+	if !m.fin || m.dec != nil {
+		m.hint = -m.hint - 1
+	}
 	return m.typ, m, nil
+}
+
+// startDecoders runs the message through the agreed decoders, the last
+// listed first (RFC 6455, Section 9.1).
+func (m *messageReader) startDecoders(h frame.Header) error {
+	c := m.c
+	m.msg = extension.Message{Opcode: h.Opcode, RSV: h.RSV, Size: -1}
+	m.wire.m = m
+	m.wireErr = nil
+	var r io.Reader = &m.wire
+	for i := len(c.decs) - 1; i >= 0; i-- {
+		rc, err := c.decs[i].Decode(r, &m.msg)
+		if err != nil {
+			m.closeDecoders()
+			return c.fail(m.ctx, &ProtocolError{Code: StatusInternalError, Reason: "extension: " + err.Error()})
+		}
+		if rc != nil {
+			m.closers = append(m.closers, rc)
+			r = rc
+		}
+	}
+	if len(m.closers) > 0 {
+		m.dec = r
+	}
+	return nil
+}
+
+func (m *messageReader) closeDecoders() {
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		m.closers[i].Close()
+		m.closers[i] = nil
+	}
+	m.closers = m.closers[:0]
+	m.dec = nil
 }
 
 // drain discards the rest of an unfinished message.
@@ -73,8 +129,10 @@ func (m *messageReader) drain() error {
 	return nil
 }
 
+// checkLimit applies the read limit to the received size of the message
+// with its next frame; the decoded size is checked as it is read.
 func (m *messageReader) checkLimit(frameLen int64) error {
-	if l := m.c.opts.ReadLimit; l > 0 && m.n+frameLen > l {
+	if l := m.c.opts.ReadLimit; l > 0 && m.wn+frameLen > l {
 		return m.c.fail(m.ctx, frame.ErrMessageTooBig)
 	}
 	return nil
@@ -92,24 +150,23 @@ func (m *messageReader) Read(p []byte) (int, error) {
 	return m.read(p)
 }
 
-// read is Read with the read lock held.
-func (m *messageReader) read(p []byte) (int, error) {
+// wireRead reads the payload of the current message as it was received,
+// across its frames, and returns io.EOF at its end.
+func (m *messageReader) wireRead(p []byte) (int, error) {
 	c := m.c
-	if !m.active {
-		return 0, io.EOF
-	}
 	for {
 		if c.rc.Remaining() == 0 {
 			if m.fin {
-				m.active = false
-				if m.typ == MessageText && !m.utf8.Done() {
-					return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
-				}
 				return 0, io.EOF
 			}
 			h, err := c.nextData(m.ctx)
 			if err != nil {
 				return 0, err
+			}
+			if h.RSV != 0 {
+				// Extensions set their bits on the first frame of a
+				// message only (RFC 7692, Section 6.1).
+				return 0, c.fail(m.ctx, frame.ErrReservedBits)
 			}
 			m.fin = h.Fin
 			if err := m.checkLimit(h.Length); err != nil {
@@ -122,24 +179,139 @@ func (m *messageReader) read(p []byte) (int, error) {
 		}
 		n, err := c.rc.Read(p)
 		if n > 0 {
-			m.n += int64(n)
-			if m.typ == MessageText && !m.utf8.Write(p[:n]) {
-				return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
-			}
-			if m.fin && c.rc.Remaining() == 0 {
-				// End the message now, so that a caller who read exactly
-				// its length need not come back for io.EOF.
-				m.active = false
-				if m.typ == MessageText && !m.utf8.Done() {
-					return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
-				}
-			}
+			m.wn += int64(n)
 			return n, nil
 		}
 		if err != nil && err != io.EOF {
 			return 0, c.fail(m.ctx, err)
 		}
 	}
+}
+
+// read is Read with the read lock held.
+func (m *messageReader) read(p []byte) (int, error) {
+	c := m.c
+	if !m.active {
+		return 0, io.EOF
+	}
+	if m.dec != nil {
+		return m.readDecoded(p)
+	}
+	n, err := m.wireRead(p)
+	if err == io.EOF {
+		m.active = false
+		if m.typ == MessageText && !m.utf8.Done() {
+			return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
+		}
+		return 0, io.EOF
+	}
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 {
+		m.n += int64(n)
+		if m.typ == MessageText && !m.utf8.Write(p[:n]) {
+			return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
+		}
+		if m.fin && c.rc.Remaining() == 0 {
+			// End the message now, so that a caller who read exactly
+			// its length need not come back for io.EOF.
+			m.active = false
+			if m.typ == MessageText && !m.utf8.Done() {
+				return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
+			}
+		}
+	}
+	return n, nil
+}
+
+// readDecoded reads a message through its decoders. The read limit
+// applies to what they return, as they return it, so that a decompression
+// bomb stops at the limit with 1009 and never sits whole in memory.
+func (m *messageReader) readDecoded(p []byte) (int, error) {
+	c := m.c
+	l := c.opts.ReadLimit
+	if l > 0 && int64(len(p)) > l-m.n+1 {
+		p = p[:l-m.n+1]
+	}
+	n, err := m.dec.Read(p)
+	if n > 0 {
+		m.n += int64(n)
+		if l > 0 && m.n > l {
+			m.end()
+			return 0, c.fail(m.ctx, frame.ErrMessageTooBig)
+		}
+		if m.typ == MessageText && !m.utf8.Write(p[:n]) {
+			m.end()
+			return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
+		}
+	}
+	switch {
+	case err == nil:
+		return n, nil
+	case err == io.EOF:
+		// Anything received past the end of the decoded message (after
+		// a final deflate block, say) is discarded.
+		for m.wireErr == nil {
+			if _, err := m.wire.Read(c.ctrl[:]); err != nil {
+				break
+			}
+		}
+		if m.wireErr != nil {
+			return 0, m.decodeError(m.wireErr)
+		}
+		m.end()
+		if m.typ == MessageText && !m.utf8.Done() {
+			return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
+		}
+		if n > 0 {
+			return n, nil
+		}
+		return 0, io.EOF
+	}
+	return 0, m.decodeError(err)
+}
+
+// end ends the current message and releases its decoders.
+func (m *messageReader) end() {
+	m.active = false
+	m.closeDecoders()
+}
+
+// decodeError handles an error from a decoder. One that came from the
+// received frames was handled when it happened, except for a cancelled
+// context: a decoder cannot resume after it, so the connection is broken.
+// Any other error is the decoder's verdict on the data: 1007 unless it is
+// a *ProtocolError with its own code.
+func (m *messageReader) decodeError(err error) error {
+	c := m.c
+	m.end()
+	if t := c.terminal(); t != nil {
+		return t
+	}
+	if m.wireErr != nil {
+		err = m.wireErr
+		c.shutdown()
+		c.setTerminal(fmt.Errorf("%w: decoding interrupted: %w", &CloseError{Code: StatusAbnormalClosure}, err))
+		return err
+	}
+	var pe *ProtocolError
+	if !errors.As(err, &pe) {
+		pe = &ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "extension: " + err.Error()}
+	}
+	return c.fail(m.ctx, pe)
+}
+
+// wireReader is the received payload of the current message, as the last
+// decoder reads it.
+type wireReader struct{ m *messageReader }
+
+func (w *wireReader) Read(p []byte) (int, error) {
+	n, err := w.m.wireRead(p)
+	if err != nil && err != io.EOF {
+		w.m.wireErr = err
+	}
+	return n, err
 }
 
 // Read reads the next whole data message. It is Reader followed by reading
@@ -150,12 +322,13 @@ func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 		return 0, nil, err
 	}
 	m := r.(*messageReader)
-	// A single-frame message has a known size: allocate it exactly.
+	// A single-frame message has a known size: allocate it exactly. The
+	// hint was taken under the read lock, which Close may hold now.
 	var b []byte
-	if rem := c.rc.Remaining(); m.fin {
+	if rem := m.hint; rem >= 0 {
 		b = make([]byte, 0, rem)
 	} else {
-		b = make([]byte, 0, min(rem*2+512, 64<<10))
+		b = make([]byte, 0, min(-rem*2+512, 64<<10))
 	}
 	for {
 		if len(b) == cap(b) {

@@ -3,9 +3,11 @@ package conn
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"time"
 
+	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
 )
@@ -26,16 +28,49 @@ func (c *Conn) lockMessage(ctx context.Context) error {
 
 // Write sends p as one message of type typ, in a single frame. It is safe
 // to call from many goroutines; messages never interleave.
+//
+// When an extension was agreed, p goes through its encoders first
+// (compressed by permessage-deflate unless it is shorter than the
+// threshold or SetCompression(false) was called). An error while a
+// message is being encoded closes the connection, since the encoder's
+// state no longer matches the peer's.
 func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	if err := c.lockMessage(ctx); err != nil {
 		return err
 	}
 	defer func() { <-c.msgMu }()
+	if len(c.encs) > 0 {
+		return c.writeEncoded(ctx, typ, p)
+	}
 	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.Opcode(typ)}, p)
 	if err != nil {
 		return c.failWrite(ctx, err)
 	}
 	return nil
+}
+
+// writeEncoded is Write through the encoders: the encoded message is
+// collected in a pooled buffer and sent as one frame.
+func (c *Conn) writeEncoded(ctx context.Context, typ MessageType, p []byte) error {
+	w := &c.mw
+	w.reset(ctx, frame.Opcode(typ))
+	w.single = true
+	if err := w.startEncoders(int64(len(p))); err != nil {
+		return err
+	}
+	if w.head == nil {
+		err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.Opcode(typ)}, p)
+		if err != nil {
+			return c.failWrite(ctx, err)
+		}
+		return nil
+	}
+	if _, err := w.head.Write(p); err != nil {
+		err = w.broken(err)
+		w.release()
+		return err
+	}
+	return w.finish()
 }
 
 // messageWriter streams one message as a sequence of frames. It is reused
@@ -44,23 +79,83 @@ type messageWriter struct {
 	c       *Conn
 	ctx     context.Context
 	op      frame.Opcode // opcode of the next frame
+	rsv     frame.RSV    // reserved bits of the next frame (the first)
 	buf     *[]byte      // pooled, taken on first buffered Write
 	n       int          // bytes buffered in buf
+	single  bool         // collect the whole message for one frame
 	closed  bool
 	lastErr error
+
+	// Encoding, when extensions were agreed: head is the writer of the
+	// first encoder that took the message, nil when none did; closers
+	// are their writers, the last encoder's first.
+	msg     extension.Message
+	head    io.Writer
+	closers []io.WriteCloser
+}
+
+func (w *messageWriter) reset(ctx context.Context, op frame.Opcode) {
+	closers := w.closers[:0]
+	*w = messageWriter{c: w.c, ctx: ctx, op: op, closers: closers}
 }
 
 // Writer returns a writer for one message of type typ. Data is buffered
 // and sent in frames as the buffer fills; Close sends the final frame and
 // must be called before another message can be written. Control frames
-// may go out between the frames of the message.
+// may go out between the frames of the message. When an extension was
+// agreed, the data goes through its encoders (compressed by
+// permessage-deflate unless SetCompression(false) was called).
 func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
 	if err := c.lockMessage(ctx); err != nil {
 		return nil, err
 	}
 	w := &c.mw
-	*w = messageWriter{c: c, ctx: ctx, op: frame.Opcode(typ)}
+	w.reset(ctx, frame.Opcode(typ))
+	if len(c.encs) > 0 {
+		if err := w.startEncoders(-1); err != nil {
+			<-c.msgMu
+			return nil, err
+		}
+	}
 	return w, nil
+}
+
+// startEncoders runs the message through the agreed encoders, the first
+// listed applied first (RFC 6455, Section 9.1): the chain is built from
+// the frames up.
+func (w *messageWriter) startEncoders(size int64) error {
+	c := w.c
+	w.msg = extension.Message{Opcode: w.op, Size: size, NoCompression: c.noCompress.Load()}
+	var dst io.Writer = (*frameSink)(w)
+	for i := len(c.encs) - 1; i >= 0; i-- {
+		wc, err := c.encs[i].Encode(dst, &w.msg)
+		if err != nil {
+			return w.broken(err)
+		}
+		if wc != nil {
+			w.closers = append(w.closers, wc)
+			dst = wc
+		}
+	}
+	w.rsv = w.msg.RSV
+	if len(w.closers) > 0 {
+		w.head = dst
+	}
+	return nil
+}
+
+// broken fails the connection after an error in an encoded message: the
+// encoders' state (a compression window) no longer matches the peer's.
+func (w *messageWriter) broken(err error) error {
+	c := w.c
+	if c.terminal() == nil {
+		c.shutdown()
+		c.setTerminal(fmt.Errorf("%w: encoding failed: %w", &CloseError{Code: StatusAbnormalClosure}, err))
+	}
+	if w.lastErr == nil {
+		w.lastErr = err
+	}
+	return w.lastErr
 }
 
 func (w *messageWriter) Write(p []byte) (int, error) {
@@ -69,6 +164,43 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	if w.lastErr != nil {
 		return 0, w.lastErr
+	}
+	if w.head != nil {
+		n, err := w.head.Write(p)
+		if err != nil {
+			return n, w.broken(err)
+		}
+		return n, nil
+	}
+	return w.writeFrames(p)
+}
+
+// frameSink is where the last encoder writes: the frames of the message.
+type frameSink messageWriter
+
+func (s *frameSink) Write(p []byte) (int, error) {
+	w := (*messageWriter)(s)
+	if w.lastErr != nil {
+		return 0, w.lastErr
+	}
+	return w.writeFrames(p)
+}
+
+// writeFrames buffers p and sends a frame each time the buffer fills (or,
+// for a whole message, collects it all).
+func (w *messageWriter) writeFrames(p []byte) (int, error) {
+	if w.single {
+		need := w.n + len(p)
+		if w.buf == nil || need > len(*w.buf) {
+			nb := bufpool.Default.Get(max(need, 2*w.n, 512))
+			if w.buf != nil {
+				copy(*nb, (*w.buf)[:w.n])
+				bufpool.Default.Put(w.buf)
+			}
+			w.buf = nb
+		}
+		w.n += copy((*w.buf)[w.n:], p)
+		return len(p), nil
 	}
 	size := w.c.rc.WriteBufferSize()
 	total := len(p)
@@ -97,13 +229,52 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 }
 
 func (w *messageWriter) flush(p []byte, fin bool) error {
-	err := w.c.rc.WriteFrame(w.ctx, frame.Header{Fin: fin, Opcode: w.op}, p)
+	err := w.c.rc.WriteFrame(w.ctx, frame.Header{Fin: fin, RSV: w.rsv, Opcode: w.op}, p)
 	w.op = frame.OpContinuation
+	w.rsv = 0
 	if err != nil {
-		w.lastErr = w.c.failWrite(w.ctx, err)
-		return w.lastErr
+		ferr := w.c.failWrite(w.ctx, err)
+		if w.head != nil {
+			w.broken(err)
+		}
+		w.lastErr = ferr
+		return ferr
 	}
 	return nil
+}
+
+// finish ends the encoders, sends the final frame and gives the buffer
+// back.
+func (w *messageWriter) finish() error {
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		if err := w.closers[i].Close(); err != nil && w.lastErr == nil {
+			w.broken(err)
+		}
+		w.closers[i] = nil
+	}
+	w.closers = w.closers[:0]
+	var p []byte
+	if w.buf != nil {
+		p = (*w.buf)[:w.n]
+	}
+	defer w.release()
+	if w.lastErr != nil {
+		return w.lastErr
+	}
+	return w.flush(p, true)
+}
+
+// release gives the buffer back and drops the encoders.
+func (w *messageWriter) release() {
+	if w.buf != nil {
+		bufpool.Default.Put(w.buf)
+		w.buf = nil
+	}
+	for i := range w.closers {
+		w.closers[i] = nil
+	}
+	w.closers = w.closers[:0]
+	w.head = nil
 }
 
 // Close sends the final frame of the message.
@@ -113,16 +284,7 @@ func (w *messageWriter) Close() error {
 	}
 	w.closed = true
 	defer func() { <-w.c.msgMu }()
-	var p []byte
-	if w.buf != nil {
-		p = (*w.buf)[:w.n]
-		defer bufpool.Default.Put(w.buf)
-		w.buf = nil
-	}
-	if w.lastErr != nil {
-		return w.lastErr
-	}
-	return w.flush(p, true)
+	return w.finish()
 }
 
 // Ping sends a ping and waits for its pong (RFC 6455, Section 5.5.2). The
