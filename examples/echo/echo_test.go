@@ -77,7 +77,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // startServer serves the echo handler on a test server; the handlers of
 // hijacked conns are waited for at cleanup, which httptest cannot do.
 func startServer(t *testing.T, anyOrigin bool) (*httptest.Server, *handler) {
-	h := newHandler(anyOrigin, testLogger(t))
+	h := newHandler(anyOrigin, true, testLogger(t))
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
@@ -293,7 +293,7 @@ func TestServeShutdown(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, newHandler(false, testLogger(t))) }()
+	go func() { served <- serve(ctx, ln, newHandler(false, true, testLogger(t))) }()
 
 	dctx := testContext(t)
 	c, _, err := conn.Dial(dctx, "ws://"+ln.Addr().String()+"/ws", nil)
@@ -319,5 +319,54 @@ func TestServeShutdown(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not return after the context ended")
+	}
+}
+
+// TestDeflate checks that the server and the -dial client negotiate
+// permessage-deflate by default, and that -no-deflate turns it off.
+func TestDeflate(t *testing.T) {
+	srv, _ := startServer(t, false)
+	ctx := testContext(t)
+	c, _, err := conn.Dial(ctx, wsURL(srv, "/ws"), &conn.DialOptions{Extensions: extensions(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if !strings.HasPrefix(c.Extensions(), "permessage-deflate") {
+		t.Fatalf("server agreed %q, want permessage-deflate", c.Extensions())
+	}
+	msg := bytes.Repeat([]byte(`{"name":"hybi","ok":true} `), 4000)
+	if err := c.Write(ctx, conn.MessageText, msg); err != nil {
+		t.Fatal(err)
+	}
+	if _, p, err := c.Read(ctx); err != nil || !bytes.Equal(p, msg) {
+		t.Fatalf("compressed echo: %d bytes, %v", len(p), err)
+	}
+	c.Close(conn.StatusNormalClosure, "")
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "permessage-deflate"},
+		{[]string{"-no-deflate"}, ""},
+	} {
+		agreed := make(chan string, 1)
+		peer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := conn.Accept(w, r, &conn.AcceptOptions{Extensions: extensions(true)})
+			if err != nil {
+				agreed <- "error: " + err.Error()
+				return
+			}
+			agreed <- c.Extensions()
+			c.Close(conn.StatusNormalClosure, "done")
+		}))
+		var stdout, stderr bytes.Buffer
+		code := run(testContext(t), append(tc.args, "-dial", wsURL(peer, "/")), &stdout, &stderr)
+		peer.Close()
+		got := <-agreed
+		if code != 0 || !strings.HasPrefix(got, tc.want) || (tc.want == "" && got != "") {
+			t.Errorf("args %q: exit %d, agreed %q, want %q; stderr %s", tc.args, code, got, tc.want, stderr.String())
+		}
 	}
 }

@@ -4,10 +4,13 @@
 //	go run ./examples/echo                      # serve http://127.0.0.1:8080/
 //	go run ./examples/echo -any-origin          # also accept cross-origin pages
 //	go run ./examples/echo -dial ws://HOST:PORT/PATH
+//	go run ./examples/echo -no-deflate          # do not negotiate permessage-deflate
 //
 // The server echoes every message on /ws with its type. The client sends
 // back every message it receives, in order, and when the server closes the
-// connection prints "close CODE REASON" and exits 0.
+// connection prints "close CODE REASON" and exits 0. Both negotiate
+// permessage-deflate (RFC 7692) unless -no-deflate is given, and compress
+// what they send when it was agreed.
 package main
 
 import (
@@ -27,6 +30,8 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
 )
 
 //go:embed index.html
@@ -46,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "serve on this `host:port`")
 	anyOrigin := fs.Bool("any-origin", false, "accept WebSocket handshakes from pages of any origin")
+	noDeflate := fs.Bool("no-deflate", false, "do not negotiate permessage-deflate")
 	dial := fs.String("dial", "", "instead of serving, connect to this ws:// `URL` and echo what it sends")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -57,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := log.New(stderr, "echo: ", log.LstdFlags)
 
 	if *dial != "" {
-		code, reason, err := echoClient(ctx, *dial)
+		code, reason, err := echoClient(ctx, *dial, !*noDeflate)
 		if err != nil {
 			logger.Print(err)
 			return 1
@@ -72,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger.Printf("serving http://%s/", ln.Addr())
-	if err := serve(ctx, ln, newHandler(*anyOrigin, logger)); err != nil {
+	if err := serve(ctx, ln, newHandler(*anyOrigin, !*noDeflate, logger)); err != nil {
 		logger.Print(err)
 		return 1
 	}
@@ -122,9 +128,11 @@ type handler struct {
 
 // newHandler returns the echo server's handler. With anyOrigin, pages from
 // any origin may connect; otherwise the default policy of
-// handshake.Upgrader applies, which accepts the page's own origin.
-func newHandler(anyOrigin bool, logger *log.Logger) *handler {
+// handshake.Upgrader applies, which accepts the page's own origin. With
+// compress, the server accepts permessage-deflate offers.
+func newHandler(anyOrigin, compress bool, logger *log.Logger) *handler {
 	h := &handler{mux: http.NewServeMux(), logger: logger}
+	h.accept.Extensions = extensions(compress)
 	if anyOrigin {
 		h.accept.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
 	}
@@ -173,11 +181,21 @@ func (h *handler) echo(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// extensions returns what to offer or accept: permessage-deflate with its
+// defaults, or nothing.
+func extensions(compress bool) []extension.Extension {
+	if !compress {
+		return nil
+	}
+	return []extension.Extension{deflate.New(nil)}
+}
+
 // echoClient connects to url and sends back every message it receives, with
 // the same type and payload, until the server closes the connection. It
 // returns the server's close code and reason; any other ending is an error.
-func echoClient(ctx context.Context, url string) (conn.StatusCode, string, error) {
-	c, _, err := conn.Dial(ctx, url, nil)
+// With compress it offers permessage-deflate.
+func echoClient(ctx context.Context, url string, compress bool) (conn.StatusCode, string, error) {
+	c, _, err := conn.Dial(ctx, url, &conn.DialOptions{Extensions: extensions(compress)})
 	if err != nil {
 		return 0, "", err
 	}
