@@ -289,6 +289,11 @@ func (c *Conn) shutdown() {
 // that come before it.
 func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
 	for {
+		// Frames still buffered after the connection failed are not
+		// delivered: the reader gets the error that ended it.
+		if t := c.terminal(); t != nil {
+			return frame.Header{}, t
+		}
 		h, err := c.rc.NextFrame(ctx)
 		if err != nil {
 			return h, c.fail(ctx, err)
@@ -312,7 +317,13 @@ func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
 			c.mu.Unlock()
 			if !sent {
 				if err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPong}, p); err != nil {
-					return h, c.failWrite(ctx, err)
+					err = c.failWrite(ctx, err)
+					if t := c.terminal(); t != nil {
+						// The reader reports why the connection ended
+						// (1006), not the write that noticed it.
+						err = t
+					}
+					return h, err
 				}
 			}
 		case frame.OpPong:

@@ -49,15 +49,15 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, err
 	}
 	defer func() { <-c.readMu }()
+	if err := c.terminal(); err != nil {
+		return 0, nil, err
+	}
 	m := &c.msg
 	m.ctx = ctx
 	if m.active {
 		if err := m.drain(); err != nil {
 			return 0, nil, err
 		}
-	}
-	if err := c.terminal(); err != nil {
-		return 0, nil, err
 	}
 	h, err := c.nextData(ctx)
 	if err != nil {

@@ -3,60 +3,14 @@ package handshake
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/hybi-go/hybi/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkGoroutines(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkGoroutines fails if goroutines started by the tests are still running
-// after a short grace period.
-func checkGoroutines() error {
-	var leaked []string
-	for i := 0; i < 50; i++ {
-		leaked = leakedGoroutines()
-		if len(leaked) == 0 {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("leaked %d goroutine(s):\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-}
-
-func leakedGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var leaked []string
-	for i, g := range strings.Split(string(buf), "\n\n") {
-		if i == 0 { // this goroutine
-			continue
-		}
-		if strings.Contains(g, "testing.(*M).") ||
-			strings.Contains(g, "testing.tRunner") && strings.Contains(g, "testing.runTests") ||
-			strings.Contains(g, "os/signal.signal_recv") ||
-			strings.Contains(g, "runtime.ensureSigM") ||
-			strings.Contains(g, "created by runtime.gc") ||
-			strings.Contains(g, "runtime.goexit") && !strings.Contains(g, "created by") {
-			continue
-		}
-		leaked = append(leaked, g)
-	}
-	return leaked
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // TestComputeAccept checks the example of RFC 6455, Section 1.3.
 func TestComputeAccept(t *testing.T) {

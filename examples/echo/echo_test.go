@@ -3,58 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
 	"github.com/hybi-go/hybi/handshake"
+	"github.com/hybi-go/hybi/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkGoroutines(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkGoroutines fails when a goroutine of hybi or net/http outlives the
-// tests, such as an echo handler or a conn nobody closed. Those that are
-// just finishing get a few seconds.
-func checkGoroutines() error {
-	var leaked []string
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		leaked = leaked[:0]
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		// The first block is this goroutine.
-		for _, g := range strings.Split(string(buf), "\n\n")[1:] {
-			// Package main shows in stacks as "main.", not by its path.
-			if strings.Contains(g, "github.com/hybi-go/hybi/") || strings.Contains(g, "net/http.") || strings.Contains(g, "\nmain.") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("leaked %d goroutines:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

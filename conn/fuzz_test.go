@@ -1,0 +1,330 @@
+package conn_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/raw"
+)
+
+// fuzzReadLimit is the session's read limit (and frame limit) under
+// FuzzSession, small enough that the fuzzer reaches it.
+const fuzzReadLimit = 4096
+
+// fuzzFrame is one frame of a FuzzSession input.
+type fuzzFrame struct {
+	b0      byte // FIN, RSV and opcode, as the first header byte
+	payload []byte
+}
+
+// encodeFrames writes frames in FuzzSession's input format: per frame the
+// first header byte, a length byte (n < 0x80 is n bytes; n >= 0x80 is
+// (n&0x7F)*64 bytes), then the payload.
+func encodeFrames(fs ...fuzzFrame) []byte {
+	var b []byte
+	for _, f := range fs {
+		n := len(f.payload)
+		if n < 0x80 {
+			b = append(b, f.b0, byte(n))
+		} else {
+			b = append(b, f.b0, 0x80|byte(n/64))
+			n = n / 64 * 64
+		}
+		b = append(b, f.payload[:n]...)
+	}
+	return b
+}
+
+// decodeFrames turns a FuzzSession input into the bytes a client sends
+// (every frame masked, with a key that varies) and the close codes its
+// close frames carry: the codes the server may report as the peer's. A
+// payload the input cuts short is padded with zeros.
+func decodeFrames(data []byte) (stream []byte, codes map[frame.StatusCode]bool) {
+	codes = make(map[frame.StatusCode]bool)
+	for i := 0; len(data) >= 2; i++ {
+		b0, l := data[0], data[1]
+		data = data[2:]
+		n := int(l)
+		if l >= 0x80 {
+			n = int(l&0x7F) * 64
+		}
+		p := make([]byte, n)
+		data = data[copy(p, data):]
+		if frame.Opcode(b0&0xF) == frame.OpClose {
+			if c, _, err := frame.ParseClose(p); err == nil {
+				codes[c] = true
+			}
+		}
+		h := frame.Header{
+			Fin:    b0&0x80 != 0,
+			RSV:    frame.RSV(b0) & (frame.RSV1 | frame.RSV2 | frame.RSV3),
+			Opcode: frame.Opcode(b0 & 0xF),
+			Masked: true,
+			Mask:   [4]byte{byte(i), 0x5A, byte(n), 0xC3},
+			Length: int64(n),
+		}
+		stream = frame.AppendHeader(stream, h)
+		frame.Mask(h.Mask, 0, p)
+		stream = append(stream, p...)
+	}
+	return stream, codes
+}
+
+// peerView is what the fuzzing peer saw the server send.
+type peerView struct {
+	closeCode frame.StatusCode // of the server's close frame; 0 if none came
+	err       error            // a rule the server broke, if any
+}
+
+// watchServer reads what the server sends, as a client would, until the
+// connection ends, and checks it: frames a client may receive, close
+// payloads that parse, and nothing after the close frame (RFC 6455,
+// Section 5.5.1).
+func watchServer(nc net.Conn) peerView {
+	rc := raw.New(nc, nil, raw.Client, &raw.Options{MaxFrameSize: -1})
+	defer rc.Close()
+	var v peerView
+	var buf [1024]byte
+	for {
+		h, err := rc.NextFrame(context.Background())
+		if err != nil {
+			var pe *frame.ProtocolError
+			if errors.As(err, &pe) {
+				v.err = fmt.Errorf("server sent an illegal frame: %w", err)
+			}
+			return v
+		}
+		if v.closeCode != 0 {
+			v.err = fmt.Errorf("server sent a %v frame after its close frame", h.Opcode)
+			return v
+		}
+		var p []byte
+		for {
+			n, err := rc.Read(buf[:])
+			p = append(p, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		if int64(len(p)) < h.Length {
+			return v // the connection ended inside the frame
+		}
+		if h.Opcode == frame.OpClose {
+			code, _, err := frame.ParseClose(p)
+			if err != nil {
+				v.err = fmt.Errorf("server sent close payload %x: %w", p, err)
+				return v
+			}
+			v.closeCode = code
+		}
+	}
+}
+
+// FuzzSession drives the Default session, as a server, from the peer's
+// side of a net.Pipe with the frames an input describes (see
+// encodeFrames), masked as a client would, or with the input's bytes as
+// they are. The server echoes every message until a read fails. It must
+// not panic or hang; the read must end with a close status that makes
+// sense: 1002, 1007 or 1009 for a *ProtocolError (and the same code in the
+// close frame it sent, if that got out), 1006 when the connection just
+// ended, or for the peer's *CloseError a code the peer did send (1005 for
+// an empty close frame); what the server sends must follow the protocol;
+// and no goroutine may be left behind.
+func FuzzSession(f *testing.F) {
+	text := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x1, []byte(s)} }
+	bin := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x2, []byte(s)} }
+	cont := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x0, []byte(s)} }
+	ctrl := func(op byte, s string) fuzzFrame { return fuzzFrame{0x80 | op, []byte(s)} }
+	closeF := func(code frame.StatusCode, reason string) fuzzFrame {
+		return fuzzFrame{0x88, frame.AppendClose(nil, code, reason)}
+	}
+	rawClose := func(p ...byte) fuzzFrame { return fuzzFrame{0x88, p} }
+	seeds := [][]fuzzFrame{
+		{text(true, "Hello"), closeF(1000, "")},
+		{text(false, "Hel"), cont(true, "lo"), closeF(1000, "bye")},
+		{text(false, "Hel"), ctrl(0x9, "ping"), cont(true, "lo"), closeF(1001, "")},
+		{bin(true, strings.Repeat("\x00", 256)), ctrl(0xA, "unsolicited"), closeF(3000, "app")},
+		{bin(false, "a"), cont(false, "b"), cont(true, "c")}, // then EOF: 1006
+		{text(true, "")},
+		{fuzzFrame{0xC1, []byte("x")}},        // RSV1
+		{fuzzFrame{0xA1, []byte("x")}},        // RSV2
+		{fuzzFrame{0x91, []byte("x")}},        // RSV3
+		{fuzzFrame{0x83, nil}},                // reserved opcode
+		{fuzzFrame{0x8B, nil}},                // reserved control opcode
+		{fuzzFrame{0x09, []byte("x")}},        // fragmented ping
+		{ctrl(0x9, strings.Repeat("p", 126))}, // control frame too long
+		{cont(true, "x")},                     // continuation first
+		{text(false, "a"), text(true, "b")},   // data frame inside a message
+		{text(true, "\xed\xa0\x80")},          // surrogate
+		{text(true, "\xf4\x90\x80\x80")},      // above U+10FFFF
+		{text(true, "\xc0\xaf")},              // overlong
+		{text(false, "ok\xf4\x90"), cont(true, "\x80\x80")},
+		{text(false, "ok"), cont(true, "\xe2\x82")}, // cut short at the end
+		{text(true, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited")},
+		{bin(true, strings.Repeat("z", fuzzReadLimit+64))},                             // frame too big
+		{bin(false, strings.Repeat("z", 2048)), cont(true, strings.Repeat("z", 2112))}, // message too big
+		{rawClose()},                                                           // 1005
+		{rawClose(0x03)},                                                       // one byte
+		{rawClose(0x00, 0x00)}, {rawClose(0x03, 0xe7)}, {rawClose(0x03, 0xec)}, // 0, 999, 1004
+		{rawClose(0x03, 0xed)}, {rawClose(0x03, 0xee)}, {rawClose(0x03, 0xf8)}, // 1005, 1006, 1016
+		{rawClose(0x0b, 0xb7)}, {rawClose(0x13, 0x88)}, {rawClose(0x0f, 0x9f)}, // 2999, 5000, 3999
+		{rawClose(0x03, 0xe8, 0xff)}, // bad reason
+		{closeF(1008, "policy")}, {closeF(1014, "")}, {closeF(4999, "last")},
+		{closeF(1000, ""), text(true, "after close")},
+	}
+	for i, s := range seeds {
+		f.Add(encodeFrames(s...), uint16(i%4)&^1)
+	}
+	// The same frames as raw bytes, some of them unmasked.
+	f.Add([]byte{0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f}, uint16(1))
+	f.Add([]byte{0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58, 0x88, 0x80, 1, 2, 3, 4}, uint16(1))
+	f.Add([]byte{0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4}, uint16(3))
+	f.Add([]byte{0x81, 0x85, 0x37, 0xfa}, uint16(1))
+
+	f.Fuzz(func(t *testing.T, data []byte, mode uint16) {
+		base := runtime.NumGoroutine()
+		stream, codes := data, map[frame.StatusCode]bool(nil)
+		rawMode := mode&1 != 0
+		if !rawMode {
+			stream, codes = decodeFrames(data)
+		}
+		view, err, second := runSession(t, stream, mode&2 != 0)
+
+		if err2 := second; conn.CloseStatus(err2) == 0 {
+			t.Fatalf("a read after %v failed with %v, which carries no close status", err, err2)
+		}
+		code := conn.CloseStatus(err)
+		var pe *conn.ProtocolError
+		var ce *conn.CloseError
+		switch {
+		case errors.As(err, &pe):
+			if code != 1002 && code != 1007 && code != 1009 {
+				t.Fatalf("protocol error with close code %d: %v", code, err)
+			}
+			if view.closeCode != 0 && view.closeCode != code {
+				t.Fatalf("server failed with %d but sent close code %d", code, view.closeCode)
+			}
+		case errors.As(err, &ce) && code == conn.StatusAbnormalClosure:
+		case errors.As(err, &ce):
+			if rawMode && !code.ValidOnWire() && code != conn.StatusNoStatusRcvd || !rawMode && !codes[code] {
+				t.Fatalf("read ended with the peer's close code %d, which the peer did not send (sent %v): %v", code, codes, err)
+			}
+		default:
+			t.Fatalf("read ended with %v, close status %d (then %v)", err, code, second)
+		}
+		if view.err != nil {
+			t.Fatal(view.err)
+		}
+
+		deadline := time.Now().Add(2 * time.Second)
+		for runtime.NumGoroutine() > base {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Fatalf("%d goroutines left behind:\n%s", runtime.NumGoroutine()-base, buf[:runtime.Stack(buf, true)])
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+}
+
+func b(fin bool) byte {
+	if fin {
+		return 0x80
+	}
+	return 0
+}
+
+// runSession runs an echoing server over net.Pipe while the peer writes
+// stream and then hangs up, and returns the error the server's read ended
+// with, the error a further read gives, and what the peer saw.
+func runSession(t *testing.T, stream []byte, streaming bool) (view peerView, err, second error) {
+	srvConn, cliConn := net.Pipe()
+	rc := raw.New(srvConn, nil, raw.Server, &raw.Options{MaxFrameSize: fuzzReadLimit, ReadBufferSize: 512, WriteBufferSize: 512})
+	c := conn.New(rc, "", &conn.Options{ReadLimit: fuzzReadLimit, CloseTimeout: time.Second})
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		view = watchServer(cliConn)
+	}()
+	go func() {
+		defer wg.Done()
+		cliConn.Write(stream)
+		cliConn.Close()
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := 0; ; i++ {
+		if i > len(stream) {
+			t.Fatalf("more messages than bytes in the stream")
+		}
+		if streaming {
+			err = echoStream(ctx, c)
+		} else {
+			var typ conn.MessageType
+			var p []byte
+			typ, p, err = c.Read(ctx)
+			if err == nil {
+				c.Write(ctx, typ, p) // a write error shows in the next read
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	hung := ctx.Err() != nil
+	_, _, second = c.Read(ctx)
+	c.CloseNow()
+	wg.Wait()
+	if hung {
+		t.Fatalf("session still reading after 5s; last error %v", err)
+	}
+	return view, err, second
+}
+
+// echoStream echoes one message through Reader and Writer.
+func echoStream(ctx context.Context, c *conn.Conn) error {
+	typ, r, err := c.Reader(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := c.Writer(ctx, typ)
+	if err != nil {
+		w = nil // a write error shows in the next read
+	}
+	var buf [700]byte
+	for {
+		n, rerr := r.Read(buf[:])
+		if n > 0 && w != nil {
+			if _, err := w.Write(buf[:n]); err != nil {
+				w.Close()
+				w = nil
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			if w != nil {
+				w.Close()
+			}
+			return rerr
+		}
+	}
+	if w != nil {
+		w.Close()
+	}
+	return nil
+}
