@@ -206,3 +206,38 @@ func BenchmarkIdleConn(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRead measures Read and AppendRead of whole messages: Read
+// allocates exactly the message, AppendRead into a reused slice nothing.
+func BenchmarkRead(b *testing.B) {
+	for _, n := range []int{1 << 10, 16 << 10, 1 << 20} {
+		for _, mode := range []string{"Read", "AppendRead"} {
+			b.Run(fmt.Sprintf("%s/%d", mode, n), func(b *testing.B) {
+				c, s := pipePair()
+				go echoLoop(s, make([]byte, n))
+				msg := make([]byte, n)
+				ctx := context.Background()
+				var dst []byte
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if err := c.Write(ctx, conn.MessageBinary, msg); err != nil {
+						b.Fatal(err)
+					}
+					var err error
+					if mode == "Read" {
+						_, dst, err = c.Read(ctx)
+					} else {
+						_, dst, err = c.AppendRead(ctx, dst[:0])
+					}
+					if err != nil || len(dst) != n {
+						b.Fatal(err, len(dst))
+					}
+				}
+				b.StopTimer()
+				c.CloseNow()
+				s.CloseNow()
+			})
+		}
+	}
+}

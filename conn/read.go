@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
@@ -317,21 +318,42 @@ func (w *wireReader) Read(p []byte) (int, error) {
 // Read reads the next whole data message. It is Reader followed by reading
 // to the end; the returned slice is the caller's.
 func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
+	return c.read(ctx, nil, true)
+}
+
+// AppendRead is Read that appends the message to dst and returns the
+// extended slice, so that a caller who reuses dst (dst[:0]) reads without
+// allocating once dst has grown to its messages' size.
+func (c *Conn) AppendRead(ctx context.Context, dst []byte) (MessageType, []byte, error) {
+	return c.read(ctx, dst, false)
+}
+
+func (c *Conn) read(ctx context.Context, b []byte, exact bool) (MessageType, []byte, error) {
 	typ, r, err := c.Reader(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
 	m := r.(*messageReader)
-	// A single-frame message has a known size: allocate it exactly. The
-	// hint was taken under the read lock, which Close may hold now.
-	var b []byte
+	// A single-frame message has a known size: make room for it at once.
+	// The hint was taken under the read lock, which Close may hold now.
 	if rem := m.hint; rem >= 0 {
-		b = make([]byte, 0, rem)
-	} else {
+		if exact && b == nil {
+			b = make([]byte, 0, rem)
+		} else {
+			b = slices.Grow(b, int(rem))
+		}
+	} else if b == nil {
 		b = make([]byte, 0, min(-rem*2+512, 64<<10))
 	}
 	for {
 		if len(b) == cap(b) {
+			// Full: find out whether the message has ended before
+			// growing the buffer for nothing.
+			if _, err := r.Read(b[len(b):]); err == io.EOF {
+				return typ, b, nil
+			} else if err != nil {
+				return 0, nil, err
+			}
 			b = append(b, 0)[:len(b)]
 		}
 		n, err := r.Read(b[len(b):cap(b)])
