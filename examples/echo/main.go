@@ -162,8 +162,10 @@ func (h *handler) echo(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	ctx := r.Context()
+	var p []byte // reused: AppendRead allocates only to grow it
 	for {
-		typ, p, err := c.Read(ctx)
+		var typ conn.MessageType
+		typ, p, err = c.AppendRead(ctx, p[:0])
 		if err == nil {
 			err = c.Write(ctx, typ, p)
 		}
