@@ -82,15 +82,16 @@ type Conn struct {
 	// Read side, owned by the single reader.
 	rctx    context.Context
 	rdeadl  interrupter
-	rbuf    []byte  // small[:] or *rpooled
-	rpooled *[]byte // pooled read buffer, nil while idle
-	r, w    int     // unread bytes are rbuf[r:w]
-	remain  int64   // payload bytes of the current frame not yet read
-	mask    [4]byte // masking key of the current frame
-	maskPos int     // offset into the key
-	masked  bool    // current frame is masked
-	inMsg   bool    // a fragmented data message is open
-	rerr    error   // sticky read error
+	rbuf    []byte      // small[:] or *rpooled
+	rpooled *[]byte     // pooled read buffer, nil while idle
+	r, w    int         // unread bytes are rbuf[r:w]
+	remain  int64       // payload bytes of the current frame not yet read
+	mask    [4]byte     // masking key of the current frame
+	maskPos int         // offset into the key
+	masked  bool        // current frame is masked
+	inMsg   bool        // a fragmented data message is open
+	rerr    error       // sticky read error
+	idle    *idleReader // nil unless the connection is a socket
 	hbuf    [frame.MaxHeaderSize]byte
 	small   [smallBufSize]byte
 
@@ -129,6 +130,7 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 	c.wdeadl.set = nc.SetWriteDeadline
 	c.rbuf = c.small[:]
 	c.rctx = context.Background()
+	c.initIdle()
 	if len(buffered) > 0 {
 		if len(buffered) > len(c.small) {
 			c.takeReadBuf(len(buffered))
@@ -203,6 +205,12 @@ func (c *Conn) fill(need int) error {
 			if len(c.rbuf) < need {
 				c.takeReadBuf(need)
 			}
+		}
+		if c.r == c.w && c.rpooled == nil && c.idle != nil {
+			if _, err := c.readIdle(); err != nil {
+				return err
+			}
+			continue
 		}
 		n, err := c.nc.Read(c.rbuf[c.w:])
 		c.w += n
