@@ -1,5 +1,6 @@
 // Package interop holds no code: its tests run hybi against real WebSocket
 // implementations (Node.js ws and Python websockets) started as child
-// processes, in both roles. See README.md in this directory for the contract
-// the peer scripts follow and how to install them.
+// processes, in both roles, with and without permessage-deflate. See
+// README.md in this directory for the contract the peer scripts follow and
+// how to install them.
 package interop

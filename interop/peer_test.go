@@ -66,6 +66,18 @@ var peers = []peer{
 	},
 }
 
+// peerNamed returns the peer called name.
+func peerNamed(t *testing.T, name string) peer {
+	t.Helper()
+	for _, p := range peers {
+		if p.name == name {
+			return p
+		}
+	}
+	t.Fatalf("no peer %q", name)
+	return peer{}
+}
+
 // require skips the test when the peer is not installed, except under CI
 // (CI=true), where a missing peer means .ci/run is broken and must fail.
 func (p peer) require(t *testing.T) {
@@ -122,11 +134,12 @@ func (p peer) start(t *testing.T, script string, args ...string) *process {
 	return pr
 }
 
-// startServer starts p's echo server on a free port and returns its
-// address, "127.0.0.1:PORT", read from the first line of its stdout.
-func (p peer) startServer(t *testing.T) (*process, string) {
+// startServer starts p's echo server on a free port, with args after the
+// port, and returns its address, "127.0.0.1:PORT", read from the first line
+// of its stdout.
+func (p peer) startServer(t *testing.T, args ...string) (*process, string) {
 	t.Helper()
-	pr := p.start(t, "server", "0")
+	pr := p.start(t, "server", append([]string{"0"}, args...)...)
 	line, ok := pr.waitLine(10*time.Second, func(string) bool { return true })
 	if !ok {
 		t.Fatalf("%s server printed no port (exit: %v); stderr:\n%s", p.name, pr.exitErr(), pr.stderr.String())

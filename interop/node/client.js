@@ -1,30 +1,50 @@
 'use strict';
 
-// client.js URL - the node `ws` peer client for hybi interop tests.
+// client.js URL [DEFLATE] - the node `ws` peer client for hybi interop tests.
 //
 // Runs the interop checks against the echo server at URL (see
 // interop/README.md for what the server must do), one connection per check,
 // and prints one "PASS name" or "FAIL name: why" line per check. Exits 0 only
 // if every check passed.
+//
+// DEFLATE, JSON, is ws's perMessageDeflate option (true or an object, e.g.
+// {"threshold":0,"clientNoContextTakeover":true}). With it every connection
+// must agree permessage-deflate, the largest echo is 1 MiB instead of 16 MiB,
+// and one more check echoes a compressible 1 MiB text at URL + ?measure=1.
 
 const WebSocket = require('ws');
 const common = require('./common');
 
 const base = process.argv[2];
 if (!base) {
-  process.stderr.write('usage: node client.js ws://HOST:PORT/PATH\n');
+  process.stderr.write('usage: node client.js ws://HOST:PORT/PATH [DEFLATE]\n');
   process.exit(2);
 }
+const deflate = common.deflateConfig(process.argv[3]);
 
 const CHECK_TIMEOUT_MS = 60000;
-const SIZES = [0, 125, 126, 65535, 65536, 16 << 20];
+// Compressing 16 MiB several times per configuration would be slow.
+const SIZES = [0, 125, 126, 65535, 65536, deflate ? 1 << 20 : 16 << 20];
+
+// The first connection prints the server's extension response, for the log.
+let printedExtensions = false;
 
 // Conn wraps a WebSocket with a queue so a check can await messages in order.
 class Conn {
   constructor(url) {
-    // The default client offers permessage-deflate; a server without it must
-    // decline the offer (RFC 6455, Section 9.1), which is part of the test.
-    this.ws = new WebSocket(url, { maxPayload: 64 << 20 });
+    // Without DEFLATE the default client still offers permessage-deflate; a
+    // server without it must decline the offer (RFC 6455, Section 9.1),
+    // which is part of the test.
+    const opts = { maxPayload: 64 << 20 };
+    if (deflate) opts.perMessageDeflate = deflate;
+    this.ws = new WebSocket(url, opts);
+    this.ws.once('upgrade', (res) => {
+      if (!printedExtensions) {
+        printedExtensions = true;
+        const ext = res.headers['sec-websocket-extensions'];
+        process.stdout.write(`extensions: ${ext === undefined ? '(none)' : ext}\n`);
+      }
+    });
     this.queue = [];
     this.waiters = [];
     this.closed = new Promise((resolve) => {
@@ -43,11 +63,15 @@ class Conn {
     });
   }
 
-  open() {
-    return new Promise((resolve, reject) => {
+  async open() {
+    await new Promise((resolve, reject) => {
       this.ws.once('open', resolve);
       this.ws.once('error', reject);
     });
+    if (deflate && !this.ws.extensions.split(',').includes('permessage-deflate')) {
+      this.ws.terminate();
+      throw new Error(`permessage-deflate not agreed (extensions ${JSON.stringify(this.ws.extensions)})`);
+    }
   }
 
   _flush() {
@@ -132,11 +156,30 @@ checks.push(['echo utf8', async () => {
   await expectNormalClose(c);
 }]);
 
-checks.push(['pipelined 1000', async () => {
+if (deflate) {
+  checks.push([`echo compressible ${common.COMPRESSIBLE_SIZE}`, async () => {
+    // The hybi server counts this connection's bytes on the wire.
+    const u = new URL(base);
+    u.searchParams.set('measure', '1');
+    const c = await dial(u.toString());
+    const want = common.compressibleText();
+    c.ws.send(want);
+    const got = await c.next();
+    if (got.isBinary || got.data.length !== want.length || got.data.toString('utf8') !== want) {
+      throw new Error(`got a ${got.isBinary ? 'binary' : 'text'} message of ${got.data.length} bytes, want the ${want.length}-byte text`);
+    }
+    await expectNormalClose(c);
+  }]);
+}
+
+// Each message is compressed on its own with DEFLATE: fewer then.
+const PIPELINED = deflate ? 100 : 1000;
+
+checks.push([`pipelined ${PIPELINED}`, async () => {
   const c = await dial();
   // Every send is queued before the first echo is read.
-  for (let i = 0; i < 1000; i++) c.ws.send(`msg ${i}`, { binary: i % 2 === 1 });
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < PIPELINED; i++) c.ws.send(`msg ${i}`, { binary: i % 2 === 1 });
+  for (let i = 0; i < PIPELINED; i++) {
     expectMessage(await c.next(), Buffer.from(`msg ${i}`), i % 2 === 1);
   }
   await expectNormalClose(c);

@@ -29,9 +29,41 @@ function split(buf, n) {
   return pieces;
 }
 
+// COMPRESSIBLE_RECORD repeated and cut to COMPRESSIBLE_SIZE bytes is the
+// compressible text message of the deflate checks: JSON-like ASCII text that
+// DEFLATE shrinks far below its size with any window.
+const COMPRESSIBLE_RECORD = '{"id":42,"name":"hybi","tags":["websocket","deflate"],"ok":true},';
+const COMPRESSIBLE_SIZE = 1 << 20;
+
+function compressibleText() {
+  const n = Math.ceil(COMPRESSIBLE_SIZE / COMPRESSIBLE_RECORD.length);
+  return COMPRESSIBLE_RECORD.repeat(n).slice(0, COMPRESSIBLE_SIZE);
+}
+
+// deflateConfig parses the optional permessage-deflate argument of the
+// scripts: JSON for ws's perMessageDeflate option (true, or an object such as
+// {"threshold":0,"serverNoContextTakeover":true}). Absent or empty: null,
+// which keeps the scripts' behaviour without it.
+function deflateConfig(arg) {
+  if (arg === undefined || arg === '') return null;
+  const cfg = JSON.parse(arg);
+  if (cfg !== true && (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg))) {
+    throw new Error(`deflate config must be true or an object, got ${arg}`);
+  }
+  return cfg;
+}
+
 // sendFragmented sends pieces as one message of len(pieces) frames.
 function sendFragmented(ws, pieces, binary) {
   pieces.forEach((p, i) => ws.send(p, { binary, fin: i === pieces.length - 1 }));
 }
 
-module.exports = { UTF8_TEXT, fragmentText, fragmentBinary, sendFragmented };
+module.exports = {
+  UTF8_TEXT,
+  COMPRESSIBLE_SIZE,
+  compressibleText,
+  deflateConfig,
+  fragmentText,
+  fragmentBinary,
+  sendFragmented,
+};

@@ -1,9 +1,13 @@
 'use strict';
 
-// server.js [PORT] - the node `ws` peer server for hybi interop tests.
+// server.js [PORT [DEFLATE]] - the node `ws` peer server for hybi interop
+// tests.
 //
 // Listens on 127.0.0.1:PORT (0 or absent: any free port) and prints the port
-// as the first line of stdout. Per connection, chosen by the request URL:
+// as the first line of stdout. DEFLATE, JSON, is ws's perMessageDeflate
+// option (true or an object, e.g. {"threshold":0,"serverMaxWindowBits":9});
+// absent or empty, permessage-deflate is declined. Per connection, chosen by
+// the request URL:
 //
 //   /?close=CODE&reason=R  close at once with CODE and R
 //   /fragments             send a fragmented text and a fragmented binary
@@ -19,11 +23,12 @@ const { WebSocketServer } = require('ws');
 const common = require('./common');
 
 const port = Number(process.argv[2] || 0);
+const deflate = common.deflateConfig(process.argv[3]);
 const wss = new WebSocketServer({
   host: '127.0.0.1',
   port,
   maxPayload: 64 << 20, // the 16 MiB checks must fit
-  perMessageDeflate: false,
+  perMessageDeflate: deflate || false,
 });
 
 wss.on('listening', () => {

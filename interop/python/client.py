@@ -1,26 +1,51 @@
-"""client.py URL - the Python websockets peer client for hybi interop tests.
+"""client.py URL [DEFLATE] - the Python websockets peer client for hybi interop tests.
 
 Run with /usr/bin/python3 (Debian's python3-websockets). Runs the interop
 checks against the echo server at URL (see interop/README.md for what the
 server must do), one connection per check, and prints one "PASS name" or
 "FAIL name: why" line per check. Exits 0 only if every check passed.
+
+DEFLATE (see common.deflate_config), {} for websockets' default compression,
+makes every connection require permessage-deflate, the largest echo 1 MiB
+instead of 16 MiB, and adds a check that echoes a compressible 1 MiB text at
+URL + ?measure=1.
 """
 
 import asyncio
+import contextlib
 import sys
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import websockets
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
 import common
 
 CHECK_TIMEOUT = 60
 
+# DEFLATE is the parsed DEFLATE argument, None when absent.
+DEFLATE = None
+# The first connection prints the server's extension response, for the log.
+printed_extensions = False
 
-def connect(url):
-    # The default compression="deflate" offers permessage-deflate; a server
-    # without it must decline the offer (RFC 6455, Section 9.1).
-    return websockets.connect(url, max_size=common.MAX_SIZE)
+
+@contextlib.asynccontextmanager
+async def connect(url):
+    global printed_extensions
+    # Even without DEFLATE the default compression="deflate" offers
+    # permessage-deflate; a server without it must decline the offer (RFC
+    # 6455, Section 9.1).
+    kwargs = {}
+    if DEFLATE:
+        kwargs["extensions"] = [ClientPerMessageDeflateFactory(**DEFLATE)]
+    async with websockets.connect(url, max_size=common.MAX_SIZE, **kwargs) as ws:
+        if not printed_extensions:
+            printed_extensions = True
+            ext = ws.response_headers.get("Sec-WebSocket-Extensions", "(none)")
+            print(f"extensions: {ext}", flush=True)
+        if DEFLATE is not None and not any(e.name == "permessage-deflate" for e in ws.extensions):
+            raise AssertionError(f"permessage-deflate not agreed (extensions {ws.extensions})")
+        yield ws
 
 
 def expect_message(got, want):
@@ -50,9 +75,28 @@ def echo_check(want):
     return check
 
 
+async def check_compressible(url):
+    # The hybi server counts this connection's bytes on the wire.
+    u = urlsplit(url)
+    query = parse_qsl(u.query) + [("measure", "1")]
+    async with connect(urlunsplit(u._replace(query=urlencode(query)))) as ws:
+        want = common.compressible_text()
+        await ws.send(want)
+        got = await ws.recv()
+        if got != want:
+            raise AssertionError(f"got a {kind(got)} message of {len(got)} items, want the {len(want)}-character text")
+        await expect_normal_close(ws)
+
+
+def pipelined_count():
+    # Each message is compressed on its own with DEFLATE: fewer then.
+    return 1000 if DEFLATE is None else 100
+
+
 async def check_pipelined(url):
     async with connect(url) as ws:
-        msgs = [f"msg {i}" if i % 2 == 0 else f"msg {i}".encode() for i in range(1000)]
+        n = pipelined_count()
+        msgs = [f"msg {i}" if i % 2 == 0 else f"msg {i}".encode() for i in range(n)]
         # Every message is written before the first echo is read.
         for m in msgs:
             await ws.send(m)
@@ -103,12 +147,15 @@ async def check_server_close(url):
 
 
 def checks():
+    sizes = common.SIZES if DEFLATE is None else common.DEFLATE_SIZES
     for binary in (False, True):
-        for n in common.SIZES:
+        for n in sizes:
             name = f"echo {'binary' if binary else 'text'} {n}"
             yield name, echo_check(common.payload(n, binary))
     yield "echo utf8", echo_check(common.UTF8_TEXT)
-    yield "pipelined 1000", check_pipelined
+    if DEFLATE is not None:
+        yield f"echo compressible {common.COMPRESSIBLE_SIZE}", check_compressible
+    yield f"pipelined {pipelined_count()}", check_pipelined
     yield "ping pong", check_ping
     yield "fragmented text", fragment_check(*common.fragment_text())
     yield "fragmented binary", fragment_check(*common.fragment_binary())
@@ -134,7 +181,8 @@ async def main(url):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        print("usage: /usr/bin/python3 client.py ws://HOST:PORT/PATH", file=sys.stderr)
+    if len(sys.argv) not in (2, 3):
+        print("usage: /usr/bin/python3 client.py ws://HOST:PORT/PATH [DEFLATE]", file=sys.stderr)
         sys.exit(2)
+    DEFLATE = common.deflate_config(sys.argv, 2)
     sys.exit(asyncio.run(main(sys.argv[1])))

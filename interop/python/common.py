@@ -4,6 +4,8 @@ The node scripts (interop/node/common.js) and the Go tests build the same
 values; keep them in step (see interop/README.md).
 """
 
+import json
+
 # UTF8_TEXT mixes 1-, 2-, 3- and 4-byte UTF-8 sequences.
 UTF8_TEXT = "héllo wörld ✓ 𝄞"
 
@@ -11,6 +13,38 @@ UTF8_TEXT = "héllo wörld ✓ 𝄞"
 MAX_SIZE = 64 << 20
 
 SIZES = [0, 125, 126, 65535, 65536, 16 << 20]
+# With permessage-deflate: compressing 16 MiB several times per configuration
+# would be slow.
+DEFLATE_SIZES = [0, 125, 126, 65535, 65536, 1 << 20]
+
+# COMPRESSIBLE_RECORD repeated and cut to COMPRESSIBLE_SIZE characters is the
+# compressible text message of the deflate checks: JSON-like ASCII text that
+# DEFLATE shrinks far below its size with any window.
+COMPRESSIBLE_RECORD = '{"id":42,"name":"hybi","tags":["websocket","deflate"],"ok":true},'
+COMPRESSIBLE_SIZE = 1 << 20
+
+
+def compressible_text():
+    n = -(-COMPRESSIBLE_SIZE // len(COMPRESSIBLE_RECORD))
+    return (COMPRESSIBLE_RECORD * n)[:COMPRESSIBLE_SIZE]
+
+
+def deflate_config(argv, i):
+    """Parse the optional permessage-deflate argument argv[i] of the scripts.
+
+    It is JSON: true or {} for websockets' default compression, or an object
+    of keyword arguments for its {Server,Client}PerMessageDeflateFactory, e.g.
+    {"server_max_window_bits": 10}. Absent or empty: None, which keeps the
+    scripts' behaviour without it.
+    """
+    if len(argv) <= i or argv[i] == "":
+        return None
+    cfg = json.loads(argv[i])
+    if cfg is True:
+        return {}
+    if not isinstance(cfg, dict):
+        raise ValueError(f"deflate config must be true or an object, got {argv[i]}")
+    return cfg
 
 
 def fragment_text():

@@ -1,8 +1,10 @@
-"""server.py [PORT] - the Python websockets peer server for hybi interop tests.
+"""server.py [PORT [DEFLATE]] - the Python websockets peer server for hybi interop tests.
 
 Run with /usr/bin/python3 (Debian's python3-websockets). Listens on
 127.0.0.1:PORT (0 or absent: any free port) and prints the port as the first
-line of stdout. Per connection, chosen by the request URL:
+line of stdout. DEFLATE (see common.deflate_config) enables permessage-deflate,
+{} with websockets' defaults; absent or empty, it is declined. Per connection,
+chosen by the request URL:
 
   /?close=CODE&reason=R  close at once with CODE and R
   /fragments             send a fragmented text and a fragmented binary
@@ -20,6 +22,7 @@ import sys
 from urllib.parse import parse_qs, urlsplit
 
 import websockets
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
 import common
 
@@ -48,12 +51,19 @@ async def handler(ws):
 
 
 async def main():
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    port = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] else 0
+    deflate = common.deflate_config(sys.argv, 2)
+    compression = {"compression": None}
+    if deflate is not None:
+        # compression="deflate" adds the default factory unless one is given.
+        compression = {"compression": "deflate"}
+        if deflate:
+            compression["extensions"] = [ServerPerMessageDeflateFactory(**deflate)]
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
     async with websockets.serve(
-        handler, "127.0.0.1", port, max_size=common.MAX_SIZE, compression=None
+        handler, "127.0.0.1", port, max_size=common.MAX_SIZE, **compression
     ) as server:
         print(server.sockets[0].getsockname()[1], flush=True)
         await stop
