@@ -193,16 +193,26 @@ func (x *Extension) putInflater(f *inflater) {
 	x.rpool.Put(f)
 }
 
-// tailReader reads r and then the sync tail.
+// inflateTail is what the receiver appends to a message's payload: the
+// LEN and NLEN of the empty stored block the sender's sync flush ended
+// with (RFC 7692, Section 7.2.2), then an empty final stored block. A
+// well-formed message therefore decodes to io.EOF; one cut off inside a
+// block runs into the tail and fails, instead of the tail's bytes coming
+// out as data.
+var inflateTail = [...]byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+
+// tailReader reads r and then inflateTail.
 type tailReader struct {
 	r     io.Reader
 	rDone bool
-	tail  int // bytes of the tail returned
+	n     int64 // payload bytes read from r
+	tail  int   // bytes of the tail returned
 }
 
 func (t *tailReader) Read(p []byte) (int, error) {
 	if !t.rDone {
 		n, err := t.r.Read(p)
+		t.n += int64(n)
 		if err == io.EOF {
 			t.rDone = true
 			err = nil
@@ -211,10 +221,10 @@ func (t *tailReader) Read(p []byte) (int, error) {
 			return n, err
 		}
 	}
-	if t.tail == len(syncTail) {
+	if t.tail == len(inflateTail) {
 		return 0, io.EOF
 	}
-	n := copy(p, syncTail[t.tail:])
+	n := copy(p, inflateTail[t.tail:])
 	t.tail += n
 	return n, nil
 }
@@ -225,6 +235,7 @@ type decoder struct {
 	noCtx bool
 	hist  window // what was received, with context takeover
 	f     *inflater
+	clean bool // the current message decoded to its end without error
 }
 
 // Decode starts decompressing m if its RSV1 bit is set (RFC 7692, Section
@@ -246,12 +257,12 @@ func (d *decoder) Decode(r io.Reader, m *extension.Message) (io.ReadCloser, erro
 		return nil, err
 	}
 	d.f = f
+	d.clean = false
 	return d, nil
 }
 
-// Read decompresses. The decompressor returns io.ErrUnexpectedEOF when its
-// input ends after a non-final block, which is how every message ends
-// once the sync tail has been read: that is the end of the message.
+// Read decompresses. A message ends when the decompressor reaches the end
+// of a final block: the empty one of inflateTail, or the sender's own.
 func (d *decoder) Read(p []byte) (int, error) {
 	f := d.f
 	if f == nil {
@@ -259,19 +270,35 @@ func (d *decoder) Read(p []byte) (int, error) {
 	}
 	n, err := f.fr.Read(p)
 	d.hist.write(p[:n])
-	if err == io.ErrUnexpectedEOF && f.src.tail == len(syncTail) && f.br.Buffered() == 0 {
-		err = io.EOF
-	}
-	if _, ok := err.(flate.CorruptInputError); ok {
+	switch err.(type) {
+	case nil:
+	case flate.CorruptInputError:
 		err = &frame.ProtocolError{Code: frame.StatusInvalidFramePayloadData, Reason: "permessage-deflate: " + err.Error()}
+	default:
+		switch {
+		case err == io.EOF:
+			d.clean = true
+		case err == io.ErrUnexpectedEOF && f.src.rDone && f.src.n == 0:
+			// An empty payload with RSV1 set: an empty message, though
+			// a compressor would have sent one byte.
+			d.clean = true
+			err = io.EOF
+		case err == io.ErrUnexpectedEOF && f.src.tail == len(inflateTail):
+			err = &frame.ProtocolError{Code: frame.StatusInvalidFramePayloadData, Reason: "permessage-deflate: message ends inside a DEFLATE block"}
+		}
 	}
 	return n, err
 }
 
-// Close gives the decompressor back.
+// Close gives the decompressor back, unless the message failed: a
+// decompressor that stopped on bad input may keep decoding tables that
+// a Reset does not clear (seen with klauspost/compress v1.20.4), and the
+// pool is shared by every connection.
 func (d *decoder) Close() error {
 	if d.f != nil {
-		d.x.putInflater(d.f)
+		if d.clean {
+			d.x.putInflater(d.f)
+		}
 		d.f = nil
 	}
 	return nil
