@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/internal/leakcheck"
 )
 
 // The fixtures below match common.js and common.py (see README.md).
@@ -33,43 +32,7 @@ var sizes = []int{0, 125, 126, 65535, 65536, 16 << 20}
 // slowest.
 const checkTimeout = 60 * time.Second
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if err := checkGoroutines(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// checkGoroutines fails when a goroutine of hybi, net/http or os/exec
-// outlives the tests: a leaked connection, handler or peer process. Those
-// that are just finishing get a few seconds.
-func checkGoroutines() error {
-	var leaked []string
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		leaked = leaked[:0]
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		// The first block is this goroutine.
-		for _, g := range strings.Split(string(buf), "\n\n")[1:] {
-			if strings.Contains(g, "github.com/hybi-go/hybi/") ||
-				strings.Contains(g, "net/http.") ||
-				strings.Contains(g, "os/exec.") {
-				leaked = append(leaked, g)
-			}
-		}
-		if len(leaked) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("leaked %d goroutines:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // payload returns the n-byte test message: an ASCII pattern for text, a
 // byte pattern for binary, as common.js and common.py build them.
