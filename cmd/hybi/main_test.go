@@ -15,8 +15,8 @@ import (
 	"github.com/hybi-go/hybi/conn"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/handshake"
-	"github.com/hybi-go/hybi/raw"
 	"github.com/hybi-go/hybi/internal/leakcheck"
+	"github.com/hybi-go/hybi/raw"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
