@@ -264,8 +264,9 @@ func (c *Conn) fail(ctx context.Context, err error) error {
 	var pe *ProtocolError
 	if errors.As(err, &pe) {
 		c.writeClose(pe.Code, pe.Reason)
-		c.shutdown()
-		return c.setTerminal(err)
+		c.setTerminal(err)
+		c.drainAndClose(true)
+		return c.terminal()
 	}
 	c.mu.Lock()
 	cause := c.cause
@@ -353,13 +354,29 @@ func (c *Conn) handleClose(ctx context.Context, p []byte) error {
 // for it to, so that the server holds no TIME_WAIT state.
 func (c *Conn) finish() {
 	if c.client {
-		nc := c.rc.NetConn()
-		nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
-		var b [64]byte
-		for {
-			if _, err := nc.Read(b[:]); err != nil {
-				break
-			}
+		c.drainAndClose(false)
+		return
+	}
+	c.shutdown()
+}
+
+// drainAndClose waits, up to CloseTimeout, for the peer to close TCP,
+// discarding what it still sends, then closes. Closing a socket with
+// unread data makes the kernel send a reset, and a reset can destroy data
+// the peer has received but not yet read, such as our last echo and our
+// close frame: when this end fails the connection while the peer is still
+// sending (halfClose), it first shuts down its sending side so the peer
+// sees the close frame followed by a clean end of stream.
+func (c *Conn) drainAndClose(halfClose bool) {
+	nc := c.rc.NetConn()
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok && halfClose {
+		cw.CloseWrite()
+	}
+	nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+	var b [512]byte
+	for {
+		if _, err := nc.Read(b[:]); err != nil {
+			break
 		}
 	}
 	c.shutdown()

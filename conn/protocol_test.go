@@ -67,6 +67,9 @@ func recv(t *testing.T, rc *raw.Conn) (msgs []string, code frame.StatusCode) {
 			if err != nil {
 				t.Fatalf("bad close from server: %v", err)
 			}
+			// As a client would, drop TCP once the close handshake is
+			// over; the server waits for that before closing its end.
+			rc.Close()
 			return msgs, c
 		case frame.OpText, frame.OpBinary, frame.OpContinuation:
 			cur = append(cur, p...)
@@ -197,5 +200,40 @@ func TestKeepalivePongTimeout(t *testing.T) {
 	_, _, err := c.Read(ctx)
 	if !errors.Is(err, conn.ErrPongTimeout) || conn.CloseStatus(err) != conn.StatusAbnormalClosure {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestFailKeepsLastEcho is Autobahn's case 3.4: an echo, a frame with a
+// reserved bit, then a ping sent one byte at a time while the server fails
+// the connection. The server must not answer the late bytes with a TCP
+// reset, which can destroy the echo and the close frame before the peer
+// reads them: it shuts down its side and drains until the peer closes.
+func TestFailKeepsLastEcho(t *testing.T) {
+	url, done := echoServer(t, nil)
+	rc := rawPeer(t, url)
+	send(t, rc,
+		rawFrame{frame.Header{Fin: true, Opcode: frame.OpText}, []byte("Hello, world!")},
+		rawFrame{frame.Header{Fin: true, Opcode: frame.OpText, RSV: frame.RSV3}, []byte("Hello, world!")})
+	ping := frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpPing, Masked: true})
+	writeErr := make(chan error, 1)
+	go func() {
+		var err error
+		for _, b := range ping {
+			time.Sleep(50 * time.Millisecond)
+			if _, err = rc.NetConn().Write([]byte{b}); err != nil {
+				break
+			}
+		}
+		writeErr <- err
+	}()
+	if err := <-writeErr; err != nil {
+		t.Fatalf("the server reset the connection while failing it: %v", err)
+	}
+	msgs, code := recv(t, rc)
+	if len(msgs) != 1 || msgs[0] != "Hello, world!" || code != 1002 {
+		t.Fatalf("got %q and close %d, want the echo and 1002", msgs, code)
+	}
+	if err := <-done; conn.CloseStatus(err) != 1002 {
+		t.Fatalf("server: %v", err)
 	}
 }
