@@ -169,6 +169,9 @@ func (h *handler) echo(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			err = c.Write(ctx, typ, p)
 		}
+		if cap(p) > 64<<10 {
+			p = nil // do not keep a large buffer on an idle connection
+		}
 		switch {
 		case err == nil:
 			continue
