@@ -1,0 +1,210 @@
+// Command compliance runs the Autobahn testsuite's case catalogue against
+// hybi's echo server and hybi's client testee, without Docker, prints a
+// tally per section for each role and writes the reports (index.json, one
+// JSON file per case, index.html) under -out.
+//
+//	go run ./autobahn/cmd/compliance
+//	go run ./autobahn/cmd/compliance -server-url ws://127.0.0.1:9001 -role server
+//	go run ./autobahn/cmd/compliance -client-cmd 'node autobahn/node/client.js {url} {agent}' -role client
+//
+// It exits with status 1 when a case is not OK; INFORMATIONAL is allowed
+// for 7.1.6, 7.13.1 and 7.13.2 only, and UNIMPLEMENTED counts as a failure.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hybi-go/hybi/autobahn"
+	"github.com/hybi-go/hybi/autobahn/suite"
+	"github.com/hybi-go/hybi/autobahn/testee"
+)
+
+func main() {
+	var (
+		out       = flag.String("out", "./autobahn/reports", "report directory (servers/ and clients/ below it)")
+		serverURL = flag.String("server-url", "", "test this WebSocket server (ws://) instead of hybi's")
+		clientCmd = flag.String("client-cmd", "", "test this client command instead of hybi's; {url} and {agent} are replaced (else the URL is appended)")
+		role      = flag.String("role", "both", "which role to test: server, client or both")
+		cases     = flag.String("cases", "*", "comma-separated case patterns (\"1.*,6.4.*\")")
+		exclude   = flag.String("exclude", "", "comma-separated case patterns to leave out")
+		useRaw    = flag.Bool("raw", false, "test hybi's Raw-session testees instead of the Default ones")
+		agent     = flag.String("agent", "", "agent name (default hybi-server / hybi-client, or server / client)")
+		deflateN  = flag.Int("deflate-messages", 100, "messages per 12.*/13.* case (the suite sends 1000)")
+		maxWait   = flag.Duration("max-wait", 0, "cap on a case's wait for a stuck peer (default 60s)")
+		verbose   = flag.Bool("v", false, "print a line per case")
+		check     = flag.String("check", "", "only check a report's index.json (from this runner or the real suite) against hybi's bar")
+	)
+	flag.Parse()
+	if *check != "" {
+		os.Exit(checkIndex(*check))
+	}
+	sel := suite.Select(suite.Catalogue(), split(*cases), split(*exclude))
+	if len(sel) == 0 {
+		fmt.Fprintln(os.Stderr, "no case matches")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := func(a string) *suite.Options {
+		o := &suite.Options{Agent: a, DeflateMessages: *deflateN, MaxWait: *maxWait}
+		if *verbose {
+			o.Logf = func(f string, args ...any) { fmt.Printf(f+"\n", args...) }
+		}
+		return o
+	}
+	session := "Default"
+	if *useRaw {
+		session = "Raw"
+	}
+	var failed []*suite.Result
+	report := func(dir, title string, res []*suite.Result, took time.Duration) {
+		fmt.Println()
+		suite.WriteTally(os.Stdout, fmt.Sprintf("%s — %d cases in %s", title, len(res), took.Round(time.Millisecond)), res)
+		for _, r := range autobahn.Failures(res) {
+			fmt.Printf("  not OK: %-9s %s / %s: %s %s\n", r.ID, r.Behavior, r.BehaviorClose, r.Result, closeNote(r))
+			failed = append(failed, r)
+		}
+		if len(res) < len(sel) {
+			fmt.Printf("  missing: %d cases did not run\n", len(sel)-len(res))
+			failed = append(failed, nil)
+		}
+		if err := suite.WriteReport(dir, map[string][]*suite.Result{res0agent(res): res}); err != nil {
+			fmt.Fprintln(os.Stderr, "writing the report:", err)
+		} else {
+			fmt.Printf("  report: %s\n", filepath.Join(dir, "index.html"))
+		}
+	}
+
+	if *role == "server" || *role == "both" {
+		a := pick(*agent, "hybi-server", *serverURL != "", "server")
+		start := time.Now()
+		var res []*suite.Result
+		if *serverURL != "" {
+			res = autobahn.RunServer(ctx, *serverURL, sel, opts(a))
+		} else {
+			var err error
+			res, err = autobahn.RunHybiServer(ctx, testee.Options{Raw: *useRaw}, sel, opts(a))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+		}
+		title := "server " + a
+		if *serverURL == "" {
+			title += " (" + session + " session)"
+		}
+		report(filepath.Join(*out, "servers"), title, res, time.Since(start))
+	}
+	if *role == "client" || *role == "both" {
+		a := pick(*agent, "hybi-client", *clientCmd != "", "client")
+		client := autobahn.HybiClient(testee.Options{Raw: *useRaw})
+		title := "client " + a + " (" + session + " session)"
+		if *clientCmd != "" {
+			client = commandClient(*clientCmd)
+			title = "client " + a
+		}
+		start := time.Now()
+		res, err := autobahn.RunClient(ctx, client, sel, opts(a))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		report(filepath.Join(*out, "clients"), title, res, time.Since(start))
+	}
+	if len(failed) > 0 {
+		os.Exit(1)
+	}
+}
+
+// checkIndex tallies the index.json of a report, the runner's or the real
+// suite's, and returns the exit status.
+func checkIndex(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var index map[string]map[string]struct {
+		Behavior      string `json:"behavior"`
+		BehaviorClose string `json:"behaviorClose"`
+	}
+	if err := json.Unmarshal(b, &index); err != nil {
+		fmt.Fprintln(os.Stderr, path+":", err)
+		return 2
+	}
+	status := 0
+	for agent, cases := range index {
+		var res []*suite.Result
+		for id, c := range cases {
+			res = append(res, &suite.Result{Agent: agent, ID: id, Behavior: c.Behavior, BehaviorClose: c.BehaviorClose})
+		}
+		sort.Slice(res, func(i, j int) bool { return suite.IDLess(res[i].ID, res[j].ID) })
+		suite.WriteTally(os.Stdout, fmt.Sprintf("%s — %d cases (%s)", agent, len(res), path), res)
+		for _, r := range autobahn.Failures(res) {
+			fmt.Printf("  not OK: %-9s %s / %s\n", r.ID, r.Behavior, r.BehaviorClose)
+			status = 1
+		}
+	}
+	return status
+}
+
+func res0agent(res []*suite.Result) string {
+	if len(res) == 0 {
+		return "none"
+	}
+	return res[0].Agent
+}
+
+func closeNote(r *suite.Result) string {
+	if r.BehaviorClose == suite.OK {
+		return ""
+	}
+	return "[close: " + r.ResultClose + "]"
+}
+
+func pick(flagValue, hybi string, foreign bool, generic string) string {
+	switch {
+	case flagValue != "":
+		return flagValue
+	case foreign:
+		return generic
+	}
+	return hybi
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// commandClient runs a client command against the runner: {url} and
+// {agent} in the command are replaced, else the URL is appended.
+func commandClient(cmdline string) autobahn.ClientFunc {
+	return func(ctx context.Context, base, agent string) error {
+		line := cmdline
+		if strings.Contains(line, "{url}") || strings.Contains(line, "{agent}") {
+			line = strings.ReplaceAll(strings.ReplaceAll(line, "{url}", base), "{agent}", agent)
+		} else {
+			line += " " + base
+		}
+		cmd := exec.CommandContext(ctx, "sh", "-c", line)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		cmd.Env = append(os.Environ(), "AUTOBAHN_URL="+base, "AUTOBAHN_AGENT="+agent)
+		return cmd.Run()
+	}
+}

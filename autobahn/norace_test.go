@@ -1,0 +1,5 @@
+//go:build !race
+
+package autobahn
+
+const raceEnabled = false

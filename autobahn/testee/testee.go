@@ -1,0 +1,196 @@
+// Package testee holds the peers that hybi puts in front of the Autobahn
+// testsuite (or of hybi's own runner, package suite): an echo server and a
+// client that speaks the suite's client protocol, each on hybi's Default
+// session (package conn) or, with Options.Raw, on the Raw session (package
+// raw) with the protocol duties done here by hand.
+package testee
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
+	"github.com/hybi-go/hybi/handshake"
+	"github.com/hybi-go/hybi/raw"
+)
+
+// ReadLimit is the largest message the testees accept: above the 16 MiB
+// of the suite's largest case (9.1.6).
+const ReadLimit = 64 << 20
+
+// CaseTimeout bounds one case on the client testee.
+const CaseTimeout = 5 * time.Minute
+
+// Options configure a testee.
+type Options struct {
+	// Raw runs the testee on the Raw session instead of the Default one.
+	Raw bool
+
+	// Faults, for testing the runner only: a testee with one of them set
+	// is broken on purpose. They apply to the Raw testee.
+
+	// SkipUTF8 accepts text that is not UTF-8.
+	SkipUTF8 bool
+	// IgnoreClose never answers a close frame.
+	IgnoreClose bool
+}
+
+func (o Options) broken() bool { return o.SkipUTF8 || o.IgnoreClose }
+
+// acceptOptions are the Default session's server options: any Origin (the
+// suite sends one), a read limit fit for the largest cases.
+func acceptOptions() *conn.AcceptOptions {
+	o := &conn.AcceptOptions{
+		Upgrader: handshake.Upgrader{CheckOrigin: func(*http.Request) bool { return true }},
+		Options:  conn.Options{ReadLimit: ReadLimit},
+	}
+	// PERMESSAGE-DEFLATE: the server accepts the extension with its
+	// defaults (the 12.* and 13.* cases).
+	o.Extensions = []extension.Extension{deflate.New(nil)}
+	return o
+}
+
+// dialOptions are the Default session's client options.
+func dialOptions() *conn.DialOptions {
+	o := &conn.DialOptions{Options: conn.Options{ReadLimit: ReadLimit}}
+	// PERMESSAGE-DEFLATE: the client offers the extension (the 12.* and
+	// 13.* cases). The offer must carry client_no_context_takeover: the
+	// suite's server answers of 13.2, 13.5 and 13.6 ask for it, and decline
+	// an offer without it. The client then compresses every message on its
+	// own, which costs some ratio and nothing else.
+	o.Extensions = []extension.Extension{deflate.New(&deflate.Options{ClientNoContextTakeover: true})}
+	return o
+}
+
+// Handler returns the echo server: every data message is sent back with
+// its type, on any path.
+func Handler(o Options) http.Handler {
+	if o.broken() && !o.Raw {
+		panic("testee: faults apply to the Raw testee only")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.Background()
+		if o.Raw {
+			u := acceptOptions().Upgrader
+			res, err := u.Upgrade(w, r)
+			if err != nil {
+				return
+			}
+			rc := raw.New(res.Conn, res.Buffered, raw.Server, &raw.Options{MaxFrameSize: ReadLimit})
+			echoRaw(ctx, rc, o)
+			return
+		}
+		c, err := conn.Accept(w, r, acceptOptions())
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		echoConn(ctx, c)
+	})
+}
+
+// echoConn echoes whole messages until the connection ends. The Default
+// session answers pings and closes, validates text and enforces the limit.
+func echoConn(ctx context.Context, c *conn.Conn) error {
+	for {
+		typ, p, err := c.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if err := c.Write(ctx, typ, p); err != nil {
+			return err
+		}
+	}
+}
+
+// RunClient is the client testee: it asks the fuzzing server at base
+// (ws://host:port) how many cases there are, runs each one as agent (one
+// connection per case, echoing every message), then asks it to write its
+// reports.
+func RunClient(ctx context.Context, base, agent string, o Options) error {
+	if o.broken() && !o.Raw {
+		return errors.New("testee: faults apply to the Raw testee only")
+	}
+	base = strings.TrimRight(base, "/")
+	n, err := caseCount(ctx, base)
+	if err != nil {
+		return fmt.Errorf("getCaseCount: %w", err)
+	}
+	q := url.QueryEscape(agent)
+	for i := 1; i <= n; i++ {
+		cctx, cancel := context.WithTimeout(ctx, CaseTimeout)
+		err := runCase(cctx, fmt.Sprintf("%s/runCase?case=%d&agent=%s", base, i, q), o)
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return command(ctx, base+"/updateReports?agent="+q, nil)
+}
+
+func caseCount(ctx context.Context, base string) (int, error) {
+	var n int
+	err := command(ctx, base+"/getCaseCount", func(p []byte) error {
+		var err error
+		n, err = strconv.Atoi(strings.TrimSpace(string(p)))
+		return err
+	})
+	return n, err
+}
+
+// command runs a command connection: reads the messages (handing them to
+// f) until the server closes.
+func command(ctx context.Context, u string, f func([]byte) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, _, err := conn.Dial(ctx, u, dialOptions())
+	if err != nil {
+		return err
+	}
+	defer c.CloseNow()
+	for {
+		_, p, err := c.Read(ctx)
+		if err != nil {
+			if conn.CloseStatus(err) == conn.StatusNormalClosure {
+				return nil
+			}
+			return err
+		}
+		if f != nil {
+			if err := f(p); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func runCase(ctx context.Context, u string, o Options) error {
+	if o.Raw {
+		d := dialOptions().Dialer
+		res, _, err := d.Dial(ctx, u)
+		if err != nil {
+			return err
+		}
+		rc := raw.New(res.Conn, res.Buffered, raw.Client, &raw.Options{MaxFrameSize: ReadLimit})
+		return echoRaw(ctx, rc, o)
+	}
+	c, _, err := conn.Dial(ctx, u, dialOptions())
+	if err != nil {
+		return err
+	}
+	defer c.CloseNow()
+	err = echoConn(ctx, c)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
