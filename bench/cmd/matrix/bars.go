@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// bar is one of the performance bars of issue #7, with its verdict.
+type bar struct {
+	Name     string `json:"name"`
+	Measured string `json:"measured"`
+	Status   string `json:"status"` // PASS, FAIL, N/A (not measured) or TODO
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func (r *results) bars() []bar {
+	var bars []bar
+	lib := func(c echoCell) string { return c.Lib }
+	valid := func(c echoCell) (float64, bool) { return c.Rate, c.Err == "" && c.Rate > 0 }
+
+	// Echo throughput at 256 connections.
+	for _, sz := range []struct {
+		size int
+		min  float64
+	}{{16, 1.3}, {1 << 10, 1.3}, {16 << 10, 1.3}, {1 << 20, 1.0}} {
+		name := fmt.Sprintf("Echo msg/s at %s, 256 conns: ≥ %.1f× best peer", sizeName(sz.size), sz.min)
+		cells := filter(r.Echo, func(c echoCell) bool { return c.Size == sz.size && c.Conns == 256 })
+		h, okh := find(cells, func(c echoCell) bool { return c.Lib == "hybi" && c.Err == "" })
+		best, who, okp := bestPeer(cells, lib, valid, true)
+		if !okh || !okp {
+			bars = append(bars, bar{name, "not measured", "N/A"})
+			continue
+		}
+		q := h.Rate / best
+		m := fmt.Sprintf("%.2f× (%s vs %s %s)", q, num(h.Rate), who, num(best))
+		if bc, cw, ok := bestPeer(cells, lib, func(c echoCell) (float64, bool) { return c.CPUPerMsgUs, c.Err == "" && c.CPUPerMsgUs > 0 }, false); ok && h.CPUPerMsgUs > 0 {
+			m += fmt.Sprintf("; server CPU/msg %.2f× the leanest peer (%.1f vs %s %.1f µs)", h.CPUPerMsgUs/bc, h.CPUPerMsgUs, cw, bc)
+		}
+		bars = append(bars, bar{name, m, verdict(q >= sz.min)})
+	}
+
+	// p99 in every echo cell.
+	{
+		var worst float64
+		var worstCell string
+		pass, total := 0, 0
+		var fails []string
+		for _, size := range uniq(r.Echo, func(c echoCell) int { return c.Size }) {
+			for _, n := range uniq(r.Echo, func(c echoCell) int { return c.Conns }) {
+				cells := filter(r.Echo, func(c echoCell) bool { return c.Size == size && c.Conns == n })
+				h, okh := find(cells, func(c echoCell) bool { return c.Lib == "hybi" && c.Err == "" && c.Rate > 0 })
+				best, _, okp := bestPeer(cells, lib, func(c echoCell) (float64, bool) { return c.P99Ms, c.Err == "" && c.Rate > 0 }, false)
+				if !okh || !okp {
+					continue
+				}
+				total++
+				q := h.P99Ms / best
+				name := fmt.Sprintf("%s×%d", sizeName(size), n)
+				if q <= 1 {
+					pass++
+				} else {
+					fails = append(fails, fmt.Sprintf("%s %.2f×", name, q))
+				}
+				if q > worst {
+					worst, worstCell = q, name
+				}
+			}
+		}
+		name := "Echo p99 no worse than best peer in any cell"
+		if total == 0 {
+			bars = append(bars, bar{name, "not measured", "N/A"})
+		} else {
+			m := fmt.Sprintf("%d of %d cells; worst %s at %.2f×", pass, total, worstCell, worst)
+			if len(fails) > 0 {
+				m += " (over: " + strings.Join(fails, ", ") + ")"
+			}
+			bars = append(bars, bar{name, m, verdict(pass == total)})
+		}
+	}
+
+	// Idle bytes per connection.
+	{
+		name := "Bytes per idle connection ≤ ¼ of gorilla's (RSS)"
+		h, okh := find(r.Idle, func(c idleCell) bool { return c.Lib == "hybi" && c.Err == "" })
+		g, okg := find(r.Idle, func(c idleCell) bool { return c.Lib == "gorilla" && c.Err == "" })
+		if okh && okg && g.RSSPerConn > 0 {
+			q := h.RSSPerConn / g.RSSPerConn
+			bars = append(bars, bar{name, fmt.Sprintf("%.2f× (%s B vs gorilla %s B; heap %s vs %s B) at %s conns", q, num(h.RSSPerConn), num(g.RSSPerConn),
+				num(h.HeapPerConn), num(g.HeapPerConn), commas(int64(h.Conns))), verdict(q <= 0.25)})
+		} else {
+			bars = append(bars, bar{name, "not measured", "N/A"})
+		}
+	}
+
+	// Compression.
+	{
+		h, okh := find(r.Deflate, func(c deflateCell) bool { return c.Lib == "hybi" })
+		peers := filter(r.Deflate, func(c deflateCell) bool { return (c.Lib == "coder" || c.Lib == "gorilla") && c.Err == "" })
+		n1 := "permessage-deflate msg/s above coder's and gorilla's"
+		n2 := "permessage-deflate bytes per connection < ¼ of coder's and gorilla's"
+		switch {
+		case !okh || len(peers) == 0:
+			bars = append(bars, bar{n1, "not measured", "N/A"}, bar{n2, "not measured", "N/A"})
+		case h.Err != "":
+			st := "FAIL"
+			if strings.HasPrefix(h.Err, "TODO") {
+				st = "TODO"
+			}
+			bars = append(bars, bar{n1, h.Err, st}, bar{n2, h.Err, st})
+		default:
+			ok1, ok2 := true, true
+			var m1, m2 []string
+			for _, p := range peers {
+				ok1 = ok1 && h.Rate > p.Rate
+				ok2 = ok2 && h.RSSPerConn < p.RSSPerConn/4
+				m1 = append(m1, fmt.Sprintf("%.2f× %s", h.Rate/p.Rate, p.Lib))
+				m2 = append(m2, fmt.Sprintf("%.2f× %s (%s B)", h.RSSPerConn/p.RSSPerConn, p.Lib, num(p.RSSPerConn)))
+			}
+			bars = append(bars,
+				bar{n1, fmt.Sprintf("%s msg/s: %s", num(h.Rate), strings.Join(m1, ", ")), verdict(ok1)},
+				bar{n2, fmt.Sprintf("%s B: %s", num(h.RSSPerConn), strings.Join(m2, ", ")), verdict(ok2)})
+		}
+	}
+
+	// 10K connections.
+	{
+		name := "10,000 connections under load: server RSS < 40 MB"
+		h, okh := find(r.Load, func(c loadCell) bool { return c.Lib == "hybi" && c.Rate > 0 })
+		switch {
+		case !okh:
+			bars = append(bars, bar{name, "not measured", "N/A"})
+		case h.Conns < 10000:
+			bars = append(bars, bar{name, fmt.Sprintf("%.1f MB at only %s conns", h.RSSMB, commas(int64(h.Conns))), "N/A"})
+		default:
+			bars = append(bars, bar{name, fmt.Sprintf("%.1f MB (peak %.1f MB), p99 %.2f ms, %s msg/s", h.RSSMB, h.HWMMB, h.P99Ms, num(h.Rate)), verdict(h.RSSMB < 40)})
+		}
+		name = "Cold start to first echo < 50 ms"
+		s, oks := find(r.Startup, func(c startCell) bool { return c.Lib == "hybi" && c.Err == "" && c.Samples > 0 })
+		if oks {
+			bars = append(bars, bar{name, fmt.Sprintf("%.1f ms (median of %d)", s.FirstEchoMs, s.Samples), verdict(s.FirstEchoMs < 50)})
+		} else {
+			bars = append(bars, bar{name, "not measured", "N/A"})
+		}
+	}
+	return bars
+}
+
+func (r *results) barsText() string {
+	var b strings.Builder
+	for _, br := range r.Bars {
+		fmt.Fprintf(&b, "%-5s %s: %s\n", br.Status, br.Name, br.Measured)
+	}
+	return b.String()
+}

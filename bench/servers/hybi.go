@@ -1,0 +1,127 @@
+package servers
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
+)
+
+func init() {
+	register(&Lib{
+		Name:        "hybi",
+		Deflate:     true,
+		DeflateMode: "deflate.New(nil) (context takeover both ways, level 1)",
+		Notes:       "conn.Accept + AppendRead into a reused buffer + Write in the handler, as examples/echo does",
+		Serve:       func(ln net.Listener, o Options) error { return serveHybi(ln, o, nil, false) },
+	})
+	// Variants, not in the default set: they show what a configuration or
+	// usage change would buy.
+	register(&Lib{
+		Name:        "hybi-detached",
+		Variant:     true,
+		Deflate:     true,
+		DeflateMode: "deflate.New(nil)",
+		Notes:       "hybi, echo loop in its own goroutine so that the net/http handler returns (frees net/http's per-connection buffers)",
+		Serve:       func(ln net.Listener, o Options) error { return serveHybi(ln, o, nil, true) },
+	})
+	register(&Lib{
+		Name:    "hybi-pooled",
+		Variant: true,
+		Notes:   "hybi, Reader + a pooled bytes.Buffer per message instead of Read (no allocation per message)",
+		Serve: func(ln net.Listener, o Options) error {
+			return serveHybiWith(ln, o, nil, false, hybiPooledEcho)
+		},
+	})
+	register(&Lib{
+		Name:        "hybi-lean",
+		Variant:     true,
+		Deflate:     true,
+		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
+		Notes:       "hybi-detached + hybi-pooled + hybi-nctx together: the leanest usage hybi allows today",
+		Serve: func(ln net.Listener, o Options) error {
+			return serveHybiWith(ln, o, &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, true, hybiPooledEcho)
+		},
+	})
+	register(&Lib{
+		Name:        "hybi-nctx",
+		Variant:     true,
+		Deflate:     true,
+		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
+		Notes:       "hybi, deflate without context takeover (as gorilla, coder and gws are configured here)",
+		Serve: func(ln net.Listener, o Options) error {
+			return serveHybi(ln, o, &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, false)
+		},
+	})
+}
+
+func serveHybi(ln net.Listener, o Options, do *deflate.Options, detached bool) error {
+	return serveHybiWith(ln, o, do, detached, hybiEcho)
+}
+
+func serveHybiWith(ln net.Listener, o Options, do *deflate.Options, detached bool, echo func(*conn.Conn)) error {
+	opts := &conn.AcceptOptions{}
+	opts.ReadLimit = readLimit
+	if o.Deflate {
+		opts.Extensions = []extension.Extension{deflate.New(do)}
+	}
+	return serveHTTP(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, opts)
+		if err != nil {
+			return
+		}
+		if detached {
+			go echo(c)
+		} else {
+			echo(c)
+		}
+	}))
+}
+
+func hybiEcho(c *conn.Conn) {
+	defer c.CloseNow()
+	ctx := context.Background()
+	var p []byte
+	for {
+		var typ conn.MessageType
+		var err error
+		typ, p, err = c.AppendRead(ctx, p[:0])
+		if err != nil {
+			return
+		}
+		if err := c.Write(ctx, typ, p); err != nil {
+			return
+		}
+		if cap(p) > 64<<10 {
+			p = nil // do not keep a large buffer on an idle connection
+		}
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func hybiPooledEcho(c *conn.Conn) {
+	defer c.CloseNow()
+	ctx := context.Background()
+	for {
+		typ, r, err := c.Reader(ctx)
+		if err != nil {
+			return
+		}
+		b := bufPool.Get().(*bytes.Buffer)
+		b.Reset()
+		_, err = b.ReadFrom(r)
+		if err == nil {
+			err = c.Write(ctx, typ, b.Bytes())
+		}
+		bufPool.Put(b)
+		if err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,90 @@
+// Package servers holds one echo server per WebSocket library, each written
+// the way that library's own examples and users write one.
+package servers
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Options configures an echo server.
+type Options struct {
+	// Deflate turns on permessage-deflate negotiation, in the library's
+	// usual configuration.
+	Deflate bool
+}
+
+// ServeFunc serves WebSocket echo on ln until ln is closed.
+type ServeFunc func(ln net.Listener, o Options) error
+
+// Lib describes one library's echo server.
+type Lib struct {
+	Name string
+	// Deflate reports whether the adapter supports permessage-deflate;
+	// DeflateMode says in which configuration.
+	Deflate     bool
+	DeflateMode string
+	// Notes says what is idiomatic about the adapter.
+	Notes string
+	// Variant marks an alternative configuration, run only when named.
+	Variant bool
+	Serve   ServeFunc
+}
+
+var registry = map[string]*Lib{}
+
+func register(l *Lib) { registry[l.Name] = l }
+
+// Get returns the named library.
+func Get(name string) (*Lib, error) {
+	l, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown lib %q (have %v)", name, Names())
+	}
+	return l, nil
+}
+
+// Names lists the libraries of the default set, hybi first.
+func Names() []string {
+	var n []string
+	for k, l := range registry {
+		if k != "hybi" && !l.Variant {
+			n = append(n, k)
+		}
+	}
+	sort.Strings(n)
+	if _, ok := registry["hybi"]; ok {
+		n = append([]string{"hybi"}, n...)
+	}
+	return n
+}
+
+// Variants lists the alternative configurations.
+func Variants() []string {
+	var n []string
+	for k, l := range registry {
+		if l.Variant {
+			n = append(n, k)
+		}
+	}
+	sort.Strings(n)
+	return n
+}
+
+// IsHybi reports whether name is hybi or one of its variants: those are
+// never counted as peers.
+func IsHybi(name string) bool { return name == "hybi" || strings.HasPrefix(name, "hybi-") }
+
+// serveHTTP serves h on ln with a plain net/http server, as every adapter
+// built on net/http does.
+func serveHTTP(ln net.Listener, h http.Handler) error {
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return s.Serve(ln)
+}
+
+// readLimit is raised for every library, so that 1 MiB messages pass.
+const readLimit = 64 << 20
