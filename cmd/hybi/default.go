@@ -7,17 +7,23 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
 )
 
 // dialDefault runs a session with the Default session: messages in and
 // out, pings answered by conn.
 func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, stderr io.Writer) error {
-	c, _, err := conn.Dial(ctx, o.url, &conn.DialOptions{Dialer: o.dialer})
+	do := &conn.DialOptions{Dialer: o.dialer}
+	if o.deflate {
+		do.Extensions = []extension.Extension{deflate.New(nil)}
+	}
+	c, _, err := conn.Dial(ctx, o.url, do)
 	if err != nil {
 		return err
 	}
 	defer c.CloseNow()
-	connected(stderr, o.url, c.Subprotocol())
+	connected(stderr, o.url, c.Subprotocol(), c.Extensions())
 
 	readDone := make(chan error, 1)
 	go func() {
@@ -97,10 +103,13 @@ func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, 
 	}
 }
 
-func connected(stderr io.Writer, url, subprotocol string) {
+func connected(stderr io.Writer, url, subprotocol, extensions string) {
+	line := "connected to " + url
 	if subprotocol != "" {
-		fmt.Fprintf(stderr, "connected to %s (subprotocol %q)\n", url, subprotocol)
-	} else {
-		fmt.Fprintf(stderr, "connected to %s\n", url)
+		line += fmt.Sprintf(" (subprotocol %q)", subprotocol)
 	}
+	if extensions != "" {
+		line += fmt.Sprintf(" (extensions %q)", extensions)
+	}
+	fmt.Fprintln(stderr, line)
 }

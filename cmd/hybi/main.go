@@ -19,7 +19,7 @@
 //
 //	-H 'Name: value'   an extra request header; repeatable
 //	-s name            a subprotocol to offer; repeatable
-//	-deflate           offer permessage-deflate (accepted; not wired yet)
+//	-deflate           offer permessage-deflate (not with -raw, which shows frames as sent)
 //	-raw               show every frame (opcode, FIN, RSV, length), using
 //	                   the Raw session: hybi answers pings and closes itself
 //	-insecure          do not verify the server's TLS certificate
@@ -108,10 +108,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if insecure {
 		o.dialer.TLSConfig = &tls.Config{InsecureSkipVerify: true}
 	}
-	if o.deflate {
-		// TODO(deflate): offer permessage-deflate once package extension
-		// lands.
-		fmt.Fprintln(stderr, "hybi: -deflate: permessage-deflate is not available yet; connecting without it")
+	if o.deflate && o.raw {
+		// The Raw session does not decode messages: it would show
+		// compressed payloads, so nothing is offered.
+		fmt.Fprintln(stderr, "hybi: -deflate is ignored with -raw")
 	}
 	out := &printer{w: stdout}
 	lines := readLines(stdin)

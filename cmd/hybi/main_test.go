@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/handshake"
 	"github.com/hybi-go/hybi/internal/leakcheck"
@@ -198,8 +200,36 @@ func TestDialHeadersAndSubprotocol(t *testing.T) {
 	if g := <-got; g != "Bearer t0k|abc|chat.v2" {
 		t.Errorf("server saw %q", g)
 	}
-	if !strings.Contains(s.stderr.String(), `(subprotocol "chat.v2")`) || !strings.Contains(s.stderr.String(), "-deflate") {
+	if !strings.Contains(s.stderr.String(), `(subprotocol "chat.v2")`) {
 		t.Errorf("stderr %q", s.stderr.String())
+	}
+}
+
+func TestDialDeflate(t *testing.T) {
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"-deflate"}, "permessage-deflate"},
+		{nil, ""},
+	} {
+		got := make(chan string, 1)
+		srv := server(t, &conn.AcceptOptions{Extensions: []extension.Extension{deflate.New(nil)}},
+			func(r *http.Request, c *conn.Conn) {
+				got <- c.Extensions()
+				c.Write(context.Background(), conn.MessageText, []byte(strings.Repeat("compress me ", 100)))
+				c.Close(conn.StatusNormalClosure, "")
+			})
+		s := start(t, append(append([]string{"dial"}, tc.flags...), wsURL(srv))...)
+		if code := s.wait(t); code != 0 {
+			t.Fatalf("%q: exit %d: %s", tc.flags, code, s.stderr.String())
+		}
+		if g := <-got; !strings.HasPrefix(g, tc.want) || (tc.want == "" && g != "") {
+			t.Errorf("%q: server agreed %q, want %q", tc.flags, g, tc.want)
+		}
+		if !strings.Contains(s.stdout.String(), "compress me compress me") {
+			t.Errorf("%q: message not shown: %q", tc.flags, s.stdout.String())
+		}
 	}
 }
 

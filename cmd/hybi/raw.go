@@ -27,7 +27,7 @@ func dialRaw(ctx context.Context, o *options, ls *lineSource, out *printer, stde
 	}
 	rc := raw.New(res.Conn, res.Buffered, raw.Client, nil)
 	defer rc.Close()
-	connected(stderr, o.url, res.Subprotocol)
+	connected(stderr, o.url, res.Subprotocol, res.Extensions)
 
 	var closeSent atomic.Bool
 	// sendClose sends a close frame unless one was sent; it reports
