@@ -150,13 +150,17 @@ func finish(ctx context.Context, rc *raw.Conn, client bool) {
 	rc.Close()
 }
 
-// waitEOF waits for the server to drop TCP, for closeWait at most.
+// waitEOF waits for the server to drop TCP, for closeWait at most,
+// discarding what still arrives. It reads the socket itself: after a
+// protocol error the Raw session's read side has failed for good, and
+// closing with unread data would answer the server with a reset that can
+// destroy our last echo and close frame before it reads them.
 func waitEOF(ctx context.Context, rc *raw.Conn) {
-	ctx, cancel := context.WithTimeout(ctx, closeWait)
-	defer cancel()
-	for {
-		if _, err := rc.NextFrame(ctx); err != nil {
-			return
-		}
+	nc := rc.NetConn()
+	deadline := time.Now().Add(closeWait)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
+	nc.SetReadDeadline(deadline)
+	io.Copy(io.Discard, nc)
 }
