@@ -1,5 +1,5 @@
 // Package hub fans messages out to many WebSocket connections: a chat
-// room, a live feed, a game lobby. A broadcast is framed once (see
+// room, a live feed, a game lobby. A broadcast is framed and compressed once (see
 // conn.PreparedMessage) and put on a bounded queue per member, which that
 // member's single writer goroutine drains; the broadcaster never waits for
 // a slow connection, and no goroutine is started per message.
@@ -158,7 +158,7 @@ func (h *Hub) Len() int {
 }
 
 // Broadcast sends data as one message of type typ to every member. It is
-// framed once; see BroadcastPrepared.
+// framed and compressed once; see BroadcastPrepared.
 func (h *Hub) Broadcast(typ conn.MessageType, data []byte) {
 	h.BroadcastPrepared(conn.NewPreparedMessage(typ, data))
 }
