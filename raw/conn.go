@@ -438,6 +438,13 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 			h.Mask = [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
 		}
 	}
+	return c.writeLocked(ctx, func() (int, error) { return c.writeFrame(h, p) })
+}
+
+// writeLocked runs write, which puts one frame on the wire, under the
+// frame write lock with ctx armed to interrupt it. A write cut off after
+// its first byte breaks the connection: the stream can no longer be framed.
+func (c *Conn) writeLocked(ctx context.Context, write func() (int, error)) error {
 	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
@@ -446,7 +453,7 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 		return c.werr
 	}
 	disarm := c.wdeadl.arm(ctx)
-	n, err := c.writeFrame(h, p)
+	n, err := write()
 	disarm()
 	if err != nil {
 		if n > 0 {

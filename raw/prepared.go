@@ -2,7 +2,6 @@ package raw
 
 import (
 	"context"
-	"errors"
 
 	"github.com/hybi-go/hybi/frame"
 )
@@ -55,28 +54,5 @@ func (c *Conn) WritePrepared(ctx context.Context, f *PreparedFrame) error {
 			return err
 		}
 	}
-	if err := c.lockWrite(ctx); err != nil {
-		return err
-	}
-	defer c.unlockWrite()
-	if c.werr != nil {
-		return c.werr
-	}
-	disarm := c.wdeadl.arm(ctx)
-	n, err := c.nc.Write(f.wire)
-	disarm()
-	if err != nil {
-		if n > 0 {
-			c.werr = ErrBroken
-		}
-		if ctx.Err() != nil && isTimeout(err) {
-			if n > 0 {
-				return errors.Join(ctx.Err(), ErrBroken)
-			}
-			return ctx.Err()
-		}
-		c.werr = err
-		return err
-	}
-	return nil
+	return c.writeLocked(ctx, func() (int, error) { return c.nc.Write(f.wire) })
 }
