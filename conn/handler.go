@@ -1,0 +1,32 @@
+package conn
+
+import (
+	"context"
+	"net/http"
+)
+
+// Handler returns an http.Handler that accepts WebSocket connections with
+// o and serves each in a goroutine of its own, returning from ServeHTTP
+// at once. A handler that instead reads in a loop keeps net/http's state
+// for the request (its buffered reader and writers and the parsed request,
+// about 10 KB) alive as long as the connection; returning lets net/http
+// free it, which is most of what an idle connection costs.
+//
+// serve gets a context that carries r.Context()'s values but is not
+// cancelled when ServeHTTP returns; the connection is closed (CloseNow)
+// when serve returns, so serve should end with Close when it wants a
+// closing handshake. A failed handshake has already been answered with an
+// HTTP error and serve is not called.
+func Handler(o *AcceptOptions, serve func(ctx context.Context, c *Conn)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, o)
+		if err != nil {
+			return
+		}
+		ctx := context.WithoutCancel(r.Context())
+		go func() {
+			defer c.CloseNow()
+			serve(ctx, c)
+		}()
+	})
+}
