@@ -17,18 +17,18 @@ func init() {
 		Name:        "hybi",
 		Deflate:     true,
 		DeflateMode: "deflate.New(nil) (context takeover both ways, level 1)",
-		Notes:       "conn.Accept + AppendRead into a reused buffer + Write in the handler, as examples/echo does",
-		Serve:       func(ln net.Listener, o Options) error { return serveHybi(ln, o, nil, false) },
+		Notes:       "conn.Handler (each connection in its own goroutine, as conn's docs advise) + AppendRead into a reused buffer + Write",
+		Serve:       func(ln net.Listener, o Options) error { return serveHybi(ln, o, nil, true) },
 	})
 	// Variants, not in the default set: they show what a configuration or
 	// usage change would buy.
 	register(&Lib{
-		Name:        "hybi-detached",
+		Name:        "hybi-inhandler",
 		Variant:     true,
 		Deflate:     true,
 		DeflateMode: "deflate.New(nil)",
-		Notes:       "hybi, echo loop in its own goroutine so that the net/http handler returns (frees net/http's per-connection buffers)",
-		Serve:       func(ln net.Listener, o Options) error { return serveHybi(ln, o, nil, true) },
+		Notes:       "hybi, echo loop inside the net/http handler (keeps net/http's per-request state alive)",
+		Serve:       func(ln net.Listener, o Options) error { return serveHybi(ln, o, nil, false) },
 	})
 	register(&Lib{
 		Name:    "hybi-pooled",
@@ -43,7 +43,7 @@ func init() {
 		Variant:     true,
 		Deflate:     true,
 		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
-		Notes:       "hybi-detached + hybi-pooled + hybi-nctx together: the leanest usage hybi allows today",
+		Notes:       "hybi (conn.Handler) + hybi-pooled + hybi-nctx together: the leanest usage hybi allows today",
 		Serve: func(ln net.Listener, o Options) error {
 			return serveHybiWith(ln, o, &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, true, hybiPooledEcho)
 		},
@@ -70,16 +70,17 @@ func serveHybiWith(ln net.Listener, o Options, do *deflate.Options, detached boo
 	if o.Deflate {
 		opts.Extensions = []extension.Extension{deflate.New(do)}
 	}
+	if detached {
+		// conn.Handler serves each connection in its own goroutine and
+		// returns from ServeHTTP, so net/http frees the request's state.
+		return serveHTTP(ln, conn.Handler(opts, func(_ context.Context, c *conn.Conn) { echo(c) }))
+	}
 	return serveHTTP(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := conn.Accept(w, r, opts)
 		if err != nil {
 			return
 		}
-		if detached {
-			go echo(c)
-		} else {
-			echo(c)
-		}
+		echo(c)
 	}))
 }
 
