@@ -19,6 +19,16 @@
 // engines as a dictionary at the start of the next message. With no
 // context takeover in a direction that direction keeps nothing.
 //
+// Measured Go heap per idle server connection, one compressed message each
+// way first (go test -bench IdleConnDeflate ./conn; without deflate 3.3 KB):
+//
+//	context takeover both ways (the default)       40 KB
+//	server_no_context_takeover                     36 KB
+//	client_no_context_takeover                      7.6 KB
+//	no context takeover either way                  3.6 KB
+//	both max_window_bits 9                          4.6 KB
+//	takeover with ContextSize 32 KiB               69 KB
+//
 // Decompression is streamed: a message is never decompressed whole into
 // memory, so that the reader's limit (conn.Options.ReadLimit) stops a
 // decompression bomb after at most 32 KiB past the limit.
