@@ -1,0 +1,144 @@
+// Package poll serves many mostly idle WebSocket connections with no
+// goroutine and no buffer per idle connection: the sockets wait in one
+// epoll set (Linux), and a small pool of workers reads a connection only
+// once data has arrived on it. It is the pattern gobwas/ws users build by
+// hand, on top of package conn, which still does all of the protocol:
+// fragments reassembled, text validated, pings answered, the closing
+// handshake and the size limits.
+//
+//	p, err := poll.New(nil)
+//	if err != nil {
+//		return err // errors.ErrUnsupported off Linux
+//	}
+//	defer p.Close()
+//	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+//		c, err := conn.Accept(w, r, nil)
+//		if err != nil {
+//			return
+//		}
+//		p.Serve(c, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+//			w, err := c.Writer(ctx, typ)
+//			if err != nil {
+//				return err
+//			}
+//			if _, err := io.Copy(w, r); err != nil {
+//				return err
+//			}
+//			return w.Close()
+//		})
+//		// ServeHTTP returns: net/http frees its state for the request.
+//	})
+//
+// An idle connection then costs its conn.Conn, its raw session, the
+// net.Conn and one entry here: about 2.6 KB of heap and no goroutine,
+// against about 6.6 KB (the same heap plus the stack of its goroutine)
+// with conn.Handler. BenchmarkIdlePoll measures both.
+//
+// # How a connection is served
+//
+// Serve registers the socket with EPOLLIN|EPOLLRDHUP|EPOLLONESHOT. When it
+// becomes readable, a worker calls c.Reader and the Handler for each
+// message the data holds (several, when the peer sent them together),
+// then re-arms the socket. Control frames are handled inside Reader as
+// with any conn.Conn: pings are answered, pongs noted (keepalive with
+// conn.Options.PingInterval works), a close is answered. Once a message's
+// header is in, the message must arrive whole within
+// Options.MessageTimeout; the handler gets a context with that deadline.
+// Between messages a worker waits at most Options.FrameWait for the next
+// frame header before it hands the connection back to epoll.
+//
+// The connection is removed and closed (CloseNow) when the handler
+// returns an error, when the peer closes or drops it, on a protocol error
+// (conn has already sent the close frame with its code), and when a
+// message does not complete within MessageTimeout. A handler that wants a
+// closing handshake calls c.Close before returning an error.
+//
+// # Rules for served connections
+//
+// After Serve the poller is the connection's only reader: nobody else may
+// call Read, Reader or AppendRead. Any goroutine may write (Write, Writer,
+// Ping) at any time, as conn allows. c.Close from another goroutine
+// works: the peer's reply wakes the poller, which removes the connection.
+// A connection closed with CloseNow from elsewhere leaves epoll at once
+// (the kernel drops closed sockets) and its entry here at the next sweep.
+//
+// Close must not be called from a Handler: it waits for the workers.
+//
+// Only plain sockets can be served: TLS connections (whose buffered
+// records epoll cannot see) are refused; terminate TLS in front of the
+// server instead.
+package poll
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+)
+
+// Handler handles one data message read from c: typ and r, valid until
+// Handler returns (what it leaves unread is discarded). ctx ends when the
+// poller closes or Options.MessageTimeout after the message began. An
+// error return closes the connection at once.
+type Handler func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error
+
+// Defaults for Options.
+const (
+	DefaultMessageTimeout = 10 * time.Second
+	DefaultFrameWait      = 2 * time.Millisecond
+	DefaultSweepInterval  = 10 * time.Second
+)
+
+// Options configures a Poller. A nil *Options gives the defaults.
+type Options struct {
+	// Workers is how many connections are read and handled at once;
+	// 0 means 4 × GOMAXPROCS (at least 4). A handler that blocks holds
+	// its worker.
+	Workers int
+	// MessageTimeout bounds the reading and handling of one message once
+	// its first frame header arrived: a peer that stalls in the middle of
+	// a message holds a worker at most this long, and is then closed.
+	// 0 means DefaultMessageTimeout.
+	MessageTimeout time.Duration
+	// FrameWait is how long a worker waits for the next frame header
+	// when the socket woke it only for control frames or for part of a
+	// header, before handing the connection back to epoll. 0 means
+	// DefaultFrameWait. (A control frame whose payload is cut off by
+	// this wait is skipped unanswered; control frames are at most 131
+	// bytes and in practice arrive whole.)
+	FrameWait time.Duration
+	// SweepInterval is how often connections closed from outside the
+	// poller (CloseNow by another goroutine) are forgotten. 0 means
+	// DefaultSweepInterval; negative never.
+	SweepInterval time.Duration
+}
+
+func (o *Options) withDefaults() Options {
+	var v Options
+	if o != nil {
+		v = *o
+	}
+	if v.Workers <= 0 {
+		v.Workers = max(4, 4*runtime.GOMAXPROCS(0))
+	}
+	if v.MessageTimeout <= 0 {
+		v.MessageTimeout = DefaultMessageTimeout
+	}
+	if v.FrameWait <= 0 {
+		v.FrameWait = DefaultFrameWait
+	}
+	if v.SweepInterval == 0 {
+		v.SweepInterval = DefaultSweepInterval
+	}
+	return v
+}
+
+// ErrClosed is returned by Serve after Close.
+var ErrClosed = errors.New("poll: poller closed")
+
+// ErrNotSocket is returned by Serve for a connection whose net.Conn gives
+// no access to its file descriptor (TLS, net.Pipe).
+var ErrNotSocket = errors.New("poll: connection is not a plain socket")

@@ -1,0 +1,351 @@
+//go:build linux
+
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+)
+
+// Poller serves connections from one epoll set and a bounded pool of
+// workers. Its methods are safe for concurrent use.
+type Poller struct {
+	opts   Options
+	epfd   int
+	epf    *os.File // epfd, so that the loop waits in the runtime's poller
+	sweepT *time.Timer
+	wake   [2]int // pipe: Close writes to wake[1] to stop the loop
+	ctx    context.Context
+	cancel context.CancelFunc
+	queue  chan *entry
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	conns    map[uint64]*entry
+	nextID   uint64
+	closed   bool // no more Serve
+	fdClosed bool // epfd is closed
+	once     sync.Once
+}
+
+// entry is one served connection. Its fields after id are touched only
+// by whoever holds the connection: Serve, then the worker epoll gave it
+// to (EPOLLONESHOT makes that one at a time).
+type entry struct {
+	id    uint64
+	c     *conn.Conn
+	rc    syscall.RawConn
+	h     Handler
+	added bool // registered in epoll
+}
+
+const wakeID = 0
+
+// New starts a Poller: an epoll set, the goroutine that waits on it and
+// Options.Workers workers. Close stops them.
+func New(o *Options) (*Poller, error) {
+	opts := o.withDefaults()
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("poll: epoll_create1: %w", err)
+	}
+	p := &Poller{opts: opts, epfd: epfd, conns: make(map[uint64]*entry), queue: make(chan *entry)}
+	// A nonblocking epoll descriptor is itself pollable: wrapped in an
+	// os.File, the loop waits for it in the runtime's netpoller, parked
+	// like any goroutine blocked on a socket, instead of holding a thread
+	// in epoll_wait.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		return nil, fmt.Errorf("poll: %w", err)
+	}
+	p.epf = os.NewFile(uintptr(epfd), "epoll")
+	if err := syscall.Pipe2(p.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		p.epf.Close()
+		return nil, fmt.Errorf("poll: pipe2: %w", err)
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN} // data 0: wakeID
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.wake[0], &ev); err != nil {
+		p.epf.Close()
+		syscall.Close(p.wake[0])
+		syscall.Close(p.wake[1])
+		return nil, fmt.Errorf("poll: epoll_ctl: %w", err)
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.wg.Add(1 + opts.Workers)
+	rc, err := p.epf.SyscallConn()
+	if err != nil {
+		p.epf.Close()
+		syscall.Close(p.wake[0])
+		syscall.Close(p.wake[1])
+		return nil, fmt.Errorf("poll: %w", err)
+	}
+	go p.loop(rc)
+	for range opts.Workers {
+		go p.worker()
+	}
+	if opts.SweepInterval > 0 {
+		p.sweepT = time.AfterFunc(opts.SweepInterval, p.sweepTick)
+	}
+	return p, nil
+}
+
+// Len returns how many connections the poller serves.
+func (p *Poller) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
+// Serve hands c to the poller, which reads it from now on and calls h for
+// each data message, until the connection ends (see the package
+// documentation). It returns at once. c must be a server or client
+// connection over a plain socket (ErrNotSocket otherwise, and c is left
+// as it was); after any other error c has been closed.
+func (p *Poller) Serve(c *conn.Conn, h Handler) error {
+	sc, ok := c.NetConn().(syscall.Conn)
+	if !ok {
+		return ErrNotSocket
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return ErrNotSocket
+	}
+	e := &entry{c: c, rc: rc, h: h}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		c.CloseNow()
+		return ErrClosed
+	}
+	p.nextID++
+	e.id = p.nextID
+	p.conns[e.id] = e
+	p.mu.Unlock()
+	if c.Buffered() {
+		// Frames that came with the handshake: epoll would not report
+		// them, so a worker reads them now and arms the socket after.
+		select {
+		case p.queue <- e:
+			return nil
+		case <-p.ctx.Done():
+			p.remove(e)
+			return ErrClosed
+		}
+	}
+	if err := p.arm(e); err != nil {
+		p.remove(e)
+		return err
+	}
+	return nil
+}
+
+// arm registers e's socket for one readiness notification. After it
+// succeeds e belongs to the loop and must not be touched.
+func (p *Poller) arm(e *entry) error {
+	op := syscall.EPOLL_CTL_MOD
+	if !e.added {
+		op = syscall.EPOLL_CTL_ADD
+		e.added = true
+	}
+	ev := syscall.EpollEvent{
+		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
+		Fd:     int32(uint32(e.id)),
+		Pad:    int32(uint32(e.id >> 32)),
+	}
+	var cerr error
+	// Control holds the descriptor open: it cannot be closed and its
+	// number reused while epoll_ctl runs. The mutex keeps Close from
+	// closing epfd meanwhile.
+	p.mu.Lock()
+	if p.fdClosed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	err := e.rc.Control(func(fd uintptr) { cerr = syscall.EpollCtl(p.epfd, op, int(fd), &ev) })
+	p.mu.Unlock()
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if op == syscall.EPOLL_CTL_ADD {
+			e.added = false
+		}
+		return fmt.Errorf("poll: epoll_ctl: %w", err)
+	}
+	return nil
+}
+
+// remove forgets e, takes its socket out of epoll and closes it. A socket
+// that is already closed left epoll with its last descriptor.
+func (p *Poller) remove(e *entry) {
+	p.mu.Lock()
+	delete(p.conns, e.id)
+	if e.added && !p.fdClosed {
+		e.rc.Control(func(fd uintptr) { syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil) })
+	}
+	p.mu.Unlock()
+	e.c.CloseNow()
+}
+
+// loop waits on epoll and hands ready connections to the workers; when
+// all of them are busy it waits, and readiness waits in the kernel
+// meanwhile.
+func (p *Poller) loop(rc syscall.RawConn) {
+	defer p.wg.Done()
+	events := make([]syscall.EpollEvent, 128)
+	var n int
+	var werr error
+	wait := func(fd uintptr) bool {
+		for {
+			n, werr = syscall.EpollWait(int(fd), events, 0)
+			if werr != syscall.EINTR {
+				break
+			}
+		}
+		return n > 0 || werr != nil
+	}
+	for {
+		if err := rc.Read(wait); err != nil || werr != nil {
+			return
+		}
+		for i := range events[:n] {
+			ev := &events[i]
+			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			if id == wakeID {
+				return
+			}
+			p.mu.Lock()
+			e := p.conns[id]
+			p.mu.Unlock()
+			if e == nil {
+				continue
+			}
+			select {
+			case p.queue <- e:
+			case <-p.ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+func (p *Poller) sweepTick() {
+	if p.ctx.Err() != nil {
+		return
+	}
+	p.sweep()
+	p.sweepT.Reset(p.opts.SweepInterval)
+}
+
+// sweep forgets connections whose socket was closed from outside: they
+// left epoll with it and would never be reported again. A connection a
+// worker holds may be forgotten too; the worker's next epoll_ctl or read
+// fails and it removes it again, which is harmless.
+func (p *Poller) sweep() {
+	var dead []*entry
+	p.mu.Lock()
+	for _, e := range p.conns {
+		if e.rc.Control(func(uintptr) {}) != nil {
+			dead = append(dead, e)
+		}
+	}
+	for _, e := range dead {
+		delete(p.conns, e.id)
+	}
+	p.mu.Unlock()
+	for _, e := range dead {
+		e.c.CloseNow()
+	}
+}
+
+func (p *Poller) worker() {
+	defer p.wg.Done()
+	for {
+		select {
+		case e := <-p.queue:
+			p.handle(e)
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// handle reads and handles the messages that arrived on e, then gives it
+// back to epoll.
+func (p *Poller) handle(e *entry) {
+	for {
+		ctx := newPhaseCtx(p.ctx, p.opts.FrameWait)
+		typ, r, err := e.c.Reader(ctx)
+		if err != nil {
+			ctx.cancel()
+			if isCtxErr(err) && p.ctx.Err() == nil {
+				// Only control frames, or part of a header: wait in epoll.
+				if p.arm(e) != nil {
+					p.remove(e)
+				}
+				return
+			}
+			p.remove(e)
+			return
+		}
+		ctx.extend(p.opts.MessageTimeout)
+		err = e.h(ctx, e.c, typ, r)
+		if err == nil {
+			_, err = io.Copy(io.Discard, r)
+		}
+		ctx.cancel()
+		if err != nil {
+			p.remove(e)
+			return
+		}
+		if !e.c.Buffered() {
+			if p.arm(e) != nil {
+				p.remove(e)
+			}
+			return
+		}
+	}
+}
+
+func isCtxErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// Close stops the poller: in-flight reads and handlers see their context
+// cancelled, the workers and the epoll goroutine end, and every
+// connection still served is closed at once (CloseNow, no closing
+// handshake; a server that wants one closes its connections first). Serve
+// returns ErrClosed afterwards.
+func (p *Poller) Close() error {
+	p.once.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.cancel()
+		if p.sweepT != nil {
+			p.sweepT.Stop()
+		}
+		syscall.Write(p.wake[1], []byte{1})
+		p.wg.Wait()
+		p.mu.Lock()
+		p.fdClosed = true
+		p.epf.Close()
+		syscall.Close(p.wake[0])
+		syscall.Close(p.wake[1])
+		conns := p.conns
+		p.conns = make(map[uint64]*entry)
+		p.mu.Unlock()
+		for _, e := range conns {
+			e.c.CloseNow()
+		}
+	})
+	return nil
+}

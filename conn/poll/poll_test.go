@@ -1,0 +1,601 @@
+//go:build linux
+
+package poll_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/conn/poll"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
+	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/raw"
+)
+
+// echo writes each message back, streamed.
+func echo(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+	w, err := c.Writer(ctx, typ)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// server starts an httptest server whose connections are served by a
+// new poller with h; both are closed at the end of the test.
+func server(t testing.TB, o *poll.Options, h poll.Handler) (*poll.Poller, string) {
+	t.Helper()
+	p, err := poll.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		if err := p.Serve(c, h); err != nil && !errors.Is(err, poll.ErrClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		p.Close()
+	})
+	return p, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func dial(t testing.TB, ctx context.Context, url string) *conn.Conn {
+	t.Helper()
+	c, _, err := conn.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+// waitLen waits until p serves n connections.
+func waitLen(t *testing.T, p *poll.Poller, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Len() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("poller serves %d connections, want %d", p.Len(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func payload(n int, text bool) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		if text {
+			b[i] = 'a' + byte(i%26)
+		} else {
+			b[i] = byte(i * 7)
+		}
+	}
+	return b
+}
+
+func TestEchoMany(t *testing.T) {
+	p, url := server(t, nil, echo)
+	ctx := testCtx(t)
+	const conns = 200
+	sizes := []int{0, 1, 125, 126, 1000, 65536, 70000}
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, _, err := conn.Dial(ctx, url, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.CloseNow()
+			for k, n := range sizes {
+				if i%4 != 0 && n > 1000 {
+					continue // large messages on a quarter of the connections
+				}
+				typ := conn.MessageBinary
+				if k%2 == 0 {
+					typ = conn.MessageText
+				}
+				msg := payload(n, typ == conn.MessageText)
+				if err := c.Write(ctx, typ, msg); err != nil {
+					errs <- err
+					return
+				}
+				gt, got, err := c.Read(ctx)
+				if err != nil {
+					errs <- fmt.Errorf("conn %d size %d: %w", i, n, err)
+					return
+				}
+				if gt != typ || !bytes.Equal(got, msg) {
+					errs <- fmt.Errorf("conn %d size %d: echo differs", i, n)
+					return
+				}
+			}
+			// A fragmented message, streamed through Writer in pieces.
+			w, err := c.Writer(ctx, conn.MessageBinary)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for range 3 {
+				w.Write([]byte("part"))
+				if f, ok := w.(interface{ Flush() error }); ok {
+					f.Flush()
+				}
+			}
+			if err := w.Close(); err != nil {
+				errs <- err
+				return
+			}
+			if _, got, err := c.Read(ctx); err != nil || string(got) != "partpartpart" {
+				errs <- fmt.Errorf("conn %d fragmented: %q %v", i, got, err)
+				return
+			}
+			if err := c.Close(conn.StatusNormalClosure, ""); err != nil {
+				errs <- fmt.Errorf("conn %d close: %w", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	waitLen(t, p, 0)
+}
+
+// rawClient dials url and returns a Raw session on the connection, for
+// sending frames conn would not send.
+func rawClient(t *testing.T, ctx context.Context, url string) (*raw.Conn, net.Conn) {
+	c := dial(t, ctx, url)
+	nc := c.NetConn()
+	return raw.New(nc, nil, raw.Client, &raw.Options{AllowIllegalWrites: true}), nc
+}
+
+// masked returns a masked client frame.
+func masked(op frame.Opcode, fin bool, p []byte) []byte {
+	h := frame.Header{Fin: fin, Opcode: op, Masked: true, Mask: [4]byte{1, 2, 3, 4}, Length: int64(len(p))}
+	b := frame.AppendHeader(nil, h)
+	q := append([]byte(nil), p...)
+	frame.Mask(h.Mask, 0, q)
+	return append(b, q...)
+}
+
+// readFrame reads one whole frame from rc.
+func readFrame(ctx context.Context, rc *raw.Conn) (frame.Header, []byte, error) {
+	h, err := rc.NextFrame(ctx)
+	if err != nil {
+		return h, nil, err
+	}
+	p, err := io.ReadAll(rc)
+	return h, p, err
+}
+
+func TestPipelinedAndControl(t *testing.T) {
+	// One worker: a connection that woke it for a ping alone must give
+	// it back quickly.
+	p, url := server(t, &poll.Options{Workers: 1}, echo)
+	ctx := testCtx(t)
+	rc, nc := rawClient(t, ctx, url)
+	// Several messages, a ping and a fragmented message with a ping in
+	// the middle, all in one write.
+	var b []byte
+	for i := range 5 {
+		b = append(b, masked(frame.OpText, true, fmt.Appendf(nil, "m%d", i))...)
+	}
+	b = append(b, masked(frame.OpPing, true, []byte("p1"))...)
+	b = append(b, masked(frame.OpBinary, false, []byte("ab"))...)
+	b = append(b, masked(frame.OpPing, true, []byte("p2"))...)
+	b = append(b, masked(frame.OpContinuation, true, []byte("cd"))...)
+	if _, err := nc.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"text m0", "text m1", "text m2", "text m3", "text m4", "pong p1", "pong p2", "binary abcd"}
+	for _, w := range want {
+		h, p, err := readFrame(ctx, rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprintf("%s %s", strings.ToLower(h.Opcode.String()), p)
+		if got != w {
+			t.Fatalf("got %q, want %q", got, w)
+		}
+	}
+	// A ping alone: answered, and the connection goes back to epoll.
+	start := time.Now()
+	if _, err := nc.Write(masked(frame.OpPing, true, []byte("solo"))); err != nil {
+		t.Fatal(err)
+	}
+	if h, p, err := readFrame(ctx, rc); err != nil || h.Opcode != frame.OpPong || string(p) != "solo" {
+		t.Fatalf("pong: %v %q %v", h.Opcode, p, err)
+	}
+	// Another connection is served by the only worker at once.
+	c2 := dial(t, ctx, url)
+	if err := c2.Write(ctx, conn.MessageText, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := c2.Read(ctx); err != nil || string(got) != "hi" {
+		t.Fatalf("second conn: %q %v", got, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the worker was held %v by a ping", d)
+	}
+	// A header split over two writes.
+	m := masked(frame.OpText, true, []byte("split"))
+	nc.Write(m[:1])
+	time.Sleep(20 * time.Millisecond) // longer than FrameWait
+	nc.Write(m[1:])
+	if h, p, err := readFrame(ctx, rc); err != nil || string(p) != "split" || h.Opcode != frame.OpText {
+		t.Fatalf("split: %q %v", p, err)
+	}
+	waitLen(t, p, 2)
+}
+
+func TestPeerClose(t *testing.T) {
+	var calls atomic.Int32
+	p, url := server(t, nil, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		calls.Add(1)
+		return echo(ctx, c, typ, r)
+	})
+	ctx := testCtx(t)
+	const n = 20
+	var cs []*conn.Conn
+	for range n {
+		c := dial(t, ctx, url)
+		if err := c.Write(ctx, conn.MessageText, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	waitLen(t, p, n)
+	for i, c := range cs {
+		if i%2 == 0 {
+			if err := c.Close(conn.StatusGoingAway, "bye"); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		} else {
+			c.CloseNow() // dropped without a close frame
+		}
+	}
+	waitLen(t, p, 0)
+	if got := calls.Load(); got != n {
+		t.Errorf("handler called %d times, want %d", got, n)
+	}
+}
+
+func TestProtocolError(t *testing.T) {
+	p, url := server(t, nil, echo)
+	ctx := testCtx(t)
+	rc, nc := rawClient(t, ctx, url)
+	nc.Write(masked(frame.Opcode(3), true, []byte("bad"))) // reserved opcode
+	h, b, err := readFrame(ctx, rc)
+	if err != nil || h.Opcode != frame.OpClose {
+		t.Fatalf("got %v %q %v, want a close frame", h.Opcode, b, err)
+	}
+	if code, _, _ := frame.ParseClose(b); code != conn.StatusProtocolError {
+		t.Errorf("close code %d, want 1002", code)
+	}
+	nc.Close()
+	waitLen(t, p, 0)
+}
+
+func TestHandlerError(t *testing.T) {
+	p, url := server(t, nil, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		b, _ := io.ReadAll(r)
+		if string(b) == "quit" {
+			c.Close(conn.StatusPolicyViolation, "asked to")
+			return errors.New("quit")
+		}
+		return c.Write(ctx, typ, b)
+	})
+	ctx := testCtx(t)
+	c := dial(t, ctx, url)
+	c.Write(ctx, conn.MessageText, []byte("quit"))
+	_, _, err := c.Read(ctx)
+	if conn.CloseStatus(err) != conn.StatusPolicyViolation {
+		t.Errorf("read after quit: %v, want 1008", err)
+	}
+	waitLen(t, p, 0)
+}
+
+func TestMessageTimeout(t *testing.T) {
+	p, url := server(t, &poll.Options{MessageTimeout: 100 * time.Millisecond}, echo)
+	ctx := testCtx(t)
+	_, nc := rawClient(t, ctx, url)
+	m := masked(frame.OpBinary, true, make([]byte, 100))
+	nc.Write(m[:20]) // header and part of the payload, then nothing
+	waitLen(t, p, 1)
+	waitLen(t, p, 0)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, nc); err != nil {
+		t.Errorf("stalled peer not closed: %v", err)
+	}
+}
+
+func TestClose(t *testing.T) {
+	p, url := server(t, nil, echo)
+	ctx := testCtx(t)
+	var cs []*conn.Conn
+	for range 10 {
+		c := dial(t, ctx, url)
+		c.Write(ctx, conn.MessageText, []byte("x"))
+		if _, _, err := c.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	p.Close()
+	if p.Len() != 0 {
+		t.Errorf("Len after Close = %d", p.Len())
+	}
+	for _, c := range cs {
+		if _, _, err := c.Read(ctx); conn.CloseStatus(err) != conn.StatusAbnormalClosure {
+			t.Errorf("client read after Close: %v", err)
+		}
+	}
+	c := dial(t, ctx, url)
+	c.Write(ctx, conn.MessageText, []byte("x"))
+	if _, _, err := c.Read(ctx); err == nil {
+		t.Error("served after Close")
+	}
+}
+
+func TestCloseNowFromOutside(t *testing.T) {
+	var mu sync.Mutex
+	var served []*conn.Conn
+	p, err := poll.New(&poll.Options{SweepInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		served = append(served, c)
+		mu.Unlock()
+		p.Serve(c, echo)
+	}))
+	defer srv.Close()
+	ctx := testCtx(t)
+	c := dial(t, ctx, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	c.Write(ctx, conn.MessageText, []byte("x"))
+	if _, _, err := c.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	served[0].CloseNow()
+	mu.Unlock()
+	waitLen(t, p, 0)
+}
+
+func TestNotSocket(t *testing.T) {
+	p, err := poll.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, b := net.Pipe()
+	defer b.Close()
+	c := conn.New(raw.New(a, nil, raw.Server, nil), "", nil)
+	defer c.CloseNow()
+	if err := p.Serve(c, echo); !errors.Is(err, poll.ErrNotSocket) {
+		t.Errorf("Serve on a pipe: %v, want ErrNotSocket", err)
+	}
+}
+
+// TestHandshakeBuffered sends a frame in the same write as the opening
+// handshake: it is read with the handshake, and epoll never reports it.
+func TestHandshakeBuffered(t *testing.T) {
+	_, url := server(t, nil, echo)
+	nc, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "ws://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	nc.Write(append([]byte(req), masked(frame.OpText, true, []byte("early"))...))
+	var resp []byte
+	buf := make([]byte, 1)
+	for !bytes.HasSuffix(resp, []byte("\r\n\r\n")) {
+		if _, err := nc.Read(buf); err != nil {
+			t.Fatalf("response: %q %v", resp, err)
+		}
+		resp = append(resp, buf[0])
+	}
+	if !bytes.HasPrefix(resp, []byte("HTTP/1.1 101")) {
+		t.Fatalf("response: %q", resp)
+	}
+	rc := raw.New(nc, nil, raw.Client, nil)
+	h, p, err := readFrame(context.Background(), rc)
+	if err != nil || h.Opcode != frame.OpText || string(p) != "early" {
+		t.Fatalf("echo of the early frame: %v %q %v", h.Opcode, p, err)
+	}
+}
+
+// TestTinyFrameWait makes the wait for a frame header expire all the
+// time, also just as a header has been read: no message may be lost or
+// connection dropped for it.
+func TestTinyFrameWait(t *testing.T) {
+	for _, deflated := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deflate=%v", deflated), func(t *testing.T) {
+			p, err := poll.New(&poll.Options{FrameWait: time.Microsecond, Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			var ao conn.AcceptOptions
+			var do conn.DialOptions
+			if deflated {
+				ao.Extensions = []extension.Extension{deflate.New(nil)}
+				do.Extensions = []extension.Extension{deflate.New(nil)}
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := conn.Accept(w, r, &ao)
+				if err != nil {
+					return
+				}
+				p.Serve(c, echo)
+			}))
+			defer srv.Close()
+			url := "ws" + strings.TrimPrefix(srv.URL, "http")
+			ctx := testCtx(t)
+			var wg sync.WaitGroup
+			for i := range 10 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c, _, err := conn.Dial(ctx, url, &do)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer c.CloseNow()
+					for k := range 40 {
+						msg := payload([]int{3, 200, 5000, 70000}[(i+k)%4], false)
+						// Pipeline two messages now and then.
+						n := 1 + k%2
+						for range n {
+							if err := c.Write(ctx, conn.MessageBinary, msg); err != nil {
+								t.Error(err)
+								return
+							}
+						}
+						for range n {
+							_, got, err := c.Read(ctx)
+							if err != nil || !bytes.Equal(got, msg) {
+								t.Errorf("conn %d msg %d: %d bytes, %v", i, k, len(got), err)
+								return
+							}
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// TestKeepalive: pongs reach a served connection through the poller, so
+// Ping and Options.PingInterval work; a peer that stops answering is
+// closed by conn and forgotten by the poller's sweep.
+func TestKeepalive(t *testing.T) {
+	p, err := poll.New(&poll.Options{SweepInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	served := make(chan *conn.Conn, 2)
+	ao := &conn.AcceptOptions{Options: conn.Options{PingInterval: 30 * time.Millisecond}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, ao)
+		if err != nil {
+			return
+		}
+		served <- c
+		p.Serve(c, echo)
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx := testCtx(t)
+
+	// A client that reads answers pings.
+	live := dial(t, ctx, url)
+	sc := <-served
+	echoes := make(chan string, 1)
+	go func() {
+		for {
+			_, b, err := live.Read(ctx)
+			if err != nil {
+				close(echoes)
+				return
+			}
+			echoes <- string(b)
+		}
+	}()
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := sc.Ping(pctx); err != nil {
+		t.Errorf("Ping of a served connection: %v", err)
+	}
+	cancel()
+	time.Sleep(200 * time.Millisecond) // several keepalive rounds
+	live.Write(ctx, conn.MessageText, []byte("still here"))
+	if got := <-echoes; got != "still here" {
+		t.Errorf("echo after keepalive: %q", got)
+	}
+
+	// A client that never reads does not answer: conn gives up on it.
+	dial(t, ctx, url)
+	<-served
+	waitLen(t, p, 2)
+	waitLen(t, p, 1)
+	live.CloseNow()
+	<-echoes
+	waitLen(t, p, 0)
+}
+
+// TestCloseUnderLoad closes the poller while connections are busy.
+func TestCloseUnderLoad(t *testing.T) {
+	p, url := server(t, &poll.Options{Workers: 2}, echo)
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	for range 20 {
+		c := dial(t, ctx, url)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := payload(3000, false)
+			for {
+				if c.Write(ctx, conn.MessageBinary, msg) != nil {
+					return
+				}
+				if _, _, err := c.Read(ctx); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	p.Close()
+	wg.Wait()
+	if n := p.Len(); n != 0 {
+		t.Errorf("Len after Close = %d", n)
+	}
+}
