@@ -3,11 +3,13 @@ package servers
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"sync"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/conn/poll"
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/extension/deflate"
 )
@@ -49,6 +51,12 @@ func init() {
 		},
 	})
 	register(&Lib{
+		Name:    "hybi-poll",
+		Variant: true,
+		Notes:   "hybi, conn/poll: idle connections wait in epoll with no goroutine and no buffer",
+		Serve:   serveHybiPoll,
+	})
+	register(&Lib{
 		Name:        "hybi-nctx",
 		Variant:     true,
 		Deflate:     true,
@@ -58,6 +66,35 @@ func init() {
 			return serveHybi(ln, o, &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, false)
 		},
 	})
+}
+
+func serveHybiPoll(ln net.Listener, o Options) error {
+	p, err := poll.New(nil)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	opts := &conn.AcceptOptions{}
+	opts.ReadLimit = readLimit
+	if o.Deflate {
+		opts.Extensions = []extension.Extension{deflate.New(nil)}
+	}
+	return serveHTTP(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, opts)
+		if err != nil {
+			return
+		}
+		p.Serve(c, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+			// A pooled buffer per message: io.Copy would allocate 32 KiB.
+			b := bufPool.Get().(*bytes.Buffer)
+			defer bufPool.Put(b)
+			b.Reset()
+			if _, err := b.ReadFrom(r); err != nil {
+				return err
+			}
+			return c.Write(ctx, typ, b.Bytes())
+		})
+	}))
 }
 
 func serveHybi(ln net.Listener, o Options, do *deflate.Options, detached bool) error {
