@@ -161,14 +161,19 @@ func TestSteadyStateAllocs(t *testing.T) {
 // is measured as the heap released when the server side's connections are
 // dropped while their clients stay open.
 func BenchmarkIdleConn(b *testing.B) {
-	const n = 1000
+	benchIdle(b, 1000, nil, nil, []byte("hello"))
+}
+
+// benchIdle opens n connections with ao and do, echoes msg once on each,
+// and reports the heap released when the server sides are dropped.
+func benchIdle(b *testing.B, n int, ao *conn.AcceptOptions, do *conn.DialOptions, msg []byte) {
 	ready := make(chan *conn.Conn, n)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := conn.Accept(w, r, nil)
+		c, err := conn.Accept(w, r, ao)
 		if err != nil {
 			return
 		}
-		go echoLoop(c, make([]byte, 64))
+		go echoLoop(c, make([]byte, max(64, len(msg))))
 		ready <- c
 	}))
 	defer srv.Close()
@@ -178,11 +183,11 @@ func BenchmarkIdleConn(b *testing.B) {
 		clients := make([]*conn.Conn, 0, n)
 		servers := make([]*conn.Conn, 0, n)
 		for j := 0; j < n; j++ {
-			cl, _, err := conn.Dial(ctx, url, nil)
+			cl, _, err := conn.Dial(ctx, url, do)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := cl.Write(ctx, conn.MessageText, []byte("hello")); err != nil {
+			if err := cl.Write(ctx, conn.MessageText, msg); err != nil {
 				b.Fatal(err)
 			}
 			if _, _, err := cl.Read(ctx); err != nil {
@@ -200,7 +205,7 @@ func BenchmarkIdleConn(b *testing.B) {
 		servers = nil
 		time.Sleep(100 * time.Millisecond)
 		without := heapInUse()
-		b.ReportMetric(float64(int64(withServers)-int64(without))/n, "B/idle-server-conn")
+		b.ReportMetric(float64(int64(withServers)-int64(without))/float64(n), "B/idle-server-conn")
 		for _, c := range clients {
 			c.CloseNow()
 		}

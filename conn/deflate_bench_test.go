@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hybi-go/hybi/conn"
 	"github.com/hybi-go/hybi/extension/deflate"
@@ -34,57 +33,16 @@ var deflateModes = []struct {
 // flate engines are pooled, so what remains is the Conn and the windows
 // context takeover keeps (32 KiB received, 4 KiB sent by default).
 func BenchmarkIdleConnDeflate(b *testing.B) {
-	const n = 500
 	msg := jsonish(600, 1)
 	for _, mode := range deflateModes {
 		b.Run(mode.name, func(b *testing.B) {
-			ready := make(chan *conn.Conn, n)
 			ao := &conn.AcceptOptions{}
 			do := &conn.DialOptions{}
 			if mode.srv != nil {
 				ao.Extensions = exts(mode.srv)
 				do.Extensions = exts(mode.cli)
 			}
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c, err := conn.Accept(w, r, ao)
-				if err != nil {
-					return
-				}
-				go echoLoop(c, make([]byte, 1024))
-				ready <- c
-			}))
-			defer srv.Close()
-			url := "ws" + strings.TrimPrefix(srv.URL, "http")
-			ctx := context.Background()
-			for i := 0; i < b.N; i++ {
-				clients := make([]*conn.Conn, 0, n)
-				servers := make([]*conn.Conn, 0, n)
-				for j := 0; j < n; j++ {
-					cl, _, err := conn.Dial(ctx, url, do)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if err := cl.Write(ctx, conn.MessageText, msg); err != nil {
-						b.Fatal(err)
-					}
-					if _, _, err := cl.Read(ctx); err != nil {
-						b.Fatal(err)
-					}
-					clients = append(clients, cl)
-					servers = append(servers, <-ready)
-				}
-				withServers := heapInUse()
-				for _, s := range servers {
-					s.CloseNow()
-				}
-				servers = nil
-				time.Sleep(100 * time.Millisecond)
-				without := heapInUse()
-				b.ReportMetric(float64(int64(withServers)-int64(without))/n, "B/idle-server-conn")
-				for _, c := range clients {
-					c.CloseNow()
-				}
-			}
+			benchIdle(b, 500, ao, do, msg)
 		})
 	}
 }
