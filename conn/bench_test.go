@@ -28,17 +28,17 @@ func pipePair() (client, server *conn.Conn) {
 
 // tcpPair returns a client and a server Conn over loopback TCP, with a real
 // opening handshake.
-func tcpPair(b *testing.B) (client, server *conn.Conn) {
+func tcpPair(b *testing.B, ao *conn.AcceptOptions, do *conn.DialOptions) (client, server *conn.Conn) {
 	ch := make(chan *conn.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := conn.Accept(w, r, nil)
+		c, err := conn.Accept(w, r, ao)
 		if err != nil {
 			b.Error(err)
 		}
 		ch <- c
 	}))
 	b.Cleanup(srv.Close)
-	c, _, err := conn.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	c, _, err := conn.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), do)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -69,35 +69,41 @@ func benchEcho(b *testing.B, pair func() (*conn.Conn, *conn.Conn)) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			c, s := pair()
 			go echoLoop(s, make([]byte, n))
-			msg := make([]byte, n)
-			buf := make([]byte, n)
-			ctx := context.Background()
-			b.SetBytes(int64(n))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := c.Write(ctx, conn.MessageBinary, msg); err != nil {
-					b.Fatal(err)
-				}
-				_, r, err := c.Reader(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.ReadFull(r, buf); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			c.CloseNow()
-			s.CloseNow()
+			roundTrips(b, c, s, conn.MessageBinary, [][]byte{make([]byte, n)})
 		})
 	}
+}
+
+// roundTrips is the timed loop of the echo benchmarks: it writes the msgs
+// in turn (all of one size) and reads each echo into one reused buffer,
+// then closes both ends.
+func roundTrips(b *testing.B, c, s *conn.Conn, typ conn.MessageType, msgs [][]byte) {
+	buf := make([]byte, len(msgs[0]))
+	ctx := context.Background()
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Write(ctx, typ, msgs[i%len(msgs)]); err != nil {
+			b.Fatal(err)
+		}
+		_, r, err := c.Reader(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	c.CloseNow()
+	s.CloseNow()
 }
 
 func BenchmarkEchoPipe(b *testing.B) { benchEcho(b, pipePair) }
 
 func BenchmarkEchoTCP(b *testing.B) {
-	benchEcho(b, func() (*conn.Conn, *conn.Conn) { return tcpPair(b) })
+	benchEcho(b, func() (*conn.Conn, *conn.Conn) { return tcpPair(b, nil, nil) })
 }
 
 // BenchmarkWrite measures writing one message, client side (masked), to a

@@ -1,12 +1,7 @@
 package conn_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/hybi-go/hybi/conn"
@@ -60,45 +55,13 @@ func BenchmarkEchoDeflate(b *testing.B) {
 					ao.Extensions = exts(mode.srv)
 					do.Extensions = exts(mode.cli)
 				}
-				ch := make(chan *conn.Conn, 1)
-				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					c, err := conn.Accept(w, r, ao)
-					if err != nil {
-						b.Error(err)
-					}
-					ch <- c
-				}))
-				defer srv.Close()
-				c, _, err := conn.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), do)
-				if err != nil {
-					b.Fatal(err)
-				}
-				s := <-ch
+				c, s := tcpPair(b, ao, do)
 				go echoLoop(s, make([]byte, size))
 				var msgs [16][]byte
 				for i := range msgs {
 					msgs[i] = jsonish(size, i*1000)
 				}
-				buf := make([]byte, size)
-				ctx := context.Background()
-				b.SetBytes(int64(size))
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if err := c.Write(ctx, conn.MessageText, msgs[i%len(msgs)]); err != nil {
-						b.Fatal(err)
-					}
-					_, r, err := c.Reader(ctx)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if _, err := io.ReadFull(r, buf); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StopTimer()
-				c.CloseNow()
-				s.CloseNow()
+				roundTrips(b, c, s, conn.MessageText, msgs[:])
 			})
 		}
 	}
