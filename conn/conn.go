@@ -12,6 +12,7 @@ import (
 
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/internal/bufpool"
 	"github.com/hybi-go/hybi/raw"
 )
 
@@ -118,7 +119,6 @@ type Conn struct {
 	// busy reader with a timeout.
 	readMu chan struct{}
 	msg    messageReader // the current message, reused
-	ctrl   [frame.MaxControlPayload]byte
 
 	// Writing: msgMu serializes whole messages; raw serializes frames.
 	msgMu chan struct{}
@@ -307,32 +307,45 @@ func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
 			// control frame (RFC 7692, Section 6.1).
 			return h, c.fail(ctx, frame.ErrReservedBits)
 		}
-		p := c.ctrl[:h.Length]
-		if _, err := io.ReadFull(c.rc, p); err != nil {
-			return h, c.fail(ctx, err)
-		}
-		switch h.Opcode {
-		case frame.OpPing:
-			c.mu.Lock()
-			sent := c.closeSent
-			c.mu.Unlock()
-			if !sent {
-				if err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPong}, p); err != nil {
-					err = c.failWrite(ctx, err)
-					if t := c.terminal(); t != nil {
-						// The reader reports why the connection ended
-						// (1006), not the write that noticed it.
-						err = t
-					}
-					return h, err
-				}
-			}
-		case frame.OpPong:
-			c.gotPong(p)
-		case frame.OpClose:
-			return h, c.handleClose(ctx, p)
+		err = c.control(ctx, h)
+		if err != nil || h.Opcode == frame.OpClose {
+			return h, err
 		}
 	}
+}
+
+// control reads and handles the control frame h. Its payload goes
+// through a pooled buffer: control frames are rare, and a buffer kept
+// in every Conn would cost each idle connection 128 bytes.
+func (c *Conn) control(ctx context.Context, h frame.Header) error {
+	buf := bufpool.Default.Get(frame.MaxControlPayload)
+	defer bufpool.Default.Put(buf)
+	p := (*buf)[:h.Length]
+	if _, err := io.ReadFull(c.rc, p); err != nil {
+		return c.fail(ctx, err)
+	}
+	switch h.Opcode {
+	case frame.OpPing:
+		c.mu.Lock()
+		sent := c.closeSent
+		c.mu.Unlock()
+		if !sent {
+			if err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPong}, p); err != nil {
+				err = c.failWrite(ctx, err)
+				if t := c.terminal(); t != nil {
+					// The reader reports why the connection ended
+					// (1006), not the write that noticed it.
+					err = t
+				}
+				return err
+			}
+		}
+	case frame.OpPong:
+		c.gotPong(p)
+	case frame.OpClose:
+		return c.handleClose(ctx, p)
+	}
+	return nil
 }
 
 // handleClose answers the peer's close frame (RFC 6455, Section 5.5.1):

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/internal/bufpool"
 )
 
 // messageReader reads one data message. It is reused for every message of
@@ -62,6 +63,7 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	}
 	h, err := c.nextData(ctx)
 	if err != nil {
+		m.release()
 		return 0, nil, err
 	}
 	m.typ = MessageType(h.Opcode)
@@ -118,12 +120,19 @@ func (m *messageReader) closeDecoders() {
 	m.dec = nil
 }
 
+// discardBufSize is the size of the pooled buffer that discarded data
+// passes through.
+const discardBufSize = 4096
+
 // drain discards the rest of an unfinished message.
 func (m *messageReader) drain() error {
-	// The control frame buffer is free between frames; discarded data may
-	// pass through it.
+	if !m.active {
+		return nil
+	}
+	buf := bufpool.Default.Get(discardBufSize)
+	defer bufpool.Default.Put(buf)
 	for m.active {
-		if _, err := m.read(m.c.ctrl[:]); err != nil && err != io.EOF {
+		if _, err := m.read(*buf); err != nil && err != io.EOF {
 			return err
 		}
 	}
@@ -148,8 +157,17 @@ func (m *messageReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	defer func() { <-c.readMu }()
-	return m.read(p)
+	n, err := m.read(p)
+	if err == io.EOF {
+		m.release()
+	}
+	return n, err
 }
+
+// release drops the reference to the context of a message read to its
+// end, so that an idle connection does not keep it (and its timer, for a
+// context with a deadline) alive.
+func (m *messageReader) release() { m.ctx = context.Background() }
 
 // wireRead reads the payload of the current message as it was received,
 // across its frames, and returns io.EOF at its end.
@@ -253,10 +271,14 @@ func (m *messageReader) readDecoded(p []byte) (int, error) {
 	case err == io.EOF:
 		// Anything received past the end of the decoded message (after
 		// a final deflate block, say) is discarded.
-		for m.wireErr == nil {
-			if _, err := m.wire.Read(c.ctrl[:]); err != nil {
-				break
+		if m.wireErr == nil {
+			buf := bufpool.Default.Get(discardBufSize)
+			for m.wireErr == nil {
+				if _, err := m.wire.Read(*buf); err != nil {
+					break
+				}
 			}
+			bufpool.Default.Put(buf)
 		}
 		if m.wireErr != nil {
 			return 0, m.decodeError(m.wireErr)

@@ -40,7 +40,9 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	}
 	defer func() { <-c.msgMu }()
 	if len(c.encs) > 0 {
-		return c.writeEncoded(ctx, typ, p)
+		err := c.writeEncoded(ctx, typ, p)
+		c.mw.ctx = context.Background() // not kept by an idle connection
+		return err
 	}
 	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.Opcode(typ)}, p)
 	if err != nil {
@@ -284,7 +286,9 @@ func (w *messageWriter) Close() error {
 	}
 	w.closed = true
 	defer func() { <-w.c.msgMu }()
-	return w.finish()
+	err := w.finish()
+	w.ctx = context.Background() // not kept by an idle connection
+	return err
 }
 
 // Ping sends a ping and waits for its pong (RFC 6455, Section 5.5.2). The

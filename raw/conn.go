@@ -236,6 +236,18 @@ func (c *Conn) fill(need int) error {
 // is cancelled the call returns ctx.Err() and the connection stays usable:
 // no byte read so far is lost.
 func (c *Conn) NextFrame(ctx context.Context) (frame.Header, error) {
+	h, err := c.nextFrame(ctx)
+	if c.remain == 0 {
+		c.forgetReadCtx()
+	}
+	return h, err
+}
+
+// forgetReadCtx drops the context of a frame read to its end: an idle
+// connection must not keep it, or its timer, alive.
+func (c *Conn) forgetReadCtx() { c.rctx = context.Background() }
+
+func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 	if c.rerr != nil {
 		return frame.Header{}, c.rerr
 	}
@@ -391,8 +403,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.maskPos = frame.Mask(c.mask, c.maskPos, p[:n])
 	}
 	c.remain -= int64(n)
-	if c.remain == 0 && c.r == c.w {
-		c.releaseReadBuf()
+	if c.remain == 0 {
+		c.forgetReadCtx()
+		if c.r == c.w {
+			c.releaseReadBuf()
+		}
 	}
 	return n, nil
 }
