@@ -126,8 +126,7 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 		c.opts.WriteBufferSize = 256
 	}
 	c.pool = bufpool.Default
-	c.rdeadl.set = nc.SetReadDeadline
-	c.wdeadl.set = nc.SetWriteDeadline
+	c.wdeadl.write = true
 	c.rbuf = c.small[:]
 	c.rctx = context.Background()
 	c.initIdle()
@@ -153,6 +152,8 @@ func (c *Conn) Close() error {
 	c.closeMu.Do(func() {
 		close(c.closed)
 		err = c.nc.Close()
+		c.rdeadl.release()
+		c.wdeadl.release()
 	})
 	return err
 }
@@ -257,9 +258,11 @@ func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 			return frame.Header{}, err
 		}
 	}
-	disarm := c.rdeadl.arm(ctx)
+	armed := c.rdeadl.arm(c.nc, ctx)
 	h, err := c.readHeader()
-	disarm()
+	if armed {
+		c.rdeadl.disarm(c.nc)
+	}
 	if err != nil {
 		if ctx.Err() != nil && isTimeout(err) {
 			return frame.Header{}, ctx.Err()
@@ -377,7 +380,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		n = copy(p, c.rbuf[c.r:c.w])
 		c.r += n
 	} else {
-		disarm := c.rdeadl.arm(c.rctx)
+		armed := c.rdeadl.arm(c.nc, c.rctx)
 		var err error
 		if len(p) >= c.opts.ReadBufferSize {
 			// Large read: bypass the buffer, as bufio does.
@@ -388,7 +391,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 				c.r += n
 			}
 		}
-		disarm()
+		if armed {
+			c.rdeadl.disarm(c.nc)
+		}
 		if err != nil && n == 0 {
 			if c.rctx.Err() != nil && isTimeout(err) {
 				return 0, c.rctx.Err()
@@ -467,9 +472,11 @@ func (c *Conn) writeLocked(ctx context.Context, write func() (int, error)) error
 	if c.werr != nil {
 		return c.werr
 	}
-	disarm := c.wdeadl.arm(ctx)
+	armed := c.wdeadl.arm(c.nc, ctx)
 	n, err := write()
-	disarm()
+	if armed {
+		c.wdeadl.disarm(c.nc)
+	}
 	if err != nil {
 		if n > 0 {
 			c.werr = ErrBroken

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -13,36 +14,109 @@ import (
 // without closing the connection.
 var longAgo = time.Unix(1, 0)
 
-// interrupter arms a context so that its cancellation interrupts blocked
-// I/O through a deadline, and disarms it afterwards, putting the deadline
-// back. For a context that can never be cancelled it does nothing and
-// costs nothing.
+// interrupter makes the cancellation of a context interrupt blocked I/O
+// through a deadline, and puts the deadline back afterwards. For a
+// context that can never be cancelled it does nothing and costs nothing.
+//
+// It watches one context's Done channel at a time and keeps watching it
+// between operations: a connection used with the same cancellable
+// context (a request's, a server's, conn/poll's) registers one
+// context.AfterFunc for its lifetime rather than one per read or write,
+// which cost an allocation of a few hundred bytes and a turn on the
+// parent context's lock each time. release drops the watch.
 type interrupter struct {
-	set func(time.Time) error
+	write bool // sets the write deadline, not the read deadline
+
+	mu          sync.Mutex      // guards the rest against the callback
+	watch       <-chan struct{} // Done of the watched context
+	stop        func() bool     // unregisters the watch
+	gen         uint32          // which watch the callback belongs to
+	active      bool            // an operation is in progress
+	fired       bool            // the watched context is done
+	interrupted bool            // the deadline was moved into the past
+	released    bool            // the connection is closed: watch nothing
 }
 
-// arm starts watching ctx; the returned func must be called when the I/O
-// is over. It waits for an interrupt already under way, so that no stale
-// deadline is left behind for the next operation.
-func (it *interrupter) arm(ctx context.Context) (disarm func()) {
-	if ctx.Done() == nil {
-		return nop
+// arm starts an operation under ctx. If it returns true, disarm must be
+// called when the operation is over.
+func (it *interrupter) arm(nc net.Conn, ctx context.Context) bool {
+	d := ctx.Done()
+	if d == nil {
+		return false
 	}
-	done := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		it.set(longAgo)
-		close(done)
-	})
-	return func() {
-		if stop() {
-			return
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if it.released {
+		return false
+	}
+	if d != it.watch {
+		if it.stop != nil {
+			it.stop()
 		}
-		<-done
-		it.set(time.Time{})
+		it.gen++
+		gen := it.gen
+		it.watch, it.fired = d, false
+		// The callback runs in its own goroutine and waits for mu.
+		it.stop = context.AfterFunc(ctx, func() { it.fire(nc, gen) })
+	}
+	it.active = true
+	if it.fired {
+		it.interrupt(nc)
+	}
+	return true
+}
+
+// fire is the watch's callback: the context is done.
+func (it *interrupter) fire(nc net.Conn, gen uint32) {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if gen != it.gen {
+		return // a watch since replaced
+	}
+	it.fired = true
+	if it.active {
+		it.interrupt(nc)
 	}
 }
 
-func nop() {}
+func (it *interrupter) interrupt(nc net.Conn) {
+	it.setDeadline(nc, longAgo)
+	it.interrupted = true
+}
+
+// disarm ends the operation begun by arm; an interrupt already under way
+// has finished when it returns, so no stale deadline is left behind.
+func (it *interrupter) disarm(nc net.Conn) {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	it.active = false
+	if it.interrupted {
+		it.interrupted = false
+		it.setDeadline(nc, time.Time{})
+	}
+}
+
+// release drops the watch, so that a long-lived context does not keep a
+// closed connection reachable. Safe from any goroutine.
+func (it *interrupter) release() {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	it.released = true
+	if it.stop != nil {
+		it.stop()
+		it.stop = nil
+	}
+	it.gen++
+	it.watch = nil
+}
+
+func (it *interrupter) setDeadline(nc net.Conn, t time.Time) {
+	if it.write {
+		nc.SetWriteDeadline(t)
+	} else {
+		nc.SetReadDeadline(t)
+	}
+}
 
 // ctxErr turns the timeout caused by an interrupt into the context's error,
 // so that callers see context.Canceled or DeadlineExceeded rather than an

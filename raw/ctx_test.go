@@ -1,0 +1,159 @@
+package raw_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+	"weak"
+
+	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/raw"
+)
+
+// tcpPair returns a Raw server session and the client's end of a loopback
+// TCP connection.
+func tcpPair(t *testing.T) (*raw.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := raw.New(server, nil, raw.Server, nil)
+	t.Cleanup(func() { s.Close(); client.Close() })
+	return s, client
+}
+
+func maskedFrame(p []byte) []byte {
+	h := frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Mask: [4]byte{1, 2, 3, 4}, Length: int64(len(p))}
+	b := frame.AppendHeader(nil, h)
+	start := len(b)
+	b = append(b, p...)
+	frame.Mask(h.Mask, 0, b[start:])
+	return b
+}
+
+// One cancellable context used for every read and write costs nothing
+// per operation once it is watched.
+func TestSameContextNoAllocs(t *testing.T) {
+	s, client := tcpPair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	msg := maskedFrame([]byte("hello"))
+	buf := make([]byte, 64)
+	reply := make([]byte, 7)
+	echo := func() {
+		if _, err := client.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.NextFrame(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := s.Read(buf[:h.Length])
+		if err := s.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpBinary}, buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.Read(reply); err != nil {
+			t.Fatal(err)
+		}
+	}
+	echo() // the first use registers the watch
+	if allocs := testing.AllocsPerRun(50, echo); allocs != 0 {
+		t.Errorf("echo under one cancellable context: %v allocs, want 0", allocs)
+	}
+}
+
+// Cancelling a context that was used before does not interrupt an
+// operation under another one; using it again after its end fails at
+// once; a blocked read under the current one is interrupted and the
+// connection stays usable.
+func TestWatchFollowsContext(t *testing.T) {
+	s, client := tcpPair(t)
+	old, cancelOld := context.WithCancel(context.Background())
+	client.Write(maskedFrame([]byte("a")))
+	if _, err := s.NextFrame(old); err != nil {
+		t.Fatal(err)
+	}
+	s.Read(make([]byte, 1))
+
+	cur, cancelCur := context.WithCancel(context.Background())
+	defer cancelCur()
+	got := make(chan error, 1)
+	go func() {
+		_, err := s.NextFrame(cur)
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancelOld()
+	select {
+	case err := <-got:
+		t.Fatalf("read under a live context ended when an old one was cancelled: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancelCur()
+	if err := <-got; !errors.Is(err, context.Canceled) {
+		t.Fatalf("read under the cancelled context: %v", err)
+	}
+	if _, err := s.NextFrame(old); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read under an already cancelled context: %v", err)
+	}
+	client.Write(maskedFrame([]byte("b")))
+	if h, err := s.NextFrame(context.Background()); err != nil || h.Length != 1 {
+		t.Fatalf("read after the interrupts: %+v, %v", h, err)
+	}
+}
+
+// A closed connection is not kept reachable by a long-lived context it
+// was used with.
+func TestCloseReleasesWatch(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, close := range []bool{false, true} {
+		wp := func() weak.Pointer[raw.Conn] {
+			s := raw.New(server, nil, raw.Server, nil)
+			client.Write(maskedFrame([]byte("a")))
+			if _, err := s.NextFrame(ctx); err != nil {
+				t.Fatal(err)
+			}
+			s.Read(make([]byte, 1))
+			if close {
+				s.Close()
+			}
+			return weak.Make(s)
+		}()
+		for range 3 {
+			runtime.GC()
+		}
+		if alive := wp.Value() != nil; alive == close {
+			// Unclosed, the watch must keep the session (the check has
+			// teeth); closed, it must not.
+			t.Errorf("closed=%v: session reachable=%v", close, alive)
+		}
+	}
+}
