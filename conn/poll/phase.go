@@ -2,53 +2,60 @@ package poll
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 )
 
-// phaseCtx is the context a worker reads one message with. conn binds a
-// message's reader to the context given to Reader, but the worker needs
-// two bounds: a short one (FrameWait) while waiting for a frame header,
-// so that a wake-up that brought only a ping or part of a header gives the
-// connection back to epoll, and a long one (MessageTimeout) for the rest
-// of the message once its header is in. The short one may expire just as
-// Reader returns a message; swapping the inner context then gives the
-// message's reads a fresh, live bound.
-//
-// Every method delegates to the current inner context, Value included:
-// the context package then attaches children (the interrupts of package
-// raw) straight to the inner cancelCtx, and a child attached before a
-// swap is cancelled, harmlessly, with the old inner one.
-type phaseCtx struct {
-	parent context.Context
-	cur    atomic.Pointer[phase]
+// A worker bounds its reads with deadlines on the socket rather than with
+// context.WithTimeout: a timer context per wake-up, and the cancellation
+// watch package raw arms for every read under a cancellable context, were
+// a third of the CPU a message cost here. The socket's read deadline is
+// FrameWait while the worker waits for a frame header (so that a wake-up
+// that brought only a ping or part of a header hands the connection back
+// to epoll), then MessageTimeout for the rest of the message; its write
+// deadline is MessageTimeout while the handler runs.
+
+// readCtx is the context a worker reads with. It is never cancelled
+// (Done is nil, so raw arms nothing): the socket's read deadline does the
+// interrupting, and Err reports the timeout as a context error once the
+// deadline has passed, which tells raw and conn that the read was cut
+// short on purpose and the connection is still good. Poller.Close
+// interrupts reads by closing the connections. One readCtx serves a
+// worker; it is changed only between reads.
+type readCtx struct {
+	deadline time.Time
 }
 
-type phase struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-func newPhaseCtx(parent context.Context, d time.Duration) *phaseCtx {
-	p := &phaseCtx{parent: parent}
-	p.set(d)
-	return p
-}
-
-func (p *phaseCtx) set(d time.Duration) {
-	ctx, cancel := context.WithTimeout(p.parent, d)
-	if old := p.cur.Swap(&phase{ctx, cancel}); old != nil {
-		old.cancel()
+func (c *readCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *readCtx) Done() <-chan struct{}       { return nil }
+func (c *readCtx) Value(any) any               { return nil }
+func (c *readCtx) Err() error {
+	if time.Now().Before(c.deadline) {
+		return nil
 	}
+	return context.DeadlineExceeded
 }
 
-// extend starts the message phase. Only the worker, between I/O calls,
-// may call it.
-func (p *phaseCtx) extend(d time.Duration) { p.set(d) }
+// handlerCtx is the context a Handler gets: done when the poller closes,
+// with the message's deadline, past which Err reports DeadlineExceeded.
+// Its Done channel is the poller's own, so the context package attaches
+// watches to the poller's context directly. The deadline itself is
+// enforced on the socket (writes) and by Done for handlers that wait on
+// something else; a handler that needs Done to fire at the deadline wraps
+// ctx with context.WithDeadline(ctx, deadline).
+type handlerCtx struct {
+	parent   context.Context // the poller's
+	deadline time.Time
+}
 
-func (p *phaseCtx) cancel() { p.cur.Load().cancel() }
-
-func (p *phaseCtx) Deadline() (time.Time, bool) { return p.cur.Load().ctx.Deadline() }
-func (p *phaseCtx) Done() <-chan struct{}       { return p.cur.Load().ctx.Done() }
-func (p *phaseCtx) Err() error                  { return p.cur.Load().ctx.Err() }
-func (p *phaseCtx) Value(key any) any           { return p.cur.Load().ctx.Value(key) }
+func (c *handlerCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *handlerCtx) Done() <-chan struct{}       { return c.parent.Done() }
+func (c *handlerCtx) Value(key any) any           { return c.parent.Value(key) }
+func (c *handlerCtx) Err() error {
+	if err := c.parent.Err(); err != nil {
+		return err
+	}
+	if time.Now().Before(c.deadline) {
+		return nil
+	}
+	return context.DeadlineExceeded
+}

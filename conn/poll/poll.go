@@ -45,7 +45,9 @@
 // header is in, the message must arrive whole within
 // Options.MessageTimeout; the handler gets a context with that deadline.
 // Between messages a worker waits at most Options.FrameWait for the next
-// frame header before it hands the connection back to epoll.
+// frame header before it hands the connection back to epoll. Both bounds
+// are deadlines on the socket, not timer contexts: that keeps a message's
+// cost close to that of a goroutine per connection.
 //
 // The connection is removed and closed (CloseNow) when the handler
 // returns an error, when the peer closes or drops it, on a protocol error
@@ -80,9 +82,13 @@ import (
 )
 
 // Handler handles one data message read from c: typ and r, valid until
-// Handler returns (what it leaves unread is discarded). ctx ends when the
-// poller closes or Options.MessageTimeout after the message began. An
-// error return closes the connection at once.
+// Handler returns (what it leaves unread is discarded). ctx is done when
+// the poller closes; its Deadline is Options.MessageTimeout after the
+// message began, and the poller enforces it on the connection itself (a
+// read or write of c past it fails, as net/http enforces WriteTimeout),
+// so ctx.Done does not fire at the deadline: a handler that waits on
+// something else until then wraps ctx with context.WithDeadline. An error
+// return closes the connection at once.
 type Handler func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error
 
 // Defaults for Options.

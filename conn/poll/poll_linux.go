@@ -268,10 +268,11 @@ func (p *Poller) sweep() {
 
 func (p *Poller) worker() {
 	defer p.wg.Done()
+	rctx := new(readCtx)
 	for {
 		select {
 		case e := <-p.queue:
-			p.handle(e)
+			p.handle(e, rctx)
 		case <-p.ctx.Done():
 			return
 		}
@@ -279,13 +280,14 @@ func (p *Poller) worker() {
 }
 
 // handle reads and handles the messages that arrived on e, then gives it
-// back to epoll.
-func (p *Poller) handle(e *entry) {
+// back to epoll. rctx is the worker's.
+func (p *Poller) handle(e *entry, rctx *readCtx) {
+	nc := e.c.NetConn()
 	for {
-		ctx := newPhaseCtx(p.ctx, p.opts.FrameWait)
-		typ, r, err := e.c.Reader(ctx)
+		rctx.deadline = time.Now().Add(p.opts.FrameWait)
+		nc.SetReadDeadline(rctx.deadline)
+		typ, r, err := e.c.Reader(rctx)
 		if err != nil {
-			ctx.cancel()
 			if isCtxErr(err) && p.ctx.Err() == nil {
 				// Only control frames, or part of a header: wait in epoll.
 				if p.arm(e) != nil {
@@ -296,12 +298,16 @@ func (p *Poller) handle(e *entry) {
 			p.remove(e)
 			return
 		}
-		ctx.extend(p.opts.MessageTimeout)
-		err = e.h(ctx, e.c, typ, r)
+		deadline := time.Now().Add(p.opts.MessageTimeout)
+		rctx.deadline = deadline
+		nc.SetReadDeadline(deadline)
+		nc.SetWriteDeadline(deadline)
+		err = e.h(&handlerCtx{parent: p.ctx, deadline: deadline}, e.c, typ, r)
 		if err == nil {
 			_, err = io.Copy(io.Discard, r)
 		}
-		ctx.cancel()
+		// Other goroutines may write to the connection between messages.
+		nc.SetWriteDeadline(time.Time{})
 		if err != nil {
 			p.remove(e)
 			return
@@ -334,18 +340,25 @@ func (p *Poller) Close() error {
 			p.sweepT.Stop()
 		}
 		syscall.Write(p.wake[1], []byte{1})
+		// Workers read under socket deadlines, not p.ctx: closing the
+		// connections is what interrupts their reads.
+		p.mu.Lock()
+		conns := make([]*entry, 0, len(p.conns))
+		for _, e := range p.conns {
+			conns = append(conns, e)
+		}
+		p.mu.Unlock()
+		for _, e := range conns {
+			e.c.CloseNow()
+		}
 		p.wg.Wait()
 		p.mu.Lock()
 		p.fdClosed = true
 		p.epf.Close()
 		syscall.Close(p.wake[0])
 		syscall.Close(p.wake[1])
-		conns := p.conns
-		p.conns = make(map[uint64]*entry)
+		clear(p.conns)
 		p.mu.Unlock()
-		for _, e := range conns {
-			e.c.CloseNow()
-		}
 	})
 	return nil
 }

@@ -599,3 +599,94 @@ func TestCloseUnderLoad(t *testing.T) {
 		t.Errorf("Len after Close = %d", n)
 	}
 }
+
+// A handler waiting on its context wakes when the poller closes.
+func TestCloseWakesHandler(t *testing.T) {
+	started := make(chan struct{})
+	woke := make(chan error, 1)
+	p, url := server(t, nil, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		close(started)
+		<-ctx.Done()
+		woke <- ctx.Err()
+		return ctx.Err()
+	})
+	ctx := testCtx(t)
+	c := dial(t, ctx, url)
+	c.Write(ctx, conn.MessageText, []byte("x"))
+	<-started
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	select {
+	case err := <-woke:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("handler's ctx.Err() = %v, want Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler not woken by Close")
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+}
+
+// The handler's context carries the message deadline; a write the peer
+// never reads is cut off there and the connection closed.
+func TestHandlerWriteTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	deadlines := make(chan time.Duration, 1)
+	p, url := server(t, &poll.Options{MessageTimeout: timeout}, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		d, ok := ctx.Deadline()
+		if !ok {
+			t.Error("handler ctx has no deadline")
+		}
+		deadlines <- time.Until(d)
+		big := make([]byte, 1<<20)
+		for {
+			if err := c.Write(ctx, conn.MessageBinary, big); err != nil {
+				return err
+			}
+		}
+	})
+	ctx := testCtx(t)
+	_, nc := rawClient(t, ctx, url)
+	nc.Write(masked(frame.OpBinary, true, []byte("go")))
+	if d := <-deadlines; d <= 0 || d > timeout {
+		t.Errorf("handler deadline %v away, want within (0, %v]", d, timeout)
+	}
+	waitLen(t, p, 1)
+	start := time.Now()
+	waitLen(t, p, 0) // the client never reads: the write must give up
+	if el := time.Since(start); el > 20*timeout {
+		t.Errorf("stalled write held the connection %v", el)
+	}
+}
+
+// The write deadline of a handled message does not outlive it: another
+// goroutine can write to the connection long after.
+func TestWriteAfterMessageTimeout(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	served := make(chan *conn.Conn, 1)
+	_, url := server(t, &poll.Options{MessageTimeout: timeout}, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		select {
+		case served <- c:
+		default:
+		}
+		return echo(ctx, c, typ, r)
+	})
+	ctx := testCtx(t)
+	c := dial(t, ctx, url)
+	c.Write(ctx, conn.MessageText, []byte("x"))
+	if _, _, err := c.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := <-served
+	time.Sleep(4 * timeout)
+	if err := s.Write(context.Background(), conn.MessageText, []byte("later")); err != nil {
+		t.Fatalf("write from another goroutine after the message: %v", err)
+	}
+	if _, p, err := c.Read(ctx); err != nil || string(p) != "later" {
+		t.Fatalf("client read %q, %v", p, err)
+	}
+}
