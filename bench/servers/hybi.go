@@ -19,52 +19,46 @@ func init() {
 		Name:        "hybi",
 		Deflate:     true,
 		DeflateMode: "deflate.New(nil) (context takeover both ways, level 1)",
-		Notes:       "conn.Handler (each connection in its own goroutine, as conn's docs advise) + AppendRead into a reused buffer + Write",
-		Serve:       func(ln net.Listener, o Options) error { return serveHybi(ln, o, nil, true) },
+		Notes:       "conn.Handler (each connection in its own goroutine, as conn's docs advise) + Reader, each message read into a pooled buffer and written back",
+		Serve: func(ln net.Listener, o Options) error {
+			return serveHybiWith(ln, o, nil, true, hybiPooledEcho)
+		},
 	})
-	// Variants, not in the default set: they show what a configuration or
-	// usage change would buy.
+	// The opt-in modes that issue #7 measures beside the default: conn/poll
+	// for idle connections, and deflate configured as the peers are.
+	register(&Lib{
+		Name:      "hybi-poll",
+		Scenarios: []string{"echo", "idle"},
+		Notes:     "hybi, conn/poll (opt-in, Linux): idle connections wait in epoll with no goroutine and no buffer; a pooled buffer per message",
+		Serve:     serveHybiPoll,
+	})
+	register(&Lib{
+		Name:        "hybi-nctx",
+		Scenarios:   []string{"deflate"},
+		Deflate:     true,
+		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
+		Notes:       "hybi, deflate without context takeover (as gorilla, coder and gws are configured here)",
+		Serve: func(ln net.Listener, o Options) error {
+			return serveHybiWith(ln, o, &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, true, hybiPooledEcho)
+		},
+	})
+	// Variants, not in the default set: they show what a usage change
+	// would cost.
+	register(&Lib{
+		Name:        "hybi-appendread",
+		Variant:     true,
+		Deflate:     true,
+		DeflateMode: "deflate.New(nil)",
+		Notes:       "hybi, conn.Handler + AppendRead into a buffer each connection keeps (up to 64 KiB)",
+		Serve:       func(ln net.Listener, o Options) error { return serveHybiWith(ln, o, nil, true, hybiEcho) },
+	})
 	register(&Lib{
 		Name:        "hybi-inhandler",
 		Variant:     true,
 		Deflate:     true,
 		DeflateMode: "deflate.New(nil)",
-		Notes:       "hybi, echo loop inside the net/http handler (keeps net/http's per-request state alive)",
-		Serve:       func(ln net.Listener, o Options) error { return serveHybi(ln, o, nil, false) },
-	})
-	register(&Lib{
-		Name:    "hybi-pooled",
-		Variant: true,
-		Notes:   "hybi, Reader + a pooled bytes.Buffer per message instead of Read (no allocation per message)",
-		Serve: func(ln net.Listener, o Options) error {
-			return serveHybiWith(ln, o, nil, false, hybiPooledEcho)
-		},
-	})
-	register(&Lib{
-		Name:        "hybi-lean",
-		Variant:     true,
-		Deflate:     true,
-		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
-		Notes:       "hybi (conn.Handler) + hybi-pooled + hybi-nctx together: the leanest usage hybi allows today",
-		Serve: func(ln net.Listener, o Options) error {
-			return serveHybiWith(ln, o, &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, true, hybiPooledEcho)
-		},
-	})
-	register(&Lib{
-		Name:    "hybi-poll",
-		Variant: true,
-		Notes:   "hybi, conn/poll: idle connections wait in epoll with no goroutine and no buffer",
-		Serve:   serveHybiPoll,
-	})
-	register(&Lib{
-		Name:        "hybi-nctx",
-		Variant:     true,
-		Deflate:     true,
-		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
-		Notes:       "hybi, deflate without context takeover (as gorilla, coder and gws are configured here)",
-		Serve: func(ln net.Listener, o Options) error {
-			return serveHybi(ln, o, &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, false)
-		},
+		Notes:       "hybi-appendread with the echo loop inside the net/http handler (keeps net/http's per-request state alive)",
+		Serve:       func(ln net.Listener, o Options) error { return serveHybiWith(ln, o, nil, false, hybiEcho) },
 	})
 }
 
@@ -95,10 +89,6 @@ func serveHybiPoll(ln net.Listener, o Options) error {
 			return c.Write(ctx, typ, b.Bytes())
 		})
 	}))
-}
-
-func serveHybi(ln net.Listener, o Options, do *deflate.Options, detached bool) error {
-	return serveHybiWith(ln, o, do, detached, hybiEcho)
 }
 
 func serveHybiWith(ln net.Listener, o Options, do *deflate.Options, detached bool, echo func(*conn.Conn)) error {

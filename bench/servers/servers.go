@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,7 +33,16 @@ type Lib struct {
 	Notes string
 	// Variant marks an alternative configuration, run only when named.
 	Variant bool
-	Serve   ServeFunc
+	// Scenarios lists the scenarios the library runs in; empty means
+	// all. It keeps a mode that matters to one scenario (conn/poll for
+	// idle connections, say) out of the others.
+	Scenarios []string
+	Serve     ServeFunc
+}
+
+// Runs reports whether l takes part in the named scenario.
+func (l *Lib) Runs(scenario string) bool {
+	return len(l.Scenarios) == 0 || slices.Contains(l.Scenarios, scenario)
 }
 
 var registry = map[string]*Lib{}
@@ -48,18 +58,21 @@ func Get(name string) (*Lib, error) {
 	return l, nil
 }
 
-// Names lists the libraries of the default set, hybi first.
+// Names lists the libraries of the default set: hybi, its modes, then the
+// peers.
 func Names() []string {
 	var n []string
 	for k, l := range registry {
-		if k != "hybi" && !l.Variant {
+		if !l.Variant {
 			n = append(n, k)
 		}
 	}
-	sort.Strings(n)
-	if _, ok := registry["hybi"]; ok {
-		n = append([]string{"hybi"}, n...)
-	}
+	sort.Slice(n, func(i, j int) bool {
+		if hi, hj := IsHybi(n[i]), IsHybi(n[j]); hi != hj {
+			return hi
+		}
+		return n[i] < n[j]
+	})
 	return n
 }
 

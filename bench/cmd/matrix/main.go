@@ -206,6 +206,17 @@ func main() {
 	}
 }
 
+// libsFor returns the libraries of the run that take part in scenario.
+func (c *config) libsFor(scenario string) []string {
+	var libs []string
+	for _, name := range c.libs {
+		if l, err := servers.Get(name); err == nil && l.Runs(scenario) {
+			libs = append(libs, name)
+		}
+	}
+	return libs
+}
+
 func parseInts(s string) []int {
 	var v []int
 	for _, f := range strings.Split(s, ",") {

@@ -54,7 +54,7 @@ func (c *config) dialOpts(bufSize int, deflate bool) load.DialOptions {
 // first echo received on a fresh connection.
 func runStartup(ctx context.Context, c *config, res *results) {
 	msg := load.NewMessage(load.OpText, []byte("hello"), false)
-	for _, lib := range c.libs {
+	for _, lib := range c.libsFor("startup") {
 		var firsts, listens []time.Duration
 		var failed error
 		for range c.startups {
@@ -102,7 +102,7 @@ func median(d []time.Duration) time.Duration {
 
 // runEcho runs closed-loop echo for every size and connection count.
 func runEcho(ctx context.Context, c *config, res *results) {
-	for _, lib := range c.libs {
+	for _, lib := range c.libsFor("echo") {
 		s, err := startServer(ctx, c.bin, lib, false)
 		if err != nil {
 			log.Print(err)
@@ -192,7 +192,7 @@ func echoOne(ctx context.Context, c *config, s *server, msg *load.Message, cell 
 func runIdle(ctx context.Context, c *config, res *results) {
 	small := load.NewMessage(load.OpBinary, payload(16), false)
 	text := load.NewMessage(load.OpText, []byte(`{"op":"ping","seq":12345678}`), false)
-	for _, lib := range c.libs {
+	for _, lib := range c.libsFor("idle") {
 		idle := idleCell{Lib: lib, Conns: c.idleConns}
 		ld := loadCell{Lib: lib, Conns: c.idleConns, TargetRate: c.loadRate}
 		func() {
@@ -272,7 +272,7 @@ func runIdle(ctx context.Context, c *config, res *results) {
 // one 16 KiB JSON message each, then echo throughput.
 func runDeflate(ctx context.Context, c *config, res *results) {
 	msg := load.NewMessage(load.OpText, jsonText(16<<10), true)
-	for _, lib := range c.libs {
+	for _, lib := range c.libsFor("deflate") {
 		l, _ := servers.Get(lib)
 		cell := deflateCell{Lib: lib, Mode: l.DeflateMode, MemConns: c.deflateConns, Conns: c.deflateEcho,
 			Ratio: float64(len(msg.Payload)) / float64(len(msg.Frame))}
