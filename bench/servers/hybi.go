@@ -27,10 +27,12 @@ func init() {
 	// The opt-in modes that issue #7 measures beside the default: conn/poll
 	// for idle connections, and deflate configured as the peers are.
 	register(&Lib{
-		Name:      "hybi-poll",
-		Scenarios: []string{"echo", "idle"},
-		Notes:     "hybi, conn/poll (opt-in, Linux): idle connections wait in epoll with no goroutine and no buffer; a pooled buffer per message",
-		Serve:     serveHybiPoll,
+		Name:        "hybi-poll",
+		Scenarios:   []string{"echo", "idle", "deflate"},
+		Deflate:     true,
+		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
+		Notes:       "hybi, conn/poll (opt-in, Linux): idle connections wait in epoll with no goroutine and no buffer; a pooled buffer per message",
+		Serve:       serveHybiPoll,
 	})
 	register(&Lib{
 		Name:        "hybi-nctx",
@@ -39,7 +41,7 @@ func init() {
 		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
 		Notes:       "hybi, deflate without context takeover (as gorilla, coder and gws are configured here)",
 		Serve: func(ln net.Listener, o Options) error {
-			return serveHybiWith(ln, o, &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, true, hybiPooledEcho)
+			return serveHybiWith(ln, o, noTakeover, true, hybiPooledEcho)
 		},
 	})
 	// Variants, not in the default set: they show what a usage change
@@ -62,6 +64,8 @@ func init() {
 	})
 }
 
+var noTakeover = &deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true}
+
 func serveHybiPoll(ln net.Listener, o Options) error {
 	p, err := poll.New(nil)
 	if err != nil {
@@ -71,7 +75,9 @@ func serveHybiPoll(ln net.Listener, o Options) error {
 	opts := &conn.AcceptOptions{}
 	opts.ReadLimit = readLimit
 	if o.Deflate {
-		opts.Extensions = []extension.Extension{deflate.New(nil)}
+		// Without context takeover, as the peers are configured: an idle
+		// connection then holds no compressor state either.
+		opts.Extensions = []extension.Extension{deflate.New(noTakeover)}
 	}
 	return serveHTTP(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := conn.Accept(w, r, opts)

@@ -116,9 +116,12 @@ func (r *results) bars() []bar {
 	// Compression.
 	{
 		h, okh := find(r.Deflate, func(c deflateCell) bool { return c.Lib == "hybi" })
-		// hybi-nctx is configured as the peers are (no context takeover);
-		// the default keeps takeover, which costs its 32 KiB window.
-		nctx, oknctx := find(r.Deflate, func(c deflateCell) bool { return c.Lib == "hybi-nctx" && c.Err == "" })
+		// hybi-nctx and hybi-poll are configured as the peers are (no
+		// context takeover); the default keeps takeover, which costs its
+		// 32 KiB window.
+		nctx := filter(r.Deflate, func(c deflateCell) bool {
+			return (c.Lib == "hybi-nctx" || c.Lib == "hybi-poll") && c.Err == ""
+		})
 		peers := filter(r.Deflate, func(c deflateCell) bool { return (c.Lib == "coder" || c.Lib == "gorilla") && c.Err == "" })
 		n1 := "permessage-deflate msg/s above coder's and gorilla's"
 		n2 := "permessage-deflate bytes per connection < ¼ of coder's and gorilla's"
@@ -149,11 +152,16 @@ func (r *results) bars() []bar {
 			}
 			ok2, m2 := mem(h)
 			m2 = "hybi (context takeover) " + m2
-			if oknctx {
+			if len(nctx) > 0 {
 				// Like for like: the peers run without context takeover.
-				var mn string
-				ok2, mn = mem(nctx)
-				m2 = "hybi-nctx (no takeover, as the peers) " + mn + "; " + m2
+				ok2 = false
+				var ms []string
+				for _, c := range nctx {
+					ok, m := mem(c)
+					ok2 = ok2 || ok
+					ms = append(ms, c.Lib+" (no takeover, as the peers) "+m)
+				}
+				m2 = strings.Join(ms, "; ") + "; " + m2
 			}
 			bars = append(bars,
 				bar{n1, fmt.Sprintf("%s msg/s: %s", num(h.Rate), strings.Join(m1, ", ")), verdict(ok1)},

@@ -82,7 +82,9 @@ type deflateCell struct {
 	MemConns    int     `json:"mem_conns"`
 	RSSPerConn  float64 `json:"rss_bytes_per_conn"`
 	HeapPerConn float64 `json:"heap_bytes_per_conn"`
-	Err         string  `json:"error,omitempty"`
+	// StackPerConn is the goroutine stack memory per connection.
+	StackPerConn float64 `json:"stack_bytes_per_conn"`
+	Err          string  `json:"error,omitempty"`
 }
 
 type results struct {

@@ -324,6 +324,7 @@ func runDeflate(ctx context.Context, c *config, res *results) {
 				n := float64(c.deflateConns)
 				cell.RSSPerConn = float64(st.RSS-base.RSS) / n
 				cell.HeapPerConn = float64(st.HeapInuse-base.HeapInuse) / n
+				cell.StackPerConn = float64(st.StackInuse-base.StackInuse) / n
 			}
 			ec := echoCell{Lib: lib, Size: len(msg.Payload), Conns: c.deflateEcho}
 			echoOne(ctx, c, s, msg, &ec, "deflate")
@@ -332,8 +333,8 @@ func runDeflate(ctx context.Context, c *config, res *results) {
 				cell.Err = ec.Err
 			}
 		}()
-		log.Printf("deflate %-8s x%d: %.0f msg/s %.1f MB/s p99 %.2f ms; x%d: %.0f B/conn RSS %.0f heap %s",
-			lib, cell.Conns, cell.Rate, cell.MBps, cell.P99Ms, cell.MemConns, cell.RSSPerConn, cell.HeapPerConn, cell.Err)
+		log.Printf("deflate %-8s x%d: %.0f msg/s %.1f MB/s p99 %.2f ms; x%d: %.0f B/conn RSS %.0f heap %.0f stack %s",
+			lib, cell.Conns, cell.Rate, cell.MBps, cell.P99Ms, cell.MemConns, cell.RSSPerConn, cell.HeapPerConn, cell.StackPerConn, cell.Err)
 		res.Deflate = append(res.Deflate, cell)
 	}
 }
