@@ -47,6 +47,9 @@ func maskedFrame(p []byte) []byte {
 // One cancellable context used for every read and write costs nothing
 // per operation once it is watched.
 func TestSameContextNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
 	s, client := tcpPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
