@@ -13,6 +13,7 @@ import (
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
+	"github.com/hybi-go/hybi/internal/ctxlock"
 	"github.com/hybi-go/hybi/raw"
 )
 
@@ -115,13 +116,13 @@ type Conn struct {
 	decs       []extension.Decoder
 	noCompress atomic.Bool
 
-	// Reading: readMu is a one-slot lock, so that Close can wait for a
-	// busy reader with a timeout.
-	readMu chan struct{}
+	// Reading: readMu admits one reader, and lets Close wait for a busy
+	// reader with a timeout.
+	readMu ctxlock.Mutex
 	msg    messageReader // the current message, reused
 
 	// Writing: msgMu serializes whole messages; raw serializes frames.
-	msgMu chan struct{}
+	msgMu ctxlock.Mutex
 	mw    messageWriter
 
 	// Close state, under mu.
@@ -158,8 +159,6 @@ func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed
 		opts:        o.withDefaults(),
 		subprotocol: subprotocol,
 		client:      rc.Role() == raw.Client,
-		readMu:      make(chan struct{}, 1),
-		msgMu:       make(chan struct{}, 1),
 		peerClose:   make(chan struct{}),
 	}
 	c.msg.c = c
@@ -215,20 +214,16 @@ func (c *Conn) SetCompression(on bool) { c.noCompress.Store(!on) }
 // directly corrupts the session.
 func (c *Conn) NetConn() net.Conn { return c.rc.NetConn() }
 
-func lock(ctx context.Context, mu chan struct{}, closed <-chan struct{}) error {
-	select {
-	case mu <- struct{}{}:
-		return nil
-	default:
+// lock takes mu, giving up when ctx is done (ctx.Err()) or closed is
+// closed (ErrClosed).
+func lock(ctx context.Context, mu *ctxlock.Mutex, closed <-chan struct{}) error {
+	if err := mu.Lock(ctx, closed); err != nil {
+		if err == ctxlock.ErrClosed {
+			return ErrClosed
+		}
+		return err
 	}
-	select {
-	case mu <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-closed:
-		return ErrClosed
-	}
+	return nil
 }
 
 // terminal returns the error readers get from now on, or nil.
@@ -446,25 +441,20 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		return fmt.Errorf("websocket: close code %d may not be sent", code)
 	}
 	sent := c.writeClose(code, reason)
-	timer := time.NewTimer(c.opts.CloseTimeout)
-	defer timer.Stop()
-	select {
-	case <-c.peerClose:
-	case c.readMu <- struct{}{}:
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
+	defer cancel()
+	if c.readMu.Lock(ctx, c.peerClose) == nil {
 		// Nobody is reading: read until the peer's close ourselves.
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
 		for {
 			if _, err := c.nextData(ctx); err != nil {
 				break
 			}
 		}
-		cancel()
-		<-c.readMu
-	case <-timer.C:
+		c.readMu.Unlock()
 	}
 	select {
 	case <-c.peerClose:
-	case <-timer.C:
+	case <-ctx.Done():
 	}
 	c.shutdown()
 	t := c.terminal()

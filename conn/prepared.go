@@ -76,7 +76,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if err := c.lockMessage(ctx); err != nil {
 		return err
 	}
-	defer func() { <-c.msgMu }()
+	defer c.msgMu.Unlock()
 	f := pm.plain
 	var pe extension.PreparedEncoder
 	var m extension.Message

@@ -44,13 +44,13 @@ type messageReader struct {
 // returns ctx.Err() and leaves the connection open; the message can be
 // read on after a cancel, or discarded by the next Reader call.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
-	if err := lock(ctx, c.readMu, c.peerClose); err != nil {
+	if err := lock(ctx, &c.readMu, c.peerClose); err != nil {
 		if err == ErrClosed {
 			err = c.terminal()
 		}
 		return 0, nil, err
 	}
-	defer func() { <-c.readMu }()
+	defer c.readMu.Unlock()
 	if err := c.terminal(); err != nil {
 		return 0, nil, err
 	}
@@ -150,13 +150,13 @@ func (m *messageReader) checkLimit(frameLen int64) error {
 
 func (m *messageReader) Read(p []byte) (int, error) {
 	c := m.c
-	if err := lock(m.ctx, c.readMu, c.peerClose); err != nil {
+	if err := lock(m.ctx, &c.readMu, c.peerClose); err != nil {
 		if err == ErrClosed {
 			err = c.terminal()
 		}
 		return 0, err
 	}
-	defer func() { <-c.readMu }()
+	defer c.readMu.Unlock()
 	n, err := m.read(p)
 	if err == io.EOF {
 		m.release()

@@ -13,14 +13,14 @@ import (
 )
 
 func (c *Conn) lockMessage(ctx context.Context) error {
-	if err := lock(ctx, c.msgMu, c.peerClose); err != nil {
+	if err := lock(ctx, &c.msgMu, c.peerClose); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	sent := c.closeSent
 	c.mu.Unlock()
 	if sent {
-		<-c.msgMu
+		c.msgMu.Unlock()
 		return ErrClosed
 	}
 	return nil
@@ -38,7 +38,7 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	if err := c.lockMessage(ctx); err != nil {
 		return err
 	}
-	defer func() { <-c.msgMu }()
+	defer c.msgMu.Unlock()
 	if len(c.encs) > 0 {
 		err := c.writeEncoded(ctx, typ, p)
 		c.mw.ctx = context.Background() // not kept by an idle connection
@@ -115,7 +115,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	w.reset(ctx, frame.Opcode(typ))
 	if len(c.encs) > 0 {
 		if err := w.startEncoders(-1); err != nil {
-			<-c.msgMu
+			c.msgMu.Unlock()
 			return nil, err
 		}
 	}
@@ -285,7 +285,7 @@ func (w *messageWriter) Close() error {
 		return ErrClosed
 	}
 	w.closed = true
-	defer func() { <-w.c.msgMu }()
+	defer w.c.msgMu.Unlock()
 	err := w.finish()
 	w.ctx = context.Background() // not kept by an idle connection
 	return err

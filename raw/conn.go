@@ -10,6 +10,7 @@ import (
 
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
+	"github.com/hybi-go/hybi/internal/ctxlock"
 )
 
 // Role says which end of the connection a Conn is. It decides masking:
@@ -96,7 +97,7 @@ type Conn struct {
 	small   [smallBufSize]byte
 
 	// Write side.
-	wmu     chan struct{} // one-slot lock held for the writing of one frame
+	wmu     ctxlock.Mutex // held for the writing of one frame
 	wdeadl  interrupter
 	werr    error // sticky write error, guarded by wmu
 	wbufs   net.Buffers
@@ -109,7 +110,7 @@ type Conn struct {
 // handshake. buffered holds bytes already read from nc past the handshake
 // (handshake.Result.Buffered); they are read first. The Conn owns nc.
 func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
-	c := &Conn{nc: nc, role: role, wmu: make(chan struct{}, 1), closed: make(chan struct{})}
+	c := &Conn{nc: nc, role: role, closed: make(chan struct{})}
 	if o != nil {
 		c.opts = *o
 	}
@@ -420,22 +421,16 @@ func (c *Conn) Read(p []byte) (int, error) {
 // lockWrite takes the frame write lock, giving up when ctx is done or the
 // connection is closed.
 func (c *Conn) lockWrite(ctx context.Context) error {
-	select {
-	case c.wmu <- struct{}{}:
-		return nil
-	default:
+	if err := c.wmu.Lock(ctx, c.closed); err != nil {
+		if err == ctxlock.ErrClosed {
+			return ErrClosed
+		}
+		return err
 	}
-	select {
-	case c.wmu <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.closed:
-		return ErrClosed
-	}
+	return nil
 }
 
-func (c *Conn) unlockWrite() { <-c.wmu }
+func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 
 // WriteFrame writes one frame with payload p. The header's Length and, for
 // a client, its mask are set here; p is never modified (a client masks a

@@ -1,0 +1,106 @@
+package ctxlock
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestExclusion(t *testing.T) {
+	var m Mutex
+	var wg sync.WaitGroup
+	inside, total := 0, 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 1000 {
+				if err := m.Lock(context.Background(), nil); err != nil {
+					t.Error(err)
+					return
+				}
+				inside++
+				if inside != 1 {
+					t.Errorf("%d holders at once", inside)
+				}
+				total++
+				inside--
+				m.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if total != 8000 {
+		t.Fatalf("total = %d", total)
+	}
+}
+
+func TestGiveUp(t *testing.T) {
+	var m Mutex
+	if !m.TryLock() {
+		t.Fatal("TryLock of a free lock failed")
+	}
+	if m.TryLock() {
+		t.Fatal("TryLock of a held lock succeeded")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := m.Lock(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock under an expiring context = %v", err)
+	}
+	closed := make(chan struct{})
+	go func() { time.Sleep(10 * time.Millisecond); close(closed) }()
+	if err := m.Lock(context.Background(), closed); err != ErrClosed {
+		t.Fatalf("Lock until closed = %v", err)
+	}
+	// A waiter gets the lock once it is released.
+	got := make(chan error, 1)
+	go func() { got <- m.Lock(context.Background(), nil) }()
+	time.Sleep(10 * time.Millisecond)
+	select {
+	case err := <-got:
+		t.Fatalf("Lock returned %v while the lock was held", err)
+	default:
+	}
+	m.Unlock()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	m.Unlock()
+	if !m.TryLock() {
+		t.Fatal("lock not free after the last Unlock")
+	}
+}
+
+func TestUnlockUnlockedPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	var m Mutex
+	m.Unlock()
+}
+
+func BenchmarkUncontended(b *testing.B) {
+	var m Mutex
+	ctx := context.Background()
+	for range b.N {
+		m.Lock(ctx, nil)
+		m.Unlock()
+	}
+}
+
+func BenchmarkChannel(b *testing.B) {
+	ch := make(chan struct{}, 1)
+	ctx := context.Background()
+	for range b.N {
+		select {
+		case ch <- struct{}{}:
+		case <-ctx.Done():
+		}
+		<-ch
+	}
+}
