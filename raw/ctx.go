@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/hybi-go/hybi/internal/ctxflag"
 )
 
 // longAgo is a deadline in the past: setting it makes a blocked read or
@@ -16,7 +18,8 @@ var longAgo = time.Unix(1, 0)
 
 // interrupter makes the cancellation of a context interrupt blocked I/O
 // through a deadline, and puts the deadline back afterwards. For a
-// context that can never be cancelled it does nothing and costs nothing.
+// context that can never be cancelled, or whose cancellation closes the
+// connection anyway (internal/ctxflag), it does nothing and costs nothing.
 //
 // It watches one context's Done channel at a time and keeps watching it
 // between operations: a connection used with the same cancellable
@@ -41,7 +44,7 @@ type interrupter struct {
 // called when the operation is over.
 func (it *interrupter) arm(nc net.Conn, ctx context.Context) bool {
 	d := ctx.Done()
-	if d == nil {
+	if d == nil || ctxflag.ClosesConn(ctx, d) {
 		return false
 	}
 	it.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"weak"
 
 	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/internal/ctxflag"
 	"github.com/hybi-go/hybi/raw"
 )
 
@@ -158,5 +159,72 @@ func TestCloseReleasesWatch(t *testing.T) {
 			// teeth); closed, it must not.
 			t.Errorf("closed=%v: session reachable=%v", close, alive)
 		}
+	}
+}
+
+// closingCtx is cancelled only when its owner closes the connections it
+// is used with, and says so through ctxflag, as conn/poll's handler
+// contexts do.
+type closingCtx struct{ context.Context }
+
+func (c closingCtx) Value(key any) any {
+	if key == ctxflag.Key {
+		return c.Done()
+	}
+	return c.Context.Value(key)
+}
+
+// raw does not watch such a context (nothing keeps the session
+// reachable), but does watch a context derived from it with its own
+// cancellation.
+func TestClosesConnContextNotWatched(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctx := closingCtx{parent}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	wp := func() weak.Pointer[raw.Conn] {
+		s := raw.New(server, nil, raw.Server, nil)
+		if err := s.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(s)
+	}()
+	for range 3 {
+		runtime.GC()
+	}
+	if wp.Value() != nil {
+		t.Error("a context flagged as closing the connection is watched")
+	}
+
+	s := raw.New(server, nil, raw.Server, nil)
+	derived, cancelDerived := context.WithCancel(ctx)
+	got := make(chan error, 1)
+	go func() {
+		_, err := s.NextFrame(derived)
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancelDerived()
+	select {
+	case err := <-got:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("read under the derived context: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a derived context's cancel did not interrupt the read")
 	}
 }

@@ -3,6 +3,8 @@ package poll
 import (
 	"context"
 	"time"
+
+	"github.com/hybi-go/hybi/internal/ctxflag"
 )
 
 // A worker bounds its reads with deadlines on the socket rather than with
@@ -49,7 +51,14 @@ type handlerCtx struct {
 
 func (c *handlerCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c *handlerCtx) Done() <-chan struct{}       { return c.parent.Done() }
-func (c *handlerCtx) Value(key any) any           { return c.parent.Value(key) }
+func (c *handlerCtx) Value(key any) any {
+	if key == ctxflag.Key {
+		// Close closes every connection: raw need not watch this
+		// context, and an idle connection keeps no registration for it.
+		return c.parent.Done()
+	}
+	return c.parent.Value(key)
+}
 func (c *handlerCtx) Err() error {
 	if err := c.parent.Err(); err != nil {
 		return err
