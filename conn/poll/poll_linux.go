@@ -45,7 +45,18 @@ type entry struct {
 	rc    syscall.RawConn
 	h     Handler
 	added bool // registered in epoll
+
+	// For arm: the epoll_ctl call runs in rc.Control, and a closure made
+	// there for each message would escape, event and all. ctl is made
+	// once, and reads its arguments from here.
+	p    *Poller
+	ctl  func(fd uintptr)
+	op   int
+	ev   syscall.EpollEvent
+	cerr error
 }
+
+func (e *entry) epollCtl(fd uintptr) { e.cerr = syscall.EpollCtl(e.p.epfd, e.op, int(fd), &e.ev) }
 
 const wakeID = 0
 
@@ -118,7 +129,8 @@ func (p *Poller) Serve(c *conn.Conn, h Handler) error {
 	if err != nil {
 		return ErrNotSocket
 	}
-	e := &entry{c: c, rc: rc, h: h}
+	e := &entry{c: c, rc: rc, h: h, p: p}
+	e.ctl = e.epollCtl
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -155,25 +167,27 @@ func (p *Poller) arm(e *entry) error {
 		op = syscall.EPOLL_CTL_ADD
 		e.added = true
 	}
-	ev := syscall.EpollEvent{
-		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
-		Fd:     int32(uint32(e.id)),
-		Pad:    int32(uint32(e.id >> 32)),
-	}
-	var cerr error
 	// Control holds the descriptor open: it cannot be closed and its
 	// number reused while epoll_ctl runs. The mutex keeps Close from
-	// closing epfd meanwhile.
+	// closing epfd meanwhile, and keeps the worker that epoll may hand e
+	// to the moment it is registered from using e's arguments before this
+	// call is done with them.
 	p.mu.Lock()
 	if p.fdClosed {
 		p.mu.Unlock()
 		return ErrClosed
 	}
-	err := e.rc.Control(func(fd uintptr) { cerr = syscall.EpollCtl(p.epfd, op, int(fd), &ev) })
-	p.mu.Unlock()
-	if err == nil {
-		err = cerr
+	e.op = op
+	e.ev = syscall.EpollEvent{
+		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
+		Fd:     int32(uint32(e.id)),
+		Pad:    int32(uint32(e.id >> 32)),
 	}
+	err := e.rc.Control(e.ctl)
+	if err == nil {
+		err = e.cerr
+	}
+	p.mu.Unlock()
 	if err != nil {
 		if op == syscall.EPOLL_CTL_ADD {
 			e.added = false

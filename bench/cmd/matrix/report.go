@@ -58,6 +58,7 @@ type loadCell struct {
 	P99Ms      float64 `json:"p99_ms"`
 	RSSMB      float64 `json:"rss_mb"`
 	HWMMB      float64 `json:"peak_rss_mb"`
+	HeapMB     float64 `json:"heap_mb"` // Go heap in use at the end
 	Err        string  `json:"error,omitempty"`
 }
 

@@ -234,8 +234,9 @@ func runIdle(ctx context.Context, c *config, res *results) {
 				idle.StackPerConn = float64(st.StackInuse-base.StackInuse) / n
 				idle.Goroutines = st.Goroutines - base.Goroutines
 			}
-			log.Printf("idle %-8s x%d: %.0f B/conn RSS, %.0f heap, %.0f stack, %d goroutines (connect %.1fs) %s",
-				lib, c.idleConns, idle.RSSPerConn, idle.HeapPerConn, idle.StackPerConn, idle.Goroutines, idle.ConnectSecs, idle.Err)
+			log.Printf("idle %-8s x%d: %.0f B/conn RSS, %.0f heap, %.0f stack, %d goroutines (connect %.1fs; server RSS before %.1f MB, heap %.1f MB) %s",
+				lib, c.idleConns, idle.RSSPerConn, idle.HeapPerConn, idle.StackPerConn, idle.Goroutines, idle.ConnectSecs,
+				float64(base.RSS)/1e6, float64(base.HeapInuse)/1e6, idle.Err)
 
 			var wait func()
 			if c.profiled(lib) {
@@ -254,14 +255,15 @@ func runIdle(ctx context.Context, c *config, res *results) {
 			if err == nil {
 				ld.RSSMB = float64(st.RSS) / 1e6
 				ld.HWMMB = float64(st.HWM) / 1e6
+				ld.HeapMB = float64(st.HeapInuse) / 1e6
 			}
 			ld.Rate = r.Rate()
 			ld.P50Ms, ld.P99Ms = ms(r.P50), ms(r.P99)
 			if r.Err != nil {
 				ld.Err = fmt.Sprintf("%d errors, first: %v", r.Errors, r.Err)
 			}
-			log.Printf("load %-8s x%d at %.0f/s: %.0f msg/s p50 %.2f ms p99 %.2f ms, RSS %.1f MB (peak %.1f) %s",
-				lib, c.idleConns, c.loadRate, ld.Rate, ld.P50Ms, ld.P99Ms, ld.RSSMB, ld.HWMMB, ld.Err)
+			log.Printf("load %-8s x%d at %.0f/s: %.0f msg/s p50 %.2f ms p99 %.2f ms, RSS %.1f MB (peak %.1f, heap %.1f) %s",
+				lib, c.idleConns, c.loadRate, ld.Rate, ld.P50Ms, ld.P99Ms, ld.RSSMB, ld.HWMMB, ld.HeapMB, ld.Err)
 		}()
 		res.Idle = append(res.Idle, idle)
 		res.Load = append(res.Load, ld)
