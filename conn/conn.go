@@ -110,10 +110,10 @@ type Conn struct {
 	extensions  string
 	client      bool
 
-	// Extensions agreed in the opening handshake, in the order of the
-	// server's response.
-	encs       []extension.Encoder
-	decs       []extension.Decoder
+	// ext holds the extensions agreed in the opening handshake and their
+	// per-message state; nil when none were, which keeps a plain
+	// connection ~200 bytes smaller.
+	ext        *extState
 	noCompress atomic.Bool
 
 	// Reading: readMu admits one reader, and lets Close wait for a busy
@@ -142,6 +142,38 @@ type Conn struct {
 	keepaliveArm bool // next keepalive tick checks for the pong
 }
 
+// extState is what a connection with extensions needs beyond a plain
+// one: the encoders and decoders, in the order of the server's response,
+// and the state of the message being read and the one being written.
+type extState struct {
+	encs []extension.Encoder
+	decs []extension.Decoder
+
+	rmsg     extension.Message // the message being read, as decoders see it
+	wire     wireReader
+	rclosers []io.Closer
+	wireErr  error // the last error wire returned; conn has handled it
+
+	wmsg     extension.Message // the message being written
+	wclosers []io.WriteCloser
+}
+
+// encoders returns the agreed encoders; nil-safe.
+func (x *extState) encoders() []extension.Encoder {
+	if x == nil {
+		return nil
+	}
+	return x.encs
+}
+
+// decoders returns the agreed decoders; nil-safe.
+func (x *extState) decoders() []extension.Decoder {
+	if x == nil {
+		return nil
+	}
+	return x.decs
+}
+
 // New starts the Default session on a Raw session whose opening handshake
 // is done. subprotocol is the one agreed, if any. The Conn owns rc.
 func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
@@ -164,11 +196,15 @@ func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed
 	c.msg.c = c
 	c.mw.c = c
 	for _, a := range agreed {
-		if e := a.NewEncoder(); e != nil {
-			c.encs = append(c.encs, e)
+		e, d := a.NewEncoder(), a.NewDecoder()
+		if (e != nil || d != nil) && c.ext == nil {
+			c.ext = new(extState)
 		}
-		if d := a.NewDecoder(); d != nil {
-			c.decs = append(c.decs, d)
+		if e != nil {
+			c.ext.encs = append(c.ext.encs, e)
+		}
+		if d != nil {
+			c.ext.decs = append(c.ext.decs, d)
 		}
 	}
 	if c.opts.PingInterval > 0 {

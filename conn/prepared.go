@@ -80,12 +80,12 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	f := pm.plain
 	var pe extension.PreparedEncoder
 	var m extension.Message
-	if len(c.encs) > 0 {
+	if encs := c.ext.encoders(); len(encs) > 0 {
 		m = extension.Message{Opcode: frame.Opcode(pm.typ), Size: int64(len(pm.data)), NoCompression: c.noCompress.Load()}
 		var key string
-		ok := len(c.encs) == 1
+		ok := len(encs) == 1
 		if ok {
-			pe, ok = c.encs[0].(extension.PreparedEncoder)
+			pe, ok = encs[0].(extension.PreparedEncoder)
 		}
 		if ok {
 			key, ok = pe.PreparedKey(m)

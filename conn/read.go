@@ -25,13 +25,9 @@ type messageReader struct {
 	hint   int64 // for Read: the size of a single-frame message, or -1-(first frame's size)
 	utf8   frame.UTF8
 
-	// Decoding, when extensions were agreed. dec is the head of the
-	// decoder chain for the current message, nil when no decoder took it.
-	msg     extension.Message
-	wire    wireReader
-	dec     io.Reader
-	closers []io.Closer
-	wireErr error // the last error wire returned; conn has handled it
+	// dec is the head of the decoder chain for the current message, nil
+	// when no decoder took it (the rest is in c.ext).
+	dec io.Reader
 }
 
 // Reader waits for the next data message and returns its type and a
@@ -74,7 +70,7 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	if err := m.checkLimit(h.Length); err != nil {
 		return 0, nil, err
 	}
-	if len(c.decs) > 0 {
+	if len(c.ext.decoders()) > 0 {
 		if err := m.startDecoders(h); err != nil {
 			return 0, nil, err
 		}
@@ -90,34 +86,39 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 // listed first (RFC 6455, Section 9.1).
 func (m *messageReader) startDecoders(h frame.Header) error {
 	c := m.c
-	m.msg = extension.Message{Opcode: h.Opcode, RSV: h.RSV, Size: -1}
-	m.wire.m = m
-	m.wireErr = nil
-	var r io.Reader = &m.wire
-	for i := len(c.decs) - 1; i >= 0; i-- {
-		rc, err := c.decs[i].Decode(r, &m.msg)
+	x := c.ext
+	x.rmsg = extension.Message{Opcode: h.Opcode, RSV: h.RSV, Size: -1}
+	x.wire.m = m
+	x.wireErr = nil
+	var r io.Reader = &x.wire
+	for i := len(x.decs) - 1; i >= 0; i-- {
+		rc, err := x.decs[i].Decode(r, &x.rmsg)
 		if err != nil {
 			m.closeDecoders()
 			return c.fail(m.ctx, &ProtocolError{Code: StatusInternalError, Reason: "extension: " + err.Error()})
 		}
 		if rc != nil {
-			m.closers = append(m.closers, rc)
+			x.rclosers = append(x.rclosers, rc)
 			r = rc
 		}
 	}
-	if len(m.closers) > 0 {
+	if len(x.rclosers) > 0 {
 		m.dec = r
 	}
 	return nil
 }
 
 func (m *messageReader) closeDecoders() {
-	for i := len(m.closers) - 1; i >= 0; i-- {
-		m.closers[i].Close()
-		m.closers[i] = nil
-	}
-	m.closers = m.closers[:0]
 	m.dec = nil
+	x := m.c.ext
+	if x == nil {
+		return
+	}
+	for i := len(x.rclosers) - 1; i >= 0; i-- {
+		x.rclosers[i].Close()
+		x.rclosers[i] = nil
+	}
+	x.rclosers = x.rclosers[:0]
 }
 
 // discardBufSize is the size of the pooled buffer that discarded data
@@ -271,17 +272,18 @@ func (m *messageReader) readDecoded(p []byte) (int, error) {
 	case err == io.EOF:
 		// Anything received past the end of the decoded message (after
 		// a final deflate block, say) is discarded.
-		if m.wireErr == nil {
+		x := c.ext
+		if x.wireErr == nil {
 			buf := bufpool.Default.Get(discardBufSize)
-			for m.wireErr == nil {
-				if _, err := m.wire.Read(*buf); err != nil {
+			for x.wireErr == nil {
+				if _, err := x.wire.Read(*buf); err != nil {
 					break
 				}
 			}
 			bufpool.Default.Put(buf)
 		}
-		if m.wireErr != nil {
-			return 0, m.decodeError(m.wireErr)
+		if x.wireErr != nil {
+			return 0, m.decodeError(x.wireErr)
 		}
 		m.end()
 		if m.typ == MessageText && !m.utf8.Done() {
@@ -312,8 +314,8 @@ func (m *messageReader) decodeError(err error) error {
 	if t := c.terminal(); t != nil {
 		return t
 	}
-	if m.wireErr != nil {
-		err = m.wireErr
+	if werr := c.ext.wireErr; werr != nil {
+		err = werr
 		c.shutdown()
 		c.setTerminal(fmt.Errorf("%w: decoding interrupted: %w", &CloseError{Code: StatusAbnormalClosure}, err))
 		return err
@@ -332,7 +334,7 @@ type wireReader struct{ m *messageReader }
 func (w *wireReader) Read(p []byte) (int, error) {
 	n, err := w.m.wireRead(p)
 	if err != nil && err != io.EOF {
-		w.m.wireErr = err
+		w.m.c.ext.wireErr = err
 	}
 	return n, err
 }

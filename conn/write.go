@@ -39,7 +39,7 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 		return err
 	}
 	defer c.msgMu.Unlock()
-	if len(c.encs) > 0 {
+	if len(c.ext.encoders()) > 0 {
 		err := c.writeEncoded(ctx, typ, p)
 		c.mw.ctx = context.Background() // not kept by an idle connection
 		return err
@@ -88,17 +88,14 @@ type messageWriter struct {
 	closed  bool
 	lastErr error
 
-	// Encoding, when extensions were agreed: head is the writer of the
-	// first encoder that took the message, nil when none did; closers
-	// are their writers, the last encoder's first.
-	msg     extension.Message
-	head    io.Writer
-	closers []io.WriteCloser
+	// head is the writer of the first encoder that took the message, nil
+	// when none did (their writers are in c.ext.wclosers, the last
+	// encoder's first).
+	head io.Writer
 }
 
 func (w *messageWriter) reset(ctx context.Context, op frame.Opcode) {
-	closers := w.closers[:0]
-	*w = messageWriter{c: w.c, ctx: ctx, op: op, closers: closers}
+	*w = messageWriter{c: w.c, ctx: ctx, op: op}
 }
 
 // Writer returns a writer for one message of type typ. Data is buffered
@@ -113,7 +110,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	}
 	w := &c.mw
 	w.reset(ctx, frame.Opcode(typ))
-	if len(c.encs) > 0 {
+	if len(c.ext.encoders()) > 0 {
 		if err := w.startEncoders(-1); err != nil {
 			c.msgMu.Unlock()
 			return nil, err
@@ -127,20 +124,22 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 // the frames up.
 func (w *messageWriter) startEncoders(size int64) error {
 	c := w.c
-	w.msg = extension.Message{Opcode: w.op, Size: size, NoCompression: c.noCompress.Load()}
+	x := c.ext
+	x.wmsg = extension.Message{Opcode: w.op, Size: size, NoCompression: c.noCompress.Load()}
+	x.wclosers = x.wclosers[:0]
 	var dst io.Writer = (*frameSink)(w)
-	for i := len(c.encs) - 1; i >= 0; i-- {
-		wc, err := c.encs[i].Encode(dst, &w.msg)
+	for i := len(x.encs) - 1; i >= 0; i-- {
+		wc, err := x.encs[i].Encode(dst, &x.wmsg)
 		if err != nil {
 			return w.broken(err)
 		}
 		if wc != nil {
-			w.closers = append(w.closers, wc)
+			x.wclosers = append(x.wclosers, wc)
 			dst = wc
 		}
 	}
-	w.rsv = w.msg.RSV
-	if len(w.closers) > 0 {
+	w.rsv = x.wmsg.RSV
+	if len(x.wclosers) > 0 {
 		w.head = dst
 	}
 	return nil
@@ -248,13 +247,15 @@ func (w *messageWriter) flush(p []byte, fin bool) error {
 // finish ends the encoders, sends the final frame and gives the buffer
 // back.
 func (w *messageWriter) finish() error {
-	for i := len(w.closers) - 1; i >= 0; i-- {
-		if err := w.closers[i].Close(); err != nil && w.lastErr == nil {
-			w.broken(err)
+	if x := w.c.ext; x != nil {
+		for i := len(x.wclosers) - 1; i >= 0; i-- {
+			if err := x.wclosers[i].Close(); err != nil && w.lastErr == nil {
+				w.broken(err)
+			}
+			x.wclosers[i] = nil
 		}
-		w.closers[i] = nil
+		x.wclosers = x.wclosers[:0]
 	}
-	w.closers = w.closers[:0]
 	var p []byte
 	if w.buf != nil {
 		p = (*w.buf)[:w.n]
@@ -272,10 +273,10 @@ func (w *messageWriter) release() {
 		bufpool.Default.Put(w.buf)
 		w.buf = nil
 	}
-	for i := range w.closers {
-		w.closers[i] = nil
+	if x := w.c.ext; x != nil {
+		clear(x.wclosers)
+		x.wclosers = x.wclosers[:0]
 	}
-	w.closers = w.closers[:0]
 	w.head = nil
 }
 
