@@ -30,10 +30,11 @@ const (
 	DefaultReadBufferSize  = 4096
 	DefaultWriteBufferSize = 16 << 10
 
-	// smallBufSize is the read buffer every connection keeps inline. An
-	// idle connection waits for its next frame with only this, so small
+	// smallBufSize is the read buffer a connection that is not a socket
+	// (TLS, a pipe) keeps while it waits for its next frame, so that small
 	// messages arrive in one read and a pooled buffer is needed only while
-	// a larger frame is in flight.
+	// a larger frame is in flight. A socket needs none: it waits for
+	// readiness with no buffer at all (idle_unix.go).
 	smallBufSize = 128
 )
 
@@ -94,7 +95,7 @@ type Conn struct {
 	rerr    error       // sticky read error
 	idle    *idleReader // nil unless the connection is a socket
 	hbuf    [frame.MaxHeaderSize]byte
-	small   [smallBufSize]byte
+	small   *[smallBufSize]byte // nil for sockets
 
 	// Write side.
 	wmu     ctxlock.Mutex // held for the writing of one frame
@@ -128,11 +129,14 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 	}
 	c.pool = bufpool.Default
 	c.wdeadl.write = true
-	c.rbuf = c.small[:]
 	c.rctx = context.Background()
 	c.initIdle()
+	if c.idle == nil {
+		c.small = new([smallBufSize]byte)
+	}
+	c.rbuf = c.inline()
 	if len(buffered) > 0 {
-		if len(buffered) > len(c.small) {
+		if len(buffered) > len(c.rbuf) {
 			c.takeReadBuf(len(buffered))
 		}
 		c.w = copy(c.rbuf, buffered)
@@ -176,12 +180,20 @@ func (c *Conn) takeReadBuf(n int) {
 	c.r, c.w = 0, k
 }
 
+// inline returns the small buffer, empty for a socket.
+func (c *Conn) inline() []byte {
+	if c.small == nil {
+		return nil
+	}
+	return c.small[:]
+}
+
 // releaseReadBuf gives the pooled read buffer back once it is drained.
 func (c *Conn) releaseReadBuf() {
 	if c.rpooled != nil {
 		c.pool.Put(c.rpooled)
 		c.rpooled = nil
-		c.rbuf = c.small[:]
+		c.rbuf = c.inline()
 	}
 }
 
@@ -193,11 +205,18 @@ func (c *Conn) fill(need int) error {
 			c.r, c.w = 0, 0
 			// Drained: go back to the inline buffer unless a large
 			// payload is still to come.
-			if c.rpooled != nil && c.remain+frame.MaxHeaderSize <= int64(len(c.small)) {
+			if c.rpooled != nil && c.remain+frame.MaxHeaderSize <= smallBufSize {
 				c.releaseReadBuf()
 			}
+			if c.rpooled == nil && c.idle != nil {
+				// A socket waits with no buffer at all.
+				if _, err := c.readIdle(); err != nil {
+					return err
+				}
+				continue
+			}
 		}
-		if c.remain > int64(len(c.small)) && c.rpooled == nil {
+		if c.rpooled == nil && c.remain > int64(len(c.rbuf)) {
 			c.takeReadBuf(0)
 		}
 		if len(c.rbuf)-c.r < need {
@@ -207,12 +226,6 @@ func (c *Conn) fill(need int) error {
 			if len(c.rbuf) < need {
 				c.takeReadBuf(need)
 			}
-		}
-		if c.r == c.w && c.rpooled == nil && c.idle != nil {
-			if _, err := c.readIdle(); err != nil {
-				return err
-			}
-			continue
 		}
 		n, err := c.nc.Read(c.rbuf[c.w:])
 		c.w += n
