@@ -129,9 +129,8 @@ type Conn struct {
 	mu        sync.Mutex
 	closeSent bool
 	readErr   error         // terminal error for readers
-	peerClose chan struct{} // closed once the peer's close frame arrived (or the conn died)
-	peerOnce  sync.Once
-	cause     error // why the connection was closed locally, if it was
+	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
+	cause     error         // why the connection was closed locally, if it was
 
 	// Keepalive and Ping.
 	pingMu       sync.Mutex
@@ -191,7 +190,6 @@ func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed
 		opts:        o.withDefaults(),
 		subprotocol: subprotocol,
 		client:      rc.Role() == raw.Client,
-		peerClose:   make(chan struct{}),
 	}
 	c.msg.c = c
 	c.mw.c = c
@@ -252,7 +250,7 @@ func (c *Conn) NetConn() net.Conn { return c.rc.NetConn() }
 
 // lock takes mu, giving up when ctx is done (ctx.Err()) or closed is
 // closed (ErrClosed).
-func lock(ctx context.Context, mu *ctxlock.Mutex, closed <-chan struct{}) error {
+func lock(ctx context.Context, mu *ctxlock.Mutex, closed *ctxlock.Event) error {
 	if err := mu.Lock(ctx, closed); err != nil {
 		if err == ctxlock.ErrClosed {
 			return ErrClosed
@@ -276,7 +274,7 @@ func (c *Conn) setTerminal(err error) error {
 	}
 	err = c.readErr
 	c.mu.Unlock()
-	c.peerOnce.Do(func() { close(c.peerClose) })
+	c.peerClose.Fire()
 	return err
 }
 
@@ -479,7 +477,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	sent := c.writeClose(code, reason)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
 	defer cancel()
-	if c.readMu.Lock(ctx, c.peerClose) == nil {
+	if c.readMu.Lock(ctx, &c.peerClose) == nil {
 		// Nobody is reading: read until the peer's close ourselves.
 		for {
 			if _, err := c.nextData(ctx); err != nil {
@@ -489,7 +487,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		c.readMu.Unlock()
 	}
 	select {
-	case <-c.peerClose:
+	case <-c.peerClose.Done():
 	case <-ctx.Done():
 	}
 	c.shutdown()

@@ -40,7 +40,7 @@ type messageReader struct {
 // returns ctx.Err() and leaves the connection open; the message can be
 // read on after a cancel, or discarded by the next Reader call.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
-	if err := lock(ctx, &c.readMu, c.peerClose); err != nil {
+	if err := lock(ctx, &c.readMu, &c.peerClose); err != nil {
 		if err == ErrClosed {
 			err = c.terminal()
 		}
@@ -151,7 +151,7 @@ func (m *messageReader) checkLimit(frameLen int64) error {
 
 func (m *messageReader) Read(p []byte) (int, error) {
 	c := m.c
-	if err := lock(m.ctx, &c.readMu, c.peerClose); err != nil {
+	if err := lock(m.ctx, &c.readMu, &c.peerClose); err != nil {
 		if err == ErrClosed {
 			err = c.terminal()
 		}

@@ -147,7 +147,7 @@ func (t *Tracker) Shutdown(ctx context.Context) error {
 // close frame arrived, or it failed or was closed.
 func (c *Conn) ended() bool {
 	select {
-	case <-c.peerClose:
+	case <-c.peerClose.Done():
 		return true
 	default:
 		return false

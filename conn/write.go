@@ -13,7 +13,7 @@ import (
 )
 
 func (c *Conn) lockMessage(ctx context.Context) error {
-	if err := lock(ctx, &c.msgMu, c.peerClose); err != nil {
+	if err := lock(ctx, &c.msgMu, &c.peerClose); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -320,7 +320,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-c.peerClose:
+	case <-c.peerClose.Done():
 		return c.terminal()
 	}
 }

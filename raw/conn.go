@@ -102,8 +102,8 @@ type Conn struct {
 	wdeadl  interrupter
 	werr    error // sticky write error, guarded by wmu
 	wbufs   net.Buffers
-	wvec    [2][]byte // backing array for wbufs, so writev does not allocate
-	closed  chan struct{}
+	wvec    [2][]byte     // backing array for wbufs, so writev does not allocate
+	closed  ctxlock.Event // Close was called
 	closeMu sync.Once
 }
 
@@ -111,7 +111,7 @@ type Conn struct {
 // handshake. buffered holds bytes already read from nc past the handshake
 // (handshake.Result.Buffered); they are read first. The Conn owns nc.
 func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
-	c := &Conn{nc: nc, role: role, closed: make(chan struct{})}
+	c := &Conn{nc: nc, role: role}
 	if o != nil {
 		c.opts = *o
 	}
@@ -155,7 +155,7 @@ func (c *Conn) Role() Role { return c.role }
 func (c *Conn) Close() error {
 	err := ErrClosed
 	c.closeMu.Do(func() {
-		close(c.closed)
+		c.closed.Fire()
 		err = c.nc.Close()
 		c.rdeadl.release()
 		c.wdeadl.release()
@@ -434,7 +434,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 // lockWrite takes the frame write lock, giving up when ctx is done or the
 // connection is closed.
 func (c *Conn) lockWrite(ctx context.Context) error {
-	if err := c.wmu.Lock(ctx, c.closed); err != nil {
+	if err := c.wmu.Lock(ctx, &c.closed); err != nil {
 		if err == ctxlock.ErrClosed {
 			return ErrClosed
 		}

@@ -1,9 +1,10 @@
 // Package ctxlock provides a mutual exclusion lock whose Lock gives up
-// when a context is done or a channel is closed.
+// when a context is done or an event has happened, and that event: a
+// one-shot signal.
 //
-// A one-slot channel does the same job, but costs every connection 96
-// bytes of heap per lock; this lock is 24 bytes inside its owner and
-// allocates only while contended.
+// A one-slot channel, and a channel closed once, do the same jobs, but
+// cost every connection 96 bytes of heap each; these are 24 bytes inside
+// their owner and make a channel only when somebody has to wait.
 package ctxlock
 
 import (
@@ -36,8 +37,9 @@ func (m *Mutex) TryLock() bool {
 }
 
 // Lock takes the lock, waiting for it until ctx is done (ctx.Err()) or
-// closed is closed (ErrClosed). closed may be nil.
-func (m *Mutex) Lock(ctx context.Context, closed <-chan struct{}) error {
+// closed has happened (ErrClosed). A free lock is taken even after
+// closed. closed may be nil.
+func (m *Mutex) Lock(ctx context.Context, closed *Event) error {
 	for {
 		m.mu.Lock()
 		if !m.held {
@@ -54,7 +56,7 @@ func (m *Mutex) Lock(ctx context.Context, closed <-chan struct{}) error {
 		case <-wake:
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-closed:
+		case <-closed.Done():
 			return ErrClosed
 		}
 	}
@@ -74,4 +76,57 @@ func (m *Mutex) Unlock() {
 	if wake != nil {
 		close(wake)
 	}
+}
+
+// Event is a one-shot signal: it happens once, with Fire, and Done
+// returns a channel closed from then on. The zero value has not happened.
+type Event struct {
+	mu    sync.Mutex
+	fired bool
+	ch    chan struct{} // made by the first Done before Fire
+}
+
+// closedChan is the channel Done returns once the event has happened and
+// nobody had asked for one before; it is never written.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// Done returns a channel that is closed when the event happens. For a
+// nil *Event it returns nil, which never fires.
+func (e *Event) Done() <-chan struct{} {
+	if e == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ch == nil {
+		if e.fired {
+			return closedChan
+		}
+		e.ch = make(chan struct{})
+	}
+	return e.ch
+}
+
+// Fire makes the event happen; later calls do nothing.
+func (e *Event) Fire() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fired {
+		return
+	}
+	e.fired = true
+	if e.ch != nil {
+		close(e.ch)
+	}
+}
+
+// Fired reports whether the event has happened.
+func (e *Event) Fired() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fired
 }

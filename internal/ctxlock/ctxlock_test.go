@@ -50,9 +50,9 @@ func TestGiveUp(t *testing.T) {
 	if err := m.Lock(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Lock under an expiring context = %v", err)
 	}
-	closed := make(chan struct{})
-	go func() { time.Sleep(10 * time.Millisecond); close(closed) }()
-	if err := m.Lock(context.Background(), closed); err != ErrClosed {
+	var closed Event
+	go func() { time.Sleep(10 * time.Millisecond); closed.Fire() }()
+	if err := m.Lock(context.Background(), &closed); err != ErrClosed {
 		t.Fatalf("Lock until closed = %v", err)
 	}
 	// A waiter gets the lock once it is released.
@@ -102,5 +102,41 @@ func BenchmarkChannel(b *testing.B) {
 		case <-ctx.Done():
 		}
 		<-ch
+	}
+}
+
+func TestEvent(t *testing.T) {
+	var e Event
+	if e.Fired() {
+		t.Fatal("zero Event has fired")
+	}
+	early := e.Done()
+	select {
+	case <-early:
+		t.Fatal("Done closed before Fire")
+	default:
+	}
+	woke := make(chan struct{})
+	go func() { <-early; close(woke) }()
+	e.Fire()
+	e.Fire() // idempotent
+	select {
+	case <-woke:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a waiter was not woken by Fire")
+	}
+	if !e.Fired() {
+		t.Fatal("Fired after Fire = false")
+	}
+	var late Event
+	late.Fire()
+	select {
+	case <-late.Done():
+	default:
+		t.Fatal("Done after Fire is not closed")
+	}
+	var none *Event
+	if none.Done() != nil {
+		t.Fatal("nil Event's Done is not nil")
 	}
 }
