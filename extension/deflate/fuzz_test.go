@@ -535,7 +535,12 @@ func fuzzRoundTrip(t *testing.T, cfg fuzzConfig, msgs [][][]byte, plan []byte, r
 	case 1, 2:
 		kw = getKlauspostWriter(level)
 		defer klauspostWriters[level].Put(kw)
-		kw.Reset(&out)
+		// Not Reset: klauspost's Writer keeps the dictionary of its last
+		// ResetDict and primes every Reset with it, so a writer pooled
+		// after a kind 2 run would compress against stale text (a crash
+		// FuzzDecode found, testdata/fuzz/FuzzDecode/28fd0c6e51e1b399;
+		// TestPooledWriterAfterDict). The codec only ever uses ResetDict.
+		kw.ResetDict(&out, nil)
 	case 3:
 		sw = getStdWriter(level)
 		defer stdWriters[level].Put(sw)
@@ -559,7 +564,7 @@ func fuzzRoundTrip(t *testing.T, cfg fuzzConfig, msgs [][][]byte, plan []byte, r
 			payload, rsv = encode(t, e, msg, int64(len(msg)), chunk)
 		case 1:
 			if cfg.noCtx {
-				kw.Reset(&out)
+				kw.ResetDict(&out, nil)
 			}
 			kw.Write(msg)
 			kw.Flush()
@@ -683,5 +688,16 @@ func fuzzSeeds() []fuzzSeed {
 		// A distance past the start of the window: "f2 00 11 00 00"
 		// alone refers to 5 bytes before the message.
 		{unhex("f2 00 11 00 00"), nil, seedBits, 0, 4095},
+	}
+}
+
+// A compressor pooled after a run that ended with a dictionary (kind 2)
+// must not compress the next run (kind 1) against it.
+func TestPooledWriterAfterDict(t *testing.T) {
+	msgs := [][][]byte{{[]byte("\x8c\xd4Ij\\00000000")}, {[]byte("0000000000 and more 0000000000")}}
+	for _, sel := range []int{0, 1, 2} {
+		fuzzRoundTrip(t, fuzzConfig{bits: 15, kind: 2, sel: sel}, msgs, nil, 512)
+		fuzzRoundTrip(t, fuzzConfig{bits: 15, kind: 1, sel: sel}, msgs, nil, 512)
+		fuzzRoundTrip(t, fuzzConfig{bits: 15, noCtx: true, kind: 1, sel: sel}, msgs, nil, 512)
 	}
 }
