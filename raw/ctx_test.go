@@ -14,25 +14,35 @@ import (
 	"github.com/hybi-go/hybi/raw"
 )
 
-// tcpPair returns a Raw server session and the client's end of a loopback
-// TCP connection.
-func tcpPair(t *testing.T) (*raw.Conn, net.Conn) {
+// tcpConns returns both ends of a loopback TCP connection, closed when
+// the test ends.
+func tcpConns(t *testing.T) (server, client net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, err := ln.Accept()
+	server, err = ln.Accept()
 	if err != nil {
+		client.Close()
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+// tcpPair returns a Raw server session and the client's end of a loopback
+// TCP connection.
+func tcpPair(t *testing.T) (*raw.Conn, net.Conn) {
+	t.Helper()
+	server, client := tcpConns(t)
 	s := raw.New(server, nil, raw.Server, nil)
-	t.Cleanup(func() { s.Close(); client.Close() })
+	t.Cleanup(func() { s.Close() })
 	return s, client
 }
 
@@ -124,20 +134,7 @@ func TestWatchFollowsContext(t *testing.T) {
 func TestCloseReleasesWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	server, client := tcpConns(t)
 	for _, close := range []bool{false, true} {
 		wp := func() weak.Pointer[raw.Conn] {
 			s := raw.New(server, nil, raw.Server, nil)
@@ -181,21 +178,7 @@ func TestClosesConnContextNotWatched(t *testing.T) {
 	parent, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ctx := closingCtx{parent}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	server, _ := tcpConns(t)
 	wp := func() weak.Pointer[raw.Conn] {
 		s := raw.New(server, nil, raw.Server, nil)
 		if err := s.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("x")); err != nil {
