@@ -314,8 +314,7 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 		}
 		deadline := time.Now().Add(p.opts.MessageTimeout)
 		rctx.deadline = deadline
-		nc.SetReadDeadline(deadline)
-		nc.SetWriteDeadline(deadline)
+		nc.SetDeadline(deadline) // read and write, in one call
 		err = e.h(&handlerCtx{parent: p.ctx, deadline: deadline}, e.c, typ, r)
 		if err == nil {
 			_, err = io.Copy(io.Discard, r)
