@@ -108,13 +108,11 @@ type Conn struct {
 	opts        Options
 	subprotocol string
 	extensions  string
-	client      bool
 
 	// ext holds the extensions agreed in the opening handshake and their
 	// per-message state; nil when none were, which keeps a plain
 	// connection ~200 bytes smaller.
-	ext        *extState
-	noCompress atomic.Bool
+	ext *extState
 
 	// Reading: readMu admits one reader, and lets Close wait for a busy
 	// reader with a timeout.
@@ -125,19 +123,23 @@ type Conn struct {
 	msgMu ctxlock.Mutex
 	mw    messageWriter
 
-	// Close state, under mu.
+	// Close state, under mu (closeSent too, below).
 	mu        sync.Mutex
-	closeSent bool
 	readErr   error         // terminal error for readers
 	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
 	cause     error         // why the connection was closed locally, if it was
 
 	// Keepalive and Ping.
-	pingMu       sync.Mutex
-	pings        map[uint64]chan struct{}
-	pingSeq      uint64
+	pingMu    sync.Mutex
+	pings     map[uint64]chan struct{}
+	pingSeq   uint64
+	keepalive *time.Timer
+
+	// The small fields, together so that they share words.
+	noCompress   atomic.Bool
 	pongPending  atomic.Bool
-	keepalive    *time.Timer
+	client       bool
+	closeSent    bool // under mu
 	keepaliveArm bool // next keepalive tick checks for the pong
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"sync"
 
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
@@ -77,34 +76,33 @@ var ErrBroken = errors.New("websocket: connection broken by an interrupted write
 // WriteFrame writes each frame whole under a lock.
 type Conn struct {
 	nc   net.Conn
-	role Role
 	opts Options
 	pool *bufpool.Pool
 
 	// Read side, owned by the single reader.
 	rctx    context.Context
 	rdeadl  interrupter
-	rbuf    []byte      // small[:] or *rpooled
-	rpooled *[]byte     // pooled read buffer, nil while idle
-	r, w    int         // unread bytes are rbuf[r:w]
-	remain  int64       // payload bytes of the current frame not yet read
-	mask    [4]byte     // masking key of the current frame
-	maskPos int         // offset into the key
-	masked  bool        // current frame is masked
-	inMsg   bool        // a fragmented data message is open
+	rbuf    []byte  // small[:] or *rpooled
+	rpooled *[]byte // pooled read buffer, nil while idle
+	r, w    int     // unread bytes are rbuf[r:w]
+	remain  int64   // payload bytes of the current frame not yet read
+	mask    [4]byte // masking key of the current frame
+	maskPos int     // offset into the key
+	masked  bool    // current frame is masked
+	inMsg   bool    // a fragmented data message is open
+	role    Role
 	rerr    error       // sticky read error
 	idle    *idleReader // nil unless the connection is a socket
 	hbuf    [frame.MaxHeaderSize]byte
 	small   *[smallBufSize]byte // nil for sockets
 
 	// Write side.
-	wmu     ctxlock.Mutex // held for the writing of one frame
-	wdeadl  interrupter
-	werr    error // sticky write error, guarded by wmu
-	wbufs   net.Buffers
-	wvec    [2][]byte     // backing array for wbufs, so writev does not allocate
-	closed  ctxlock.Event // Close was called
-	closeMu sync.Once
+	wmu    ctxlock.Mutex // held for the writing of one frame
+	wdeadl interrupter
+	werr   error // sticky write error, guarded by wmu
+	wbufs  net.Buffers
+	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
+	closed ctxlock.Event // Close was called
 }
 
 // New starts a Raw session on nc, which has completed the opening
@@ -153,13 +151,12 @@ func (c *Conn) Role() Role { return c.role }
 // Close closes the underlying connection at once, with no close frame.
 // It is safe to call more than once and from any goroutine.
 func (c *Conn) Close() error {
-	err := ErrClosed
-	c.closeMu.Do(func() {
-		c.closed.Fire()
-		err = c.nc.Close()
-		c.rdeadl.release()
-		c.wdeadl.release()
-	})
+	if !c.closed.Fire() {
+		return ErrClosed
+	}
+	err := c.nc.Close()
+	c.rdeadl.release()
+	c.wdeadl.release()
 	return err
 }
 

@@ -111,17 +111,19 @@ func (e *Event) Done() <-chan struct{} {
 	return e.ch
 }
 
-// Fire makes the event happen; later calls do nothing.
-func (e *Event) Fire() {
+// Fire makes the event happen and reports whether this call did; later
+// calls do nothing and report false.
+func (e *Event) Fire() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.fired {
-		return
+		return false
 	}
 	e.fired = true
 	if e.ch != nil {
 		close(e.ch)
 	}
+	return true
 }
 
 // Fired reports whether the event has happened.

@@ -118,8 +118,12 @@ func TestEvent(t *testing.T) {
 	}
 	woke := make(chan struct{})
 	go func() { <-early; close(woke) }()
-	e.Fire()
-	e.Fire() // idempotent
+	if !e.Fire() {
+		t.Fatal("first Fire reported false")
+	}
+	if e.Fire() {
+		t.Fatal("second Fire reported true")
+	}
 	select {
 	case <-woke:
 	case <-time.After(5 * time.Second):
