@@ -45,6 +45,12 @@ func server(t testing.TB, o *poll.Options, h poll.Handler) (*poll.Poller, string
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serverOn(t, p, h)
+}
+
+// serverOn is server with a poller of the caller's.
+func serverOn(t testing.TB, p *poll.Poller, h poll.Handler) (*poll.Poller, string) {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := conn.Accept(w, r, nil)
 		if err != nil {
