@@ -264,13 +264,15 @@ func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 		return frame.Header{}, c.rerr
 	}
 	c.rctx = ctx
-	if c.remain > 0 {
-		if err := c.discard(); err != nil {
-			return frame.Header{}, err
-		}
-	}
+	// Skipping the rest of the last frame waits for the peer as reading
+	// a header does: ctx bounds both, and a skip cut short resumes at the
+	// next call, as a header cut short does.
 	armed := c.rdeadl.arm(c.nc, ctx)
-	h, err := c.readHeader()
+	err := c.discard()
+	var h frame.Header
+	if err == nil {
+		h, err = c.readHeader()
+	}
 	if armed {
 		c.rdeadl.disarm(c.nc)
 	}
@@ -364,7 +366,7 @@ func (c *Conn) discard() error {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return c.failRead(err)
+			return err // the caller decides whether it is fatal
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package raw_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"runtime"
 	"testing"
@@ -209,5 +210,53 @@ func TestClosesConnContextNotWatched(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a derived context's cancel did not interrupt the read")
+	}
+}
+
+// A context that ends while NextFrame is still skipping the rest of the
+// previous frame's payload leaves the connection usable: the skipping
+// resumes at the next call (FuzzPoll found it failing the connection,
+// testdata/fuzz/FuzzPoll/a825c130150d5566).
+func TestCancelWhileSkipping(t *testing.T) {
+	for _, transport := range []string{"tcp", "pipe"} {
+		t.Run(transport, func(t *testing.T) {
+			var server, client net.Conn
+			if transport == "tcp" {
+				server, client = tcpConns(t)
+			} else {
+				server, client = net.Pipe()
+				t.Cleanup(func() { server.Close(); client.Close() })
+			}
+			s := raw.New(server, nil, raw.Server, nil)
+			defer s.Close()
+			first := maskedFrame([]byte("0123456789"))
+			next := maskedFrame([]byte("next"))
+			go client.Write(first[:len(first)-7]) // header and 3 payload bytes
+			if h, err := s.NextFrame(context.Background()); err != nil || h.Length != 10 {
+				t.Fatalf("first frame: %+v, %v", h, err)
+			}
+			for _, cancel := range []bool{false, true} {
+				ctx, stop := context.WithTimeout(context.Background(), 30*time.Millisecond)
+				if cancel {
+					// A cancel, not a deadline: only the watch interrupts.
+					ctx, stop = context.WithCancel(context.Background())
+					time.AfterFunc(30*time.Millisecond, stop)
+				}
+				_, err := s.NextFrame(ctx) // skips the payload, which has not all come
+				stop()
+				if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+					t.Fatalf("NextFrame while the payload is cut short: %v, want the context's error", err)
+				}
+			}
+			go client.Write(append(first[len(first)-7:], next...))
+			h, err := s.NextFrame(context.Background())
+			if err != nil || h.Length != 4 {
+				t.Fatalf("frame after the interrupted skip: %+v, %v", h, err)
+			}
+			p := make([]byte, 4)
+			if _, err := io.ReadFull(s, p); err != nil || string(p) != "next" {
+				t.Fatalf("payload %q, %v", p, err)
+			}
+		})
 	}
 }
