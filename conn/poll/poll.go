@@ -55,6 +55,12 @@
 // message does not complete within MessageTimeout. A handler that wants a
 // closing handshake calls c.Close before returning an error.
 //
+// On a protocol error conn half-closes the socket and reads until the
+// peer closes, up to conn.Options.CloseTimeout, so that the peer gets the
+// close frame rather than a reset; the worker that read the connection
+// does that wait. A server that expects many peers to send garbage and
+// hang on should lower CloseTimeout or raise Options.Workers.
+//
 // # Rules for served connections
 //
 // After Serve the poller is the connection's only reader: nobody else may
