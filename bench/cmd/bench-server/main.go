@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hybi-go/hybi/bench/internal/procfs"
 	"github.com/hybi-go/hybi/bench/servers"
 )
 
@@ -125,23 +126,7 @@ func stats(w http.ResponseWriter, r *http.Request) {
 }
 
 func procStatus() (rss, hwm int64) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v << 10
-		case "VmHWM:":
-			hwm = v << 10
-		}
-	}
+	rss, hwm, _ = procfs.RSS("self")
 	return rss, hwm
 }
 

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hybi-go/hybi/bench/internal/procfs"
 )
 
 // server is one bench-server child process.
@@ -125,24 +127,7 @@ func (s *server) stats(gc bool) (stats, error) {
 
 // procRSS reads VmRSS and VmHWM of pid.
 func procRSS(pid int) (rss, hwm int64, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseInt(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v << 10
-		case "VmHWM:":
-			hwm = v << 10
-		}
-	}
-	return rss, hwm, nil
+	return procfs.RSS(strconv.Itoa(pid))
 }
 
 // profile fetches a CPU and an allocation profile of the server over the
