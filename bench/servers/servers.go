@@ -33,6 +33,9 @@ type Lib struct {
 	Notes string
 	// Variant marks an alternative configuration, run only when named.
 	Variant bool
+	// Reference marks a server that is neither hybi nor a peer (the
+	// floor): shown for comparison, never counted as the best peer.
+	Reference bool
 	// Scenarios lists the scenarios the library runs in; empty means
 	// all. It keeps a mode that matters to one scenario (conn/poll for
 	// idle connections, say) out of the others.
@@ -91,6 +94,13 @@ func Variants() []string {
 // IsHybi reports whether name is hybi or one of its variants: those are
 // never counted as peers.
 func IsHybi(name string) bool { return name == "hybi" || strings.HasPrefix(name, "hybi-") }
+
+// IsPeer reports whether name is one of the libraries hybi is measured
+// against.
+func IsPeer(name string) bool {
+	l, ok := registry[name]
+	return ok && !IsHybi(name) && !l.Reference
+}
 
 // serveHTTP serves h on ln with a plain net/http server, as every adapter
 // built on net/http does.

@@ -45,44 +45,51 @@ func (r *results) bars() []bar {
 		m := fmt.Sprintf("%.2f× (%s vs %s %s)", q, num(h.Rate), who, num(best))
 		if bc, cw, ok := bestPeer(cells, lib, func(c echoCell) (float64, bool) { return c.CPUPerMsgUs, c.Err == "" && c.CPUPerMsgUs > 0 }, false); ok && h.CPUPerMsgUs > 0 {
 			m += fmt.Sprintf("; server CPU/msg %.2f× the leanest peer (%.1f vs %s %.1f µs)", h.CPUPerMsgUs/bc, h.CPUPerMsgUs, cw, bc)
+			if f, ok := find(cells, func(c echoCell) bool { return c.Lib == "floor" && c.Err == "" && c.Rate > 0 }); ok && f.CPUPerMsgUs > 0 {
+				m += fmt.Sprintf("; the floor (one read and one write per echo, no checks) %.2f×, CPU/msg %.2f×", f.Rate/best, f.CPUPerMsgUs/bc)
+			}
 		}
 		bars = append(bars, bar{name, m, verdict(q >= sz.min)})
 	}
 
-	// p99 in every echo cell.
+	// p99 in every echo cell, for hybi and, to show how much of it is
+	// noise, for the floor.
 	{
-		var worst float64
-		var worstCell string
-		pass, total := 0, 0
-		var fails []string
-		for _, size := range uniq(r.Echo, func(c echoCell) int { return c.Size }) {
-			for _, n := range uniq(r.Echo, func(c echoCell) int { return c.Conns }) {
-				cells := filter(r.Echo, func(c echoCell) bool { return c.Size == size && c.Conns == n })
-				h, okh := find(cells, func(c echoCell) bool { return c.Lib == "hybi" && c.Err == "" && c.Rate > 0 })
-				best, _, okp := bestPeer(cells, lib, func(c echoCell) (float64, bool) { return c.P99Ms, c.Err == "" && c.Rate > 0 }, false)
-				if !okh || !okp {
-					continue
-				}
-				total++
-				q := h.P99Ms / best
-				name := fmt.Sprintf("%s×%d", sizeName(size), n)
-				if q <= 1 {
-					pass++
-				} else {
-					fails = append(fails, fmt.Sprintf("%s %.2f×", name, q))
-				}
-				if q > worst {
-					worst, worstCell = q, name
+		p99s := func(who string) (pass, total int, worst float64, worstCell string, fails []string) {
+			for _, size := range uniq(r.Echo, func(c echoCell) int { return c.Size }) {
+				for _, n := range uniq(r.Echo, func(c echoCell) int { return c.Conns }) {
+					cells := filter(r.Echo, func(c echoCell) bool { return c.Size == size && c.Conns == n })
+					h, okh := find(cells, func(c echoCell) bool { return c.Lib == who && c.Err == "" && c.Rate > 0 })
+					best, _, okp := bestPeer(cells, lib, func(c echoCell) (float64, bool) { return c.P99Ms, c.Err == "" && c.Rate > 0 }, false)
+					if !okh || !okp {
+						continue
+					}
+					total++
+					q := h.P99Ms / best
+					name := fmt.Sprintf("%s×%d", sizeName(size), n)
+					if q <= 1 {
+						pass++
+					} else {
+						fails = append(fails, fmt.Sprintf("%s %.2f×", name, q))
+					}
+					if q > worst {
+						worst, worstCell = q, name
+					}
 				}
 			}
+			return
 		}
 		name := "Echo p99 no worse than best peer in any cell"
+		pass, total, worst, worstCell, fails := p99s("hybi")
 		if total == 0 {
 			bars = append(bars, bar{name, "not measured", "N/A"})
 		} else {
 			m := fmt.Sprintf("%d of %d cells; worst %s at %.2f×", pass, total, worstCell, worst)
 			if len(fails) > 0 {
 				m += " (over: " + strings.Join(fails, ", ") + ")"
+			}
+			if fp, ft, fw, fwc, _ := p99s("floor"); ft > 0 {
+				m += fmt.Sprintf("; the floor: %d of %d cells, worst %s at %.2f×", fp, ft, fwc, fw)
 			}
 			bars = append(bars, bar{name, m, verdict(pass == total)})
 		}

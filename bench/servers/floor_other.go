@@ -1,0 +1,5 @@
+//go:build !linux
+
+package servers
+
+// The floor needs epoll; elsewhere it is not registered.
