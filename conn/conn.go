@@ -13,6 +13,7 @@ import (
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
+	"github.com/hybi-go/hybi/internal/ctxflag"
 	"github.com/hybi-go/hybi/internal/ctxlock"
 	"github.com/hybi-go/hybi/raw"
 )
@@ -296,7 +297,7 @@ func (c *Conn) fail(ctx context.Context, err error) error {
 	if errors.As(err, &pe) {
 		c.writeClose(pe.Code, pe.Reason)
 		c.setTerminal(err)
-		c.drainAndClose(true)
+		c.drainAndClose(ctx, true)
 		return c.terminal()
 	}
 	c.mu.Lock()
@@ -389,16 +390,16 @@ func (c *Conn) handleClose(ctx context.Context, p []byte) error {
 	ce := &CloseError{Code: code, Reason: reason}
 	c.writeClose(code, "")
 	c.setTerminal(ce)
-	c.finish()
+	c.finish(ctx)
 	return ce
 }
 
 // finish ends the TCP connection once the closing handshake is done. The
 // server closes first (RFC 6455, Section 7.1.1); a client waits a while
 // for it to, so that the server holds no TIME_WAIT state.
-func (c *Conn) finish() {
+func (c *Conn) finish(ctx context.Context) {
 	if c.client {
-		c.drainAndClose(false)
+		c.drainAndClose(ctx, false)
 		return
 	}
 	c.shutdown()
@@ -410,11 +411,20 @@ func (c *Conn) finish() {
 // the peer has received but not yet read, such as our last echo and our
 // close frame: when this end fails the connection while the peer is still
 // sending (halfClose), it first shuts down its sending side so the peer
-// sees the close frame followed by a clean end of stream.
-func (c *Conn) drainAndClose(halfClose bool) {
+// sees the close frame followed by a clean end of stream. A reader whose
+// ctx offers to do the wait (conn/poll, which waits in epoll rather than
+// hold a worker) gets it, and closes the connection when it is over.
+func (c *Conn) drainAndClose(ctx context.Context, halfClose bool) {
 	nc := c.rc.NetConn()
 	if cw, ok := nc.(interface{ CloseWrite() error }); ok && halfClose {
 		cw.CloseWrite()
+	}
+	if drain := ctxflag.Drainer(ctx); drain != nil {
+		if c.keepalive != nil {
+			c.keepalive.Stop()
+		}
+		drain(c.opts.CloseTimeout)
+		return
 	}
 	nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
 	var b [512]byte

@@ -23,13 +23,36 @@ import (
 // short on purpose and the connection is still good. Poller.Close
 // interrupts reads by closing the connections. One readCtx serves a
 // worker; it is changed only between reads.
+//
+// It also offers conn the last wait of a connection (ctxflag.DrainKey):
+// when conn fails a connection, or a client's closing handshake is done,
+// conn leaves the socket open and the wait for the peer's end of stream
+// to the poller, which does it in epoll (Poller.drain) instead of holding
+// the worker for up to conn.Options.CloseTimeout.
 type readCtx struct {
 	deadline time.Time
+	// drain is what Value offers under ctxflag.DrainKey, made once so that
+	// offering it allocates nothing; it sets drainTimeout, which is
+	// nonzero when conn has left the wait to the poller.
+	drain        func(time.Duration)
+	drainTimeout time.Duration
+	buf          [512]byte // discarded input of a draining connection
+}
+
+func newReadCtx() *readCtx {
+	c := new(readCtx)
+	c.drain = func(d time.Duration) { c.drainTimeout = max(d, time.Nanosecond) }
+	return c
 }
 
 func (c *readCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c *readCtx) Done() <-chan struct{}       { return nil }
-func (c *readCtx) Value(any) any               { return nil }
+func (c *readCtx) Value(key any) any {
+	if key == ctxflag.DrainKey {
+		return c.drain
+	}
+	return nil
+}
 func (c *readCtx) Err() error {
 	if time.Now().Before(c.deadline) {
 		return nil

@@ -55,11 +55,13 @@
 // message does not complete within MessageTimeout. A handler that wants a
 // closing handshake calls c.Close before returning an error.
 //
-// On a protocol error conn half-closes the socket and reads until the
-// peer closes, up to conn.Options.CloseTimeout, so that the peer gets the
-// close frame rather than a reset; the worker that read the connection
-// does that wait. A server that expects many peers to send garbage and
-// hang on should lower CloseTimeout or raise Options.Workers.
+// On a protocol error conn sends the close frame and half-closes the
+// socket, and the connection is closed only when the peer ends its side
+// or conn.Options.CloseTimeout runs out, so that the peer gets the close
+// frame rather than a reset. That wait (and a client's, after the closing
+// handshake) happens in epoll, like any idle connection's: what the peer
+// still sends is discarded as it arrives, and a peer that sends garbage
+// and hangs on holds no worker.
 //
 // # Rules for served connections
 //

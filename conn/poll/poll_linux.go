@@ -45,6 +45,11 @@ type entry struct {
 	rc    syscall.RawConn
 	h     Handler
 	added bool // registered in epoll
+	// draining: conn has sent its close frame and left the wait for the
+	// peer's end of stream to the poller; drainT (guarded by Poller.mu)
+	// removes the connection when that wait runs out.
+	draining bool
+	drainT   *time.Timer
 
 	// For arm: the epoll_ctl call runs in rc.Control, and a closure made
 	// there for each message would escape, event and all. ctl is made
@@ -202,6 +207,9 @@ func (p *Poller) arm(e *entry) error {
 func (p *Poller) remove(e *entry) {
 	p.mu.Lock()
 	delete(p.conns, e.id)
+	if e.drainT != nil {
+		e.drainT.Stop()
+	}
 	if e.added && !p.fdClosed {
 		e.rc.Control(func(fd uintptr) { syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil) })
 	}
@@ -282,7 +290,7 @@ func (p *Poller) sweep() {
 
 func (p *Poller) worker() {
 	defer p.wg.Done()
-	rctx := new(readCtx)
+	rctx := newReadCtx()
 	for {
 		select {
 		case e := <-p.queue:
@@ -296,6 +304,11 @@ func (p *Poller) worker() {
 // handle reads and handles the messages that arrived on e, then gives it
 // back to epoll. rctx is the worker's.
 func (p *Poller) handle(e *entry, rctx *readCtx) {
+	if e.draining {
+		p.drainStep(e, rctx)
+		return
+	}
+	rctx.drainTimeout = 0
 	nc := e.c.NetConn()
 	for {
 		rctx.deadline = time.Now().Add(p.opts.FrameWait)
@@ -309,7 +322,7 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 				}
 				return
 			}
-			p.remove(e)
+			p.end(e, rctx)
 			return
 		}
 		deadline := time.Now().Add(p.opts.MessageTimeout)
@@ -322,7 +335,7 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 		// Other goroutines may write to the connection between messages.
 		nc.SetWriteDeadline(time.Time{})
 		if err != nil {
-			p.remove(e)
+			p.end(e, rctx)
 			return
 		}
 		if !e.c.Buffered() {
@@ -331,6 +344,46 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 			}
 			return
 		}
+	}
+}
+
+// end removes e after its handler or conn ended it, unless conn left the
+// wait for the peer's end of stream to the poller: then that wait starts.
+func (p *Poller) end(e *entry, rctx *readCtx) {
+	d := rctx.drainTimeout
+	if d == 0 {
+		p.remove(e)
+		return
+	}
+	rctx.drainTimeout = 0
+	e.draining = true
+	p.mu.Lock()
+	e.drainT = time.AfterFunc(d, func() { p.remove(e) })
+	p.mu.Unlock()
+	p.drainStep(e, rctx)
+}
+
+// drainStep discards what a draining connection's peer has sent, without
+// waiting for more. At the end of the stream, or on any error, the
+// connection is removed; otherwise it goes back to epoll until more
+// arrives or its drain timer removes it.
+func (p *Poller) drainStep(e *entry, rctx *readCtx) {
+	done := false
+	err := e.rc.Read(func(fd uintptr) bool {
+		for {
+			n, err := syscall.Read(int(fd), rctx.buf[:])
+			switch {
+			case n > 0 || err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+			default: // end of stream, or an error
+				done = true
+			}
+			return true // never wait here: epoll does
+		}
+	})
+	if err != nil || done || p.arm(e) != nil {
+		p.remove(e)
 	}
 }
 
@@ -359,6 +412,9 @@ func (p *Poller) Close() error {
 		conns := make([]*entry, 0, len(p.conns))
 		for _, e := range p.conns {
 			conns = append(conns, e)
+			if e.drainT != nil {
+				e.drainT.Stop()
+			}
 		}
 		p.mu.Unlock()
 		for _, e := range conns {

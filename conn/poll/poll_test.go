@@ -696,3 +696,83 @@ func TestWriteAfterMessageTimeout(t *testing.T) {
 		t.Fatalf("client read %q, %v", p, err)
 	}
 }
+
+// serverCloseTimeout is server with conn.Options.CloseTimeout set on the
+// accepted connections.
+func serverCloseTimeout(t *testing.T, o *poll.Options, closeTimeout time.Duration) (*poll.Poller, string) {
+	t.Helper()
+	p, err := poll.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ao := &conn.AcceptOptions{}
+		ao.CloseTimeout = closeTimeout
+		c, err := conn.Accept(w, r, ao)
+		if err != nil {
+			return
+		}
+		p.Serve(c, echo)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		p.Close()
+	})
+	return p, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+// A peer that breaks the protocol and then neither closes nor reads must
+// not hold a worker while the server waits for its end of stream: with one
+// worker, another connection is still echoed, and the wait ends as soon as
+// the bad peer closes.
+func TestProtocolErrorDrainHoldsNoWorker(t *testing.T) {
+	p, url := serverCloseTimeout(t, &poll.Options{Workers: 1}, time.Minute)
+	ctx := testCtx(t)
+	good := dial(t, ctx, url)
+	rc, nc := rawClient(t, ctx, url)
+	waitLen(t, p, 2)
+	nc.Write(masked(frame.Opcode(3), true, []byte("bad")))
+	h, b, err := readFrame(ctx, rc)
+	if err != nil || h.Opcode != frame.OpClose {
+		t.Fatalf("got %v %q %v, want a close frame", h.Opcode, b, err)
+	}
+	// The server still waits for the bad peer (a minute), yet its only
+	// worker echoes the good one. More input from the bad peer is
+	// discarded meanwhile.
+	nc.Write(masked(frame.OpText, true, []byte("ignored")))
+	want := []byte("still served")
+	if err := good.Write(ctx, conn.MessageText, want); err != nil {
+		t.Fatal(err)
+	}
+	_, got, err := good.Read(ctx)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("echo while a peer drains: %q, %v", got, err)
+	}
+	if n := p.Len(); n != 2 {
+		t.Fatalf("poller serves %d connections during the drain, want 2", n)
+	}
+	nc.Close()
+	waitLen(t, p, 1)
+}
+
+// A peer that breaks the protocol and then hangs on is closed when
+// conn.Options.CloseTimeout runs out: it reads the close frame, then the
+// end of the stream.
+func TestProtocolErrorDrainTimeout(t *testing.T) {
+	p, url := serverCloseTimeout(t, nil, 100*time.Millisecond)
+	ctx := testCtx(t)
+	rc, nc := rawClient(t, ctx, url)
+	waitLen(t, p, 1)
+	nc.Write(masked(frame.OpText, true, []byte{0xff})) // invalid UTF-8
+	h, b, err := readFrame(ctx, rc)
+	if err != nil || h.Opcode != frame.OpClose {
+		t.Fatalf("got %v %q %v, want a close frame", h.Opcode, b, err)
+	}
+	if code, _, _ := frame.ParseClose(b); code != conn.StatusInvalidFramePayloadData {
+		t.Errorf("close code %d, want 1007", code)
+	}
+	if _, err := rc.NextFrame(ctx); !errors.Is(err, io.EOF) {
+		t.Errorf("after the close frame: %v, want EOF", err)
+	}
+	waitLen(t, p, 0)
+}

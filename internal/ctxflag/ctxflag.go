@@ -1,5 +1,6 @@
-// Package ctxflag lets a context tell package raw that its cancellation
-// needs no interrupt.
+// Package ctxflag lets a context carry what its owner takes care of for
+// the packages below: that its cancellation needs no interrupt (Key), and
+// that it waits out a failed connection's end itself (DrainKey).
 //
 // raw interrupts blocked I/O when the context it runs under is cancelled,
 // which costs a context.AfterFunc registration per connection and
@@ -9,7 +10,10 @@
 // registration for them.
 package ctxflag
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // closesConnKey is the context value key; see ClosesConn.
 type closesConnKey struct{}
@@ -26,4 +30,24 @@ var Key any = closesConnKey{}
 func ClosesConn(ctx context.Context, done <-chan struct{}) bool {
 	ch, ok := ctx.Value(Key).(<-chan struct{})
 	return ok && ch == done
+}
+
+// drainKey is the context value key; see Drainer.
+type drainKey struct{}
+
+// DrainKey is what a context's Value method answers with a
+// func(time.Duration) to say that its owner takes over the last wait of a
+// connection: after conn fails a connection (or, as a client, finishes
+// the closing handshake), it waits up to CloseTimeout for the peer's end
+// of stream before closing, so that the peer gets the close frame rather
+// than a reset. A goroutine per connection does that wait itself; conn/poll
+// does it in epoll instead of holding a worker. conn calls the function
+// with its CloseTimeout and leaves the socket open; the owner then reads
+// until the end of stream or the timeout, and closes the connection.
+var DrainKey any = drainKey{}
+
+// Drainer returns the function ctx offers under DrainKey, or nil.
+func Drainer(ctx context.Context) func(time.Duration) {
+	f, _ := ctx.Value(DrainKey).(func(time.Duration))
+	return f
 }
