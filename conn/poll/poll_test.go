@@ -776,3 +776,57 @@ func TestProtocolErrorDrainTimeout(t *testing.T) {
 	}
 	waitLen(t, p, 0)
 }
+
+// A client connection can be served too. After the server's close, conn
+// answers it and leaves the wait for the server's end of stream to the
+// poller (a client lets the server close TCP first): the server's Close
+// completes, and the connection leaves the poller when TCP ends.
+func TestServeClient(t *testing.T) {
+	closed := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, nil)
+		if err != nil {
+			closed <- err
+			return
+		}
+		typ, b, err := c.Read(r.Context())
+		if err == nil {
+			err = c.Write(r.Context(), typ, b)
+		}
+		if err != nil {
+			closed <- err
+			return
+		}
+		closed <- c.Close(conn.StatusNormalClosure, "bye")
+	}))
+	defer srv.Close()
+	p, err := poll.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := testCtx(t)
+	c := dial(t, ctx, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	got := make(chan string, 1)
+	err = p.Serve(c, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		b, err := io.ReadAll(r)
+		got <- string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, conn.MessageText, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "hello" {
+		t.Errorf("echo %q", s)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("server's Close: %v", err)
+	}
+	waitLen(t, p, 0)
+	if _, _, err := c.Read(ctx); conn.CloseStatus(err) != conn.StatusNormalClosure {
+		t.Errorf("client after the close: %v, want 1000", err)
+	}
+}
