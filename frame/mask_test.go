@@ -74,7 +74,10 @@ func TestMaskLargePos(t *testing.T) {
 	t.Parallel()
 	key := maskKeys[2]
 	src := []byte("the quick brown fox jumps over the lazy dog")
-	for _, pos := range []int{4, 5, 1 << 20, 1<<40 + 3, 1<<62 + 2} {
+	// Large offsets as int64, so that the test builds where int is 32 bits.
+	for _, pos64 := range []int64{4, 5, 1 << 20, 1<<30 + 1, 1<<40 + 3, 1<<62 + 2} {
+		pos := int(pos64) // truncated on 32-bit platforms, still ≡ pos64 mod 4
+
 		got := append([]byte(nil), src...)
 		want := append([]byte(nil), src...)
 		if g, w := Mask(key, pos, got), maskRef(key, pos&3, want); g != w || !bytes.Equal(got, want) {
