@@ -51,8 +51,15 @@ func server(t testing.TB, o *poll.Options, h poll.Handler) (*poll.Poller, string
 // serverOn is server with a poller of the caller's.
 func serverOn(t testing.TB, p *poll.Poller, h poll.Handler) (*poll.Poller, string) {
 	t.Helper()
+	return serverAccepting(t, p, nil, h)
+}
+
+// serverAccepting is serverOn with the options connections are accepted
+// with.
+func serverAccepting(t testing.TB, p *poll.Poller, ao *conn.AcceptOptions, h poll.Handler) (*poll.Poller, string) {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := conn.Accept(w, r, nil)
+		c, err := conn.Accept(w, r, ao)
 		if err != nil {
 			return
 		}
@@ -705,20 +712,9 @@ func serverCloseTimeout(t *testing.T, o *poll.Options, closeTimeout time.Duratio
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ao := &conn.AcceptOptions{}
-		ao.CloseTimeout = closeTimeout
-		c, err := conn.Accept(w, r, ao)
-		if err != nil {
-			return
-		}
-		p.Serve(c, echo)
-	}))
-	t.Cleanup(func() {
-		srv.Close()
-		p.Close()
-	})
-	return p, "ws" + strings.TrimPrefix(srv.URL, "http")
+	ao := &conn.AcceptOptions{}
+	ao.CloseTimeout = closeTimeout
+	return serverAccepting(t, p, ao, echo)
 }
 
 // A peer that breaks the protocol and then neither closes nor reads must
