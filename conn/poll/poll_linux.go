@@ -357,6 +357,9 @@ func (p *Poller) end(e *entry, rctx *readCtx) {
 	}
 	rctx.drainTimeout = 0
 	e.draining = true
+	// The deadlines the worker read and wrote under would fail the
+	// drain's reads once they pass; the drain timer bounds it instead.
+	e.c.NetConn().SetDeadline(time.Time{})
 	p.mu.Lock()
 	e.drainT = time.AfterFunc(d, func() { p.remove(e) })
 	p.mu.Unlock()

@@ -733,9 +733,12 @@ func TestProtocolErrorDrainHoldsNoWorker(t *testing.T) {
 		t.Fatalf("got %v %q %v, want a close frame", h.Opcode, b, err)
 	}
 	// The server still waits for the bad peer (a minute), yet its only
-	// worker echoes the good one. More input from the bad peer is
-	// discarded meanwhile.
+	// worker echoes the good one. More input from the bad peer, sent after
+	// the deadlines the worker read under have passed, is discarded
+	// meanwhile.
+	time.Sleep(2 * poll.DefaultFrameWait)
 	nc.Write(masked(frame.OpText, true, []byte("ignored")))
+	time.Sleep(50 * time.Millisecond)
 	want := []byte("still served")
 	if err := good.Write(ctx, conn.MessageText, want); err != nil {
 		t.Fatal(err)
