@@ -1,0 +1,225 @@
+package interop_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
+	"github.com/hybi-go/hybi/internal/chromium"
+)
+
+// browserConfigs are the server configurations the browser is run
+// against: what hybi's server accepts and imposes, and what Chromium's
+// WebSocket must then report in ws.extensions.
+var browserConfigs = []struct {
+	name string
+	ext  func() []extension.Extension
+	want []string // substrings of ws.extensions; none means ""
+}{
+	{"plain", func() []extension.Extension { return nil }, nil},
+	{"takeover", func() []extension.Extension { return []extension.Extension{deflate.New(nil)} },
+		[]string{"permessage-deflate"}},
+	{"every-message", func() []extension.Extension {
+		return []extension.Extension{deflate.New(&deflate.Options{Threshold: -1})}
+	}, []string{"permessage-deflate"}},
+	{"no-takeover", func() []extension.Extension {
+		return []extension.Extension{deflate.New(&deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true})}
+	}, []string{"permessage-deflate", "server_no_context_takeover", "client_no_context_takeover"}},
+	{"windows", func() []extension.Extension {
+		return []extension.Extension{deflate.New(&deflate.Options{ServerMaxWindowBits: 10, ClientMaxWindowBits: 9})}
+	}, []string{"permessage-deflate", "server_max_window_bits=10", "client_max_window_bits=9"}},
+}
+
+// browserPage runs the checks in the browser: run(cfg) echoes a set of
+// messages (text and binary, every length encoding, multi-byte UTF-8,
+// compressible and incompressible, a burst of 200 without waiting), closes
+// with 4000, then opens a second connection on which the server closes
+// with 4001. It stores a summary in window.results[cfg].
+const browserPage = `<!doctype html><meta charset="utf-8"><title>hybi interop</title><script>
+window.results = {};
+function pattern(n) { const a = 'abcdefghijklmnopqrstuvwxyz0123456789'; let s = ''; for (let i = 0; i < n; i++) s += a[i % a.length]; return s; }
+function bytes(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 255; return b; }
+function random(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, Math.min(n, i + 65536))); return b; }
+function same(a, b) {
+  if (typeof a === 'string') return a === b;
+  if (!(b instanceof ArrayBuffer)) return false;
+  const x = new Uint8Array(b); if (x.length !== a.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== a[i]) return false;
+  return true;
+}
+function open(cfg) {
+  const ws = new WebSocket('ws://' + location.host + '/ws?cfg=' + cfg);
+  ws.binaryType = 'arraybuffer';
+  const queue = []; let waiter = null;
+  ws.onmessage = e => { if (waiter) { const w = waiter; waiter = null; w(e.data); } else queue.push(e.data); };
+  ws.next = () => queue.length ? Promise.resolve(queue.shift()) : new Promise(r => { waiter = r; });
+  ws.closed = new Promise(r => { ws.onclose = e => r({code: e.code, reason: e.reason, wasClean: e.wasClean}); });
+  return new Promise((res, rej) => { ws.onopen = () => res(ws); ws.onerror = () => rej(new Error('websocket error')); });
+}
+async function run(cfg) {
+  const r = {errors: [], echoed: 0};
+  try {
+    const ws = await open(cfg);
+    r.extensions = ws.extensions;
+    const json = JSON.stringify(Array.from({length: 2000}, (_, i) => ({id: i, name: 'user' + (i % 37), tags: ['a', 'b', 'c'], ok: i % 3 === 0})));
+    const msgs = ['', 'hello', 'héllo wörld ✓ 𝄞', pattern(125), pattern(126), pattern(65535), pattern(65536), json,
+      bytes(0), bytes(1), bytes(125), bytes(126), bytes(65536), bytes(1 << 20), random(100000)];
+    for (const m of msgs) {
+      ws.send(m);
+      const got = await ws.next();
+      if (same(m, got)) r.echoed++; else r.errors.push('echo of ' + (typeof m === 'string' ? 'text' : 'binary') + ' length ' + m.length + ' differs');
+    }
+    const burst = Array.from({length: 200}, (_, i) => 'burst ' + i + ' ' + pattern(i * 7));
+    for (const m of burst) ws.send(m);
+    for (const m of burst) { const got = await ws.next(); if (got === m) r.echoed++; else r.errors.push('burst message out of order or changed'); }
+    ws.close(4000, 'bye from the browser');
+    r.browserClose = await ws.closed;
+    const ws2 = await open(cfg);
+    ws2.send('close-me');
+    r.serverClose = await ws2.closed;
+  } catch (e) { r.errors.push(String(e)); }
+  window.results[cfg] = r;
+}
+</script><p>hybi interop page</p>`
+
+// browserEchoes is how many echoes run(cfg) checks.
+const browserEchoes = 15 + 200
+
+// TestChromium runs hybi's server against the WebSocket of headless
+// Chromium, with and without permessage-deflate in each configuration the
+// server can impose: every echo must match, the negotiated extensions must
+// be what the server answered, and the closing handshake must carry the
+// code and reason both ways and be clean.
+func TestChromium(t *testing.T) {
+	bin := chromium.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	type closed struct {
+		cfg string
+		err error
+	}
+	closes := make(chan closed, 2*len(browserConfigs))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, browserPage)
+	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		cfg := r.URL.Query().Get("cfg")
+		ao := &conn.AcceptOptions{}
+		for _, bc := range browserConfigs {
+			if bc.name == cfg {
+				ao.Extensions = bc.ext()
+			}
+		}
+		c, err := conn.Accept(w, r, ao)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				closes <- closed{cfg, err}
+				return
+			}
+			if string(b) == "close-me" {
+				closes <- closed{cfg, c.Close(4001, "bye from the server")}
+				return
+			}
+			if err := c.Write(ctx, typ, b); err != nil {
+				closes <- closed{cfg, err}
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	b := chromium.Launch(ctx, t, bin)
+	tab := b.Open(ctx, t, srv.URL+"/")
+	tab.WaitFor(ctx, t, `typeof run === 'function'`)
+	for _, bc := range browserConfigs {
+		t.Run(bc.name, func(t *testing.T) {
+			if _, err := tab.Eval(ctx, fmt.Sprintf(`run(%q), true`, bc.name)); err != nil {
+				t.Fatal(err)
+			}
+			tab.WaitFor(ctx, t, fmt.Sprintf(`window.results[%q] !== undefined`, bc.name))
+			v, err := tab.Eval(ctx, fmt.Sprintf(`window.results[%q]`, bc.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			type closeEvent struct {
+				Code     int
+				Reason   string
+				WasClean bool
+			}
+			var r struct {
+				Errors       []string
+				Echoed       int
+				Extensions   string
+				BrowserClose closeEvent
+				ServerClose  closeEvent
+			}
+			if err := json.Unmarshal(v, &r); err != nil {
+				t.Fatalf("results %s: %v", v, err)
+			}
+			for _, e := range r.Errors {
+				t.Errorf("browser: %s", e)
+			}
+			if r.Echoed != browserEchoes {
+				t.Errorf("%d echoes matched, want %d", r.Echoed, browserEchoes)
+			}
+			if len(bc.want) == 0 && r.Extensions != "" {
+				t.Errorf("ws.extensions = %q, want none", r.Extensions)
+			}
+			for _, w := range bc.want {
+				if !strings.Contains(r.Extensions, w) {
+					t.Errorf("ws.extensions = %q, want it to contain %q", r.Extensions, w)
+				}
+			}
+			// The close event reports the first close frame the browser
+			// received: the server's reply, which echoes the code (RFC
+			// 6455, Section 5.5.1) without the reason.
+			if want := (closeEvent{4000, "", true}); r.BrowserClose != want {
+				t.Errorf("browser's close event after its own close: %+v, want %+v", r.BrowserClose, want)
+			}
+			if want := (closeEvent{4001, "bye from the server", true}); r.ServerClose != want {
+				t.Errorf("browser's close event after the server's close: %+v, want %+v", r.ServerClose, want)
+			}
+			// The server saw the browser's code and reason, and its own
+			// closing handshake completed.
+			for range 2 {
+				var got closed
+				select {
+				case got = <-closes:
+				case <-ctx.Done():
+					t.Fatal("the server's handlers did not finish")
+				}
+				if got.cfg != bc.name {
+					t.Errorf("a %s connection ended during %s", got.cfg, bc.name)
+				}
+				var ce *conn.CloseError
+				switch {
+				case got.err == nil: // the server's Close
+				case errors.As(got.err, &ce):
+					if ce.Code != 4000 || ce.Reason != "bye from the browser" {
+						t.Errorf("server read %v, want the browser's 4000", got.err)
+					}
+				default:
+					t.Errorf("server: %v", got.err)
+				}
+			}
+		})
+	}
+}
