@@ -21,7 +21,9 @@ type panel struct {
 }
 
 var libColors = map[string]string{
-	"hybi": "#d62728", "gorilla": "#1f77b4", "coder": "#2ca02c", "gobwas": "#9467bd", "gws": "#ff7f0e",
+	"hybi": "#d62728", "hybi-poll": "#8c564b", "hybi-nctx": "#e377c2",
+	"gorilla": "#1f77b4", "coder": "#2ca02c", "gobwas": "#9467bd", "gws": "#ff7f0e",
+	"floor": "#c7c7c7",
 }
 
 func colorOf(lib string, i int) string {
