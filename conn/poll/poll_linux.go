@@ -223,6 +223,7 @@ func (p *Poller) remove(e *entry) {
 func (p *Poller) loop(rc syscall.RawConn) {
 	defer p.wg.Done()
 	events := make([]syscall.EpollEvent, 128)
+	ready := make([]*entry, 0, len(events))
 	var n int
 	var werr error
 	wait := func(fd uintptr) bool {
@@ -238,18 +239,22 @@ func (p *Poller) loop(rc syscall.RawConn) {
 		if err := rc.Read(wait); err != nil || werr != nil {
 			return
 		}
+		// One turn of the lock for the whole batch.
+		ready = ready[:0]
+		p.mu.Lock()
 		for i := range events[:n] {
 			ev := &events[i]
 			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if id == wakeID {
+				p.mu.Unlock()
 				return
 			}
-			p.mu.Lock()
-			e := p.conns[id]
-			p.mu.Unlock()
-			if e == nil {
-				continue
+			if e := p.conns[id]; e != nil {
+				ready = append(ready, e)
 			}
+		}
+		p.mu.Unlock()
+		for _, e := range ready {
 			select {
 			case p.queue <- e:
 			case <-p.ctx.Done():
