@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hybi-go/hybi/conn"
 	"github.com/hybi-go/hybi/conn/poll"
 	"github.com/hybi-go/hybi/frame"
 )
@@ -132,7 +133,13 @@ func FuzzPoll(f *testing.F) {
 	if err != nil {
 		f.Skip(err)
 	}
-	_, url := serverOn(f, p, echo)
+	// After a protocol error the server keeps reading what the client
+	// still sends for up to CloseTimeout, and only then closes: a client
+	// that trickles its stream outlasts any fixed wait shorter than that.
+	const closeTimeout = time.Second
+	ao := &conn.AcceptOptions{}
+	ao.CloseTimeout = closeTimeout
+	_, url := serverAccepting(f, p, ao, echo)
 
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8, cut uint16) {
 		stream := fuzzStream(data, mode&1 != 0)
@@ -211,7 +218,7 @@ func FuzzPoll(f *testing.F) {
 				t.Fatalf("the server closed with %d; the client's closes were %x", code, sentCloses)
 			}
 		}
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(closeTimeout + 4*time.Second)
 		for p.Len() != 0 {
 			if time.Now().After(deadline) {
 				t.Fatalf("the poller still serves %d connections after the client left", p.Len())
