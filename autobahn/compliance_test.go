@@ -14,6 +14,7 @@ import (
 
 	"github.com/hybi-go/hybi/autobahn/suite"
 	"github.com/hybi-go/hybi/autobahn/testee"
+	"github.com/hybi-go/hybi/conn/poll"
 )
 
 // The tests here run hundreds of connections each; they skip under -short.
@@ -79,6 +80,18 @@ func TestCompliance(t *testing.T) {
 	}
 	t.Run("server", func(t *testing.T) {
 		res, err := RunHybiServer(ctx, testee.Options{}, all, opts("hybi-server", 100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reportFailures(t, res, len(all), nil)
+	})
+	t.Run("poll-server", func(t *testing.T) {
+		p, err := poll.New(nil)
+		if err != nil {
+			t.Skipf("conn/poll: %v", err)
+		}
+		defer p.Close()
+		res, err := RunHybiServer(ctx, testee.Options{Poller: p}, all, opts("hybi-poll-server", 100))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/conn/poll"
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/extension/deflate"
 	"github.com/hybi-go/hybi/handshake"
@@ -34,6 +35,10 @@ const CaseTimeout = 5 * time.Minute
 type Options struct {
 	// Raw runs the testee on the Raw session instead of the Default one.
 	Raw bool
+	// Poller, when set, serves the Default session's connections from a
+	// conn/poll Poller (no goroutine per connection) instead of a
+	// goroutine each. The caller closes it.
+	Poller *poll.Poller
 
 	// Faults, for testing the runner only: a testee with one of them set
 	// is broken on purpose. They apply to the Raw testee.
@@ -93,9 +98,24 @@ func Handler(o Options) http.Handler {
 		if err != nil {
 			return
 		}
+		if o.Poller != nil {
+			o.Poller.Serve(c, echoPolled)
+			return
+		}
 		defer c.CloseNow()
 		echoConn(ctx, c)
 	})
+}
+
+// echoPolled is echoConn for a connection served by a Poller: one
+// message per call, read whole before it is written back, as echoConn
+// does.
+func echoPolled(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+	p, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	return c.Write(ctx, typ, p)
 }
 
 // echoConn echoes whole messages until the connection ends. The Default

@@ -27,6 +27,7 @@ import (
 	"github.com/hybi-go/hybi/autobahn"
 	"github.com/hybi-go/hybi/autobahn/suite"
 	"github.com/hybi-go/hybi/autobahn/testee"
+	"github.com/hybi-go/hybi/conn/poll"
 )
 
 func main() {
@@ -38,6 +39,7 @@ func main() {
 		cases     = flag.String("cases", "*", "comma-separated case patterns (\"1.*,6.4.*\")")
 		exclude   = flag.String("exclude", "", "comma-separated case patterns to leave out")
 		useRaw    = flag.Bool("raw", false, "test hybi's Raw-session testees instead of the Default ones")
+		usePoll   = flag.Bool("poll", false, "serve the Default session's server testee from conn/poll (Linux) instead of a goroutine per connection")
 		agent     = flag.String("agent", "", "agent name (default hybi-server / hybi-client, or server / client)")
 		deflateN  = flag.Int("deflate-messages", 100, "messages per 12.*/13.* case (the suite sends 1000)")
 		maxWait   = flag.Duration("max-wait", 0, "cap on a case's wait for a stuck peer (default 60s)")
@@ -66,6 +68,13 @@ func main() {
 	if *useRaw {
 		session = "Raw"
 	}
+	if *usePoll {
+		if *useRaw || *serverURL != "" {
+			fmt.Fprintln(os.Stderr, "-poll serves hybi's Default-session server testee; it does not go with -raw or -server-url")
+			os.Exit(2)
+		}
+		session = "Default, conn/poll"
+	}
 	var failed []*suite.Result
 	report := func(dir, title string, res []*suite.Result, took time.Duration) {
 		fmt.Println()
@@ -86,14 +95,28 @@ func main() {
 	}
 
 	if *role == "server" || *role == "both" {
-		a := pick(*agent, "hybi-server", *serverURL != "", "server")
+		def := "hybi-server"
+		if *usePoll {
+			def = "hybi-poll-server"
+		}
+		a := pick(*agent, def, *serverURL != "", "server")
 		start := time.Now()
 		var res []*suite.Result
 		if *serverURL != "" {
 			res = autobahn.RunServer(ctx, *serverURL, sel, opts(a))
 		} else {
+			to := testee.Options{Raw: *useRaw}
+			if *usePoll {
+				p, err := poll.New(nil)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "-poll:", err)
+					os.Exit(2)
+				}
+				defer p.Close()
+				to.Poller = p
+			}
 			var err error
-			res, err = autobahn.RunHybiServer(ctx, testee.Options{Raw: *useRaw}, sel, opts(a))
+			res, err = autobahn.RunHybiServer(ctx, to, sel, opts(a))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(2)
