@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/conn/poll"
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/extension/deflate"
 	"github.com/hybi-go/hybi/internal/chromium"
@@ -24,19 +26,22 @@ var browserConfigs = []struct {
 	name string
 	ext  func() []extension.Extension
 	want []string // substrings of ws.extensions; none means ""
+	poll bool     // served by a conn/poll Poller (Linux)
 }{
-	{"plain", func() []extension.Extension { return nil }, nil},
+	{"plain", func() []extension.Extension { return nil }, nil, false},
 	{"takeover", func() []extension.Extension { return []extension.Extension{deflate.New(nil)} },
-		[]string{"permessage-deflate"}},
+		[]string{"permessage-deflate"}, false},
 	{"every-message", func() []extension.Extension {
 		return []extension.Extension{deflate.New(&deflate.Options{Threshold: -1})}
-	}, []string{"permessage-deflate"}},
+	}, []string{"permessage-deflate"}, false},
 	{"no-takeover", func() []extension.Extension {
 		return []extension.Extension{deflate.New(&deflate.Options{ServerNoContextTakeover: true, ClientNoContextTakeover: true})}
-	}, []string{"permessage-deflate", "server_no_context_takeover", "client_no_context_takeover"}},
+	}, []string{"permessage-deflate", "server_no_context_takeover", "client_no_context_takeover"}, false},
 	{"windows", func() []extension.Extension {
 		return []extension.Extension{deflate.New(&deflate.Options{ServerMaxWindowBits: 10, ClientMaxWindowBits: 9})}
-	}, []string{"permessage-deflate", "server_max_window_bits=10", "client_max_window_bits=9"}},
+	}, []string{"permessage-deflate", "server_max_window_bits=10", "client_max_window_bits=9"}, false},
+	{"poll", func() []extension.Extension { return []extension.Extension{deflate.New(nil)} },
+		[]string{"permessage-deflate"}, true},
 }
 
 // browserPage runs the checks in the browser: run(cfg) echoes a set of
@@ -98,7 +103,8 @@ const browserEchoes = 15 + 200
 // Chromium, with and without permessage-deflate in each configuration the
 // server can impose: every echo must match, the negotiated extensions must
 // be what the server answered, and the closing handshake must carry the
-// code and reason both ways and be clean.
+// code and reason both ways and be clean. One configuration is served by
+// conn/poll.
 func TestChromium(t *testing.T) {
 	bin := chromium.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -109,6 +115,10 @@ func TestChromium(t *testing.T) {
 		err error
 	}
 	closes := make(chan closed, 2*len(browserConfigs))
+	p, perr := poll.New(nil)
+	if perr == nil {
+		defer p.Close()
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -117,13 +127,31 @@ func TestChromium(t *testing.T) {
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
 		cfg := r.URL.Query().Get("cfg")
 		ao := &conn.AcceptOptions{}
+		polled := false
 		for _, bc := range browserConfigs {
 			if bc.name == cfg {
 				ao.Extensions = bc.ext()
+				polled = bc.poll
 			}
 		}
 		c, err := conn.Accept(w, r, ao)
 		if err != nil {
+			return
+		}
+		if polled {
+			// The poller reads; the browser's own close ends the
+			// connection inside it, unseen here.
+			p.Serve(c, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+				b, err := io.ReadAll(r)
+				if err != nil {
+					return err
+				}
+				if string(b) == "close-me" {
+					closes <- closed{cfg, c.Close(4001, "bye from the server")}
+					return errors.New("closed")
+				}
+				return c.Write(ctx, typ, b)
+			})
 			return
 		}
 		defer c.CloseNow()
@@ -151,6 +179,9 @@ func TestChromium(t *testing.T) {
 	tab.WaitFor(ctx, t, `typeof run === 'function'`)
 	for _, bc := range browserConfigs {
 		t.Run(bc.name, func(t *testing.T) {
+			if bc.poll && perr != nil {
+				t.Skipf("conn/poll: %v", perr)
+			}
 			if _, err := tab.Eval(ctx, fmt.Sprintf(`run(%q), true`, bc.name)); err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +230,11 @@ func TestChromium(t *testing.T) {
 			}
 			// The server saw the browser's code and reason, and its own
 			// closing handshake completed.
-			for range 2 {
+			events := 2 // the browser's close as the handler read it, and the server's
+			if bc.poll {
+				events = 1
+			}
+			for range events {
 				var got closed
 				select {
 				case got = <-closes:
@@ -219,6 +254,13 @@ func TestChromium(t *testing.T) {
 				default:
 					t.Errorf("server: %v", got.err)
 				}
+			}
+			// Both of the browser's connections leave the poller.
+			for bc.poll && p.Len() != 0 {
+				if ctx.Err() != nil {
+					t.Fatalf("the poller still serves %d connections", p.Len())
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
 		})
 	}
