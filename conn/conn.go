@@ -312,10 +312,14 @@ func (c *Conn) fail(ctx context.Context, err error) error {
 
 // shutdown closes TCP and stops the keepalive.
 func (c *Conn) shutdown() {
+	c.stopKeepalive()
+	c.rc.Close()
+}
+
+func (c *Conn) stopKeepalive() {
 	if c.keepalive != nil {
 		c.keepalive.Stop()
 	}
-	c.rc.Close()
 }
 
 // nextData returns the next data frame header, handling control frames
@@ -420,9 +424,7 @@ func (c *Conn) drainAndClose(ctx context.Context, halfClose bool) {
 		cw.CloseWrite()
 	}
 	if drain := ctxflag.Drainer(ctx); drain != nil {
-		if c.keepalive != nil {
-			c.keepalive.Stop()
-		}
+		c.stopKeepalive()
 		drain(c.opts.CloseTimeout)
 		return
 	}

@@ -27,7 +27,7 @@ import (
 // It also offers conn the last wait of a connection (ctxflag.DrainKey):
 // when conn fails a connection, or a client's closing handshake is done,
 // conn leaves the socket open and the wait for the peer's end of stream
-// to the poller, which does it in epoll (Poller.drain) instead of holding
+// to the poller, which does it in epoll (Poller.end) instead of holding
 // the worker for up to conn.Options.CloseTimeout.
 type readCtx struct {
 	deadline time.Time
