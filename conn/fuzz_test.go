@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/raw"
+	"github.com/klauspost/compress/flate"
 )
 
 // fuzzReadLimit is the session's read limit (and frame limit) under
@@ -45,11 +48,12 @@ func encodeFrames(fs ...fuzzFrame) []byte {
 	return b
 }
 
-// decodeFrames turns a FuzzSession input into the bytes a client sends
-// (every frame masked, with a key that varies) and the close codes its
-// close frames carry: the codes the server may report as the peer's. A
-// payload the input cuts short is padded with zeros.
-func decodeFrames(data []byte) (stream []byte, codes map[frame.StatusCode]bool) {
+// decodeFrames turns a FuzzSession input into the bytes the peer sends
+// (every frame masked, with a key that varies, when the peer is a client)
+// and the close codes its close frames carry: the codes the session may
+// report as the peer's. A payload the input cuts short is padded with
+// zeros.
+func decodeFrames(data []byte, masked bool) (stream []byte, codes map[frame.StatusCode]bool) {
 	codes = make(map[frame.StatusCode]bool)
 	for i := 0; len(data) >= 2; i++ {
 		b0, l := data[0], data[1]
@@ -69,29 +73,31 @@ func decodeFrames(data []byte) (stream []byte, codes map[frame.StatusCode]bool) 
 			Fin:    b0&0x80 != 0,
 			RSV:    frame.RSV(b0) & (frame.RSV1 | frame.RSV2 | frame.RSV3),
 			Opcode: frame.Opcode(b0 & 0xF),
-			Masked: true,
-			Mask:   [4]byte{byte(i), 0x5A, byte(n), 0xC3},
+			Masked: masked,
 			Length: int64(n),
 		}
+		if masked {
+			h.Mask = [4]byte{byte(i), 0x5A, byte(n), 0xC3}
+			frame.Mask(h.Mask, 0, p)
+		}
 		stream = frame.AppendHeader(stream, h)
-		frame.Mask(h.Mask, 0, p)
 		stream = append(stream, p...)
 	}
 	return stream, codes
 }
 
-// peerView is what the fuzzing peer saw the server send.
+// peerView is what the fuzzing peer saw the session send.
 type peerView struct {
 	closeCode frame.StatusCode // of the server's close frame; 0 if none came
 	err       error            // a rule the server broke, if any
 }
 
-// watchServer reads what the server sends, as a client would, until the
-// connection ends, and checks it: frames a client may receive, close
-// payloads that parse, and nothing after the close frame (RFC 6455,
-// Section 5.5.1).
-func watchServer(nc net.Conn) peerView {
-	rc := raw.New(nc, nil, raw.Client, &raw.Options{MaxFrameSize: -1})
+// watchSession reads what the session sends, as the peer in role would,
+// until the connection ends, and checks it: frames the peer may receive
+// (RSV1 too if permessage-deflate was agreed), close payloads that parse,
+// and nothing after the close frame (RFC 6455, Section 5.5.1).
+func watchSession(nc net.Conn, role raw.Role, rsv frame.RSV) peerView {
+	rc := raw.New(nc, nil, role, &raw.Options{MaxFrameSize: -1, AllowedRSV: rsv})
 	defer rc.Close()
 	var v peerView
 	var buf [1024]byte
@@ -100,12 +106,12 @@ func watchServer(nc net.Conn) peerView {
 		if err != nil {
 			var pe *frame.ProtocolError
 			if errors.As(err, &pe) {
-				v.err = fmt.Errorf("server sent an illegal frame: %w", err)
+				v.err = fmt.Errorf("session sent an illegal frame: %w", err)
 			}
 			return v
 		}
 		if v.closeCode != 0 {
-			v.err = fmt.Errorf("server sent a %v frame after its close frame", h.Opcode)
+			v.err = fmt.Errorf("session sent a %v frame after its close frame", h.Opcode)
 			return v
 		}
 		var p []byte
@@ -122,7 +128,7 @@ func watchServer(nc net.Conn) peerView {
 		if h.Opcode == frame.OpClose {
 			code, _, err := frame.ParseClose(p)
 			if err != nil {
-				v.err = fmt.Errorf("server sent close payload %x: %w", p, err)
+				v.err = fmt.Errorf("session sent close payload %x: %w", p, err)
 				return v
 			}
 			v.closeCode = code
@@ -130,16 +136,21 @@ func watchServer(nc net.Conn) peerView {
 	}
 }
 
-// FuzzSession drives the Default session, as a server, from the peer's
-// side of a net.Pipe with the frames an input describes (see
-// encodeFrames), masked as a client would, or with the input's bytes as
-// they are. The server echoes every message until a read fails. It must
-// not panic or hang; the read must end with a close status that makes
-// sense: 1002, 1007 or 1009 for a *ProtocolError (and the same code in the
-// close frame it sent, if that got out), 1006 when the connection just
-// ended, or for the peer's *CloseError a code the peer did send (1005 for
-// an empty close frame); what the server sends must follow the protocol;
-// and no goroutine may be left behind.
+// FuzzSession drives the Default session, as a server or as a client, with
+// or without permessage-deflate, from the peer's side of a net.Pipe with
+// the frames an input describes (see encodeFrames), masked if the peer is
+// a client, or with the input's bytes as they are. The session echoes
+// every message until a read fails. It must not panic or hang; the read
+// must end with a close status that makes sense: 1002, 1007 or 1009 for a
+// *ProtocolError (and the same code in the close frame it sent, if that
+// got out), 1006 when the connection just ended, or for the peer's
+// *CloseError a code the peer did send (1005 for an empty close frame);
+// what the session sends must follow the protocol; and no goroutine may be
+// left behind.
+//
+// mode: bit 0 the input's bytes as they are, bit 1 echo through Reader
+// and Writer rather than Read and Write, bit 2 the session is the client,
+// bit 3 permessage-deflate agreed (context takeover both ways).
 func FuzzSession(f *testing.F) {
 	text := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x1, []byte(s)} }
 	bin := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x2, []byte(s)} }
@@ -183,7 +194,34 @@ func FuzzSession(f *testing.F) {
 		{closeF(1000, ""), text(true, "after close")},
 	}
 	for i, s := range seeds {
-		f.Add(encodeFrames(s...), uint16(i%4)&^1)
+		f.Add(encodeFrames(s...), uint16(i%16)&^1)
+	}
+	// Compressed messages: RFC 7692's "Hello" (Section 7.2.3.1), the same
+	// in two fragments and with its second message on the window
+	// (7.2.3.2), a stored block (7.2.3.3), a bomb past the read limit,
+	// corrupt data, RSV1 on a continuation and on a ping.
+	hello := "\xf2\x48\xcd\xc9\xc9\x07\x00"
+	comp := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x41, []byte(s)} }
+	bomb := func() string {
+		var buf strings.Builder
+		w, _ := flate.NewWriter(&buf, flate.BestCompression)
+		w.Write(make([]byte, 64<<10))
+		w.Flush()
+		return strings.TrimSuffix(buf.String(), "\x00\x00\xff\xff")
+	}()
+	deflateSeeds := [][]fuzzFrame{
+		{comp(true, hello), closeF(1000, "")},
+		{comp(false, "\xf2\x48\xcd"), cont(true, "\xc9\xc9\x07\x00"), closeF(1000, "")},
+		{comp(true, hello), comp(true, "\xf2\x00\x11\x00\x00")},
+		{comp(true, "\x00\x05\x00\xfa\xffHello\x00")},
+		{comp(true, bomb)},
+		{comp(true, "\xff\xff\xff\xff")},
+		{comp(false, "\xf2\x48\xcd"), fuzzFrame{0xC0, []byte("\xc9\xc9\x07\x00")}},
+		{fuzzFrame{0xC9, []byte("p")}},
+		{text(true, "plain"), comp(true, hello)},
+	}
+	for i, s := range deflateSeeds {
+		f.Add(encodeFrames(s...), uint16(8|i%4<<1))
 	}
 	// The same frames as raw bytes, some of them unmasked.
 	f.Add([]byte{0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f}, uint16(1))
@@ -195,10 +233,14 @@ func FuzzSession(f *testing.F) {
 		base := runtime.NumGoroutine()
 		stream, codes := data, map[frame.StatusCode]bool(nil)
 		rawMode := mode&1 != 0
-		if !rawMode {
-			stream, codes = decodeFrames(data)
+		role := raw.Server
+		if mode&4 != 0 {
+			role = raw.Client
 		}
-		view, err, second := runSession(t, stream, mode&2 != 0)
+		if !rawMode {
+			stream, codes = decodeFrames(data, role == raw.Server)
+		}
+		view, err, second := runSession(t, stream, mode&2 != 0, role, mode&8 != 0)
 
 		if err2 := second; conn.CloseStatus(err2) == 0 {
 			t.Fatalf("a read after %v failed with %v, which carries no close status", err, err2)
@@ -212,7 +254,7 @@ func FuzzSession(f *testing.F) {
 				t.Fatalf("protocol error with close code %d: %v", code, err)
 			}
 			if view.closeCode != 0 && view.closeCode != code {
-				t.Fatalf("server failed with %d but sent close code %d", code, view.closeCode)
+				t.Fatalf("session failed with %d but sent close code %d", code, view.closeCode)
 			}
 		case errors.As(err, &ce) && code == conn.StatusAbnormalClosure:
 		case errors.As(err, &ce):
@@ -244,24 +286,42 @@ func b(fin bool) byte {
 	return 0
 }
 
-// runSession runs an echoing server over net.Pipe while the peer writes
-// stream and then hangs up, and returns the error the server's read ended
-// with, the error a further read gives, and what the peer saw.
-func runSession(t *testing.T, stream []byte, streaming bool) (view peerView, err, second error) {
-	srvConn, cliConn := net.Pipe()
-	rc := raw.New(srvConn, nil, raw.Server, &raw.Options{MaxFrameSize: fuzzReadLimit, ReadBufferSize: 512, WriteBufferSize: 512})
-	c := conn.New(rc, "", &conn.Options{ReadLimit: fuzzReadLimit, CloseTimeout: time.Second})
+// runSession runs an echoing session in role over net.Pipe, with
+// permessage-deflate if compress, while the peer writes stream and then
+// hangs up, and returns the error the session's read ended with, the
+// error a further read gives, and what the peer saw.
+func runSession(t *testing.T, stream []byte, streaming bool, role raw.Role, compress bool) (view peerView, err, second error) {
+	sessConn, peerConn := net.Pipe()
+	var header string
+	var agreed []extension.Agreed
+	var rsv frame.RSV
+	if compress {
+		x := []extension.Extension{deflate.New(nil)}
+		header, agreed, err = extension.Negotiate(x, extension.Offers(x))
+		if err == nil && role == raw.Client {
+			agreed, err = extension.Confirm(x, header)
+		}
+		if err != nil || len(agreed) != 1 {
+			t.Fatalf("permessage-deflate not agreed: %q, %v", header, err)
+		}
+		rsv = frame.RSV1
+	}
+	c := conn.NewWithExtensions(sessConn, role, header, agreed, &conn.Options{ReadLimit: fuzzReadLimit, CloseTimeout: time.Second, ReadBufferSize: 512, WriteBufferSize: 512})
+	peerRole := raw.Client
+	if role == raw.Client {
+		peerRole = raw.Server
+	}
 
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		view = watchServer(cliConn)
+		view = watchSession(peerConn, peerRole, rsv)
 	}()
 	go func() {
 		defer wg.Done()
-		cliConn.Write(stream)
-		cliConn.Close()
+		peerConn.Write(stream)
+		peerConn.Close()
 	}()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
