@@ -1,6 +1,7 @@
 package conn_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,14 +49,11 @@ func encodeFrames(fs ...fuzzFrame) []byte {
 	return b
 }
 
-// decodeFrames turns a FuzzSession input into the bytes the peer sends
-// (every frame masked, with a key that varies, when the peer is a client)
-// and the close codes its close frames carry: the codes the session may
-// report as the peer's. A payload the input cuts short is padded with
-// zeros.
-func decodeFrames(data []byte, masked bool) (stream []byte, codes map[frame.StatusCode]bool) {
-	codes = make(map[frame.StatusCode]bool)
-	for i := 0; len(data) >= 2; i++ {
+// parseFrames reads a FuzzSession input (see encodeFrames). A payload the
+// input cuts short is padded with zeros.
+func parseFrames(data []byte) []fuzzFrame {
+	var fs []fuzzFrame
+	for len(data) >= 2 {
 		b0, l := data[0], data[1]
 		data = data[2:]
 		n := int(l)
@@ -64,43 +62,128 @@ func decodeFrames(data []byte, masked bool) (stream []byte, codes map[frame.Stat
 		}
 		p := make([]byte, n)
 		data = data[copy(p, data):]
-		if frame.Opcode(b0&0xF) == frame.OpClose {
-			if c, _, err := frame.ParseClose(p); err == nil {
-				codes[c] = true
-			}
-		}
+		fs = append(fs, fuzzFrame{b0, p})
+	}
+	return fs
+}
+
+// wireBytes is what the peer sends for fs: every frame masked, with a key
+// that varies, when the peer is a client.
+func wireBytes(fs []fuzzFrame, masked bool) []byte {
+	var stream []byte
+	for i, f := range fs {
 		h := frame.Header{
-			Fin:    b0&0x80 != 0,
-			RSV:    frame.RSV(b0) & (frame.RSV1 | frame.RSV2 | frame.RSV3),
-			Opcode: frame.Opcode(b0 & 0xF),
+			Fin:    f.b0&0x80 != 0,
+			RSV:    frame.RSV(f.b0) & (frame.RSV1 | frame.RSV2 | frame.RSV3),
+			Opcode: frame.Opcode(f.b0 & 0xF),
 			Masked: masked,
-			Length: int64(n),
+			Length: int64(len(f.payload)),
 		}
+		p := append([]byte(nil), f.payload...)
 		if masked {
-			h.Mask = [4]byte{byte(i), 0x5A, byte(n), 0xC3}
+			h.Mask = [4]byte{byte(i), 0x5A, byte(len(p)), 0xC3}
 			frame.Mask(h.Mask, 0, p)
 		}
 		stream = frame.AppendHeader(stream, h)
 		stream = append(stream, p...)
 	}
-	return stream, codes
+	return stream
 }
 
-// peerView is what the fuzzing peer saw the session send.
+// scriptConn is the session's side of a connection whose peer sent in and
+// then ended its side: reads return in, at most chunk bytes at a time
+// (any number if 0), then io.EOF; writes are kept in out. Nothing blocks,
+// and no write fails because the peer has gone, as they would over
+// net.Pipe: what the session does depends on the input alone.
+type scriptConn struct {
+	mu     sync.Mutex
+	in     []byte
+	chunk  int
+	out    []byte
+	closed bool
+}
+
+func (c *scriptConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return 0, net.ErrClosed
+	case len(c.in) == 0:
+		return 0, io.EOF
+	}
+	if c.chunk > 0 && len(p) > c.chunk {
+		p = p[:c.chunk]
+	}
+	n := copy(p, c.in)
+	c.in = c.in[n:]
+	return n, nil
+}
+
+func (c *scriptConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, net.ErrClosed
+	}
+	c.out = append(c.out, p...)
+	return len(p), nil
+}
+
+func (c *scriptConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return nil
+}
+
+func (c *scriptConn) written() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out
+}
+
+type scriptAddr struct{}
+
+func (scriptAddr) Network() string { return "script" }
+func (scriptAddr) String() string  { return "script" }
+
+func (c *scriptConn) LocalAddr() net.Addr                { return scriptAddr{} }
+func (c *scriptConn) RemoteAddr() net.Addr               { return scriptAddr{} }
+func (c *scriptConn) SetDeadline(t time.Time) error      { return nil }
+func (c *scriptConn) SetReadDeadline(t time.Time) error  { return nil }
+func (c *scriptConn) SetWriteDeadline(t time.Time) error { return nil }
+
+// echoed is a data message the peer received.
+type echoed struct {
+	typ  conn.MessageType
+	data []byte
+}
+
+// peerView is what the peer received from the session.
 type peerView struct {
-	closeCode frame.StatusCode // of the server's close frame; 0 if none came
-	err       error            // a rule the server broke, if any
+	msgs      []echoed // whole data messages, decompressed
+	pongs     [][]byte
+	closeCode frame.StatusCode // of the session's close frame; 0 if none came
+	err       error            // a rule the session broke, if any
 }
 
-// watchSession reads what the session sends, as the peer in role would,
-// until the connection ends, and checks it: frames the peer may receive
-// (RSV1 too if permessage-deflate was agreed), close payloads that parse,
-// and nothing after the close frame (RFC 6455, Section 5.5.1).
-func watchSession(nc net.Conn, role raw.Role, rsv frame.RSV) peerView {
-	rc := raw.New(nc, nil, role, &raw.Options{MaxFrameSize: -1, AllowedRSV: rsv})
+// watchSession reads what the session wrote, out, as the peer in role
+// would, having agreed peer (nil for none), and checks it: frames the
+// peer may receive, compressed messages that decode, close payloads that
+// parse, and nothing after the close frame (RFC 6455, Section 5.5.1). A
+// message the session had not finished when it ended is left out.
+func watchSession(out []byte, role raw.Role, peer extension.Agreed) peerView {
+	var rsv frame.RSV
+	var dec extension.Decoder
+	if peer != nil {
+		rsv, dec = peer.RSV(), peer.NewDecoder()
+	}
+	rc := raw.New(&scriptConn{in: out}, nil, role, &raw.Options{MaxFrameSize: -1, AllowedRSV: rsv})
 	defer rc.Close()
 	var v peerView
-	var buf [1024]byte
+	var msg []byte
+	var first frame.Header
 	for {
 		h, err := rc.NextFrame(context.Background())
 		if err != nil {
@@ -114,43 +197,67 @@ func watchSession(nc net.Conn, role raw.Role, rsv frame.RSV) peerView {
 			v.err = fmt.Errorf("session sent a %v frame after its close frame", h.Opcode)
 			return v
 		}
-		var p []byte
-		for {
-			n, err := rc.Read(buf[:])
-			p = append(p, buf[:n]...)
-			if err != nil {
-				break
-			}
+		p, err := io.ReadAll(rc)
+		if err != nil || int64(len(p)) < h.Length {
+			v.err = fmt.Errorf("session wrote a frame cut short: %v", err)
+			return v
 		}
-		if int64(len(p)) < h.Length {
-			return v // the connection ended inside the frame
-		}
-		if h.Opcode == frame.OpClose {
+		switch h.Opcode {
+		case frame.OpClose:
 			code, _, err := frame.ParseClose(p)
 			if err != nil {
 				v.err = fmt.Errorf("session sent close payload %x: %w", p, err)
 				return v
 			}
 			v.closeCode = code
+		case frame.OpPong:
+			v.pongs = append(v.pongs, p)
+		case frame.OpPing:
+		default:
+			if h.Opcode != frame.OpContinuation {
+				first, msg = h, nil
+			}
+			msg = append(msg, p...)
+			if !h.Fin {
+				continue
+			}
+			if dec != nil {
+				r, err := dec.Decode(bytes.NewReader(msg), &extension.Message{Opcode: first.Opcode, RSV: first.RSV, Size: int64(len(msg))})
+				if err == nil && r != nil {
+					msg, err = io.ReadAll(r)
+					r.Close()
+				}
+				if err != nil {
+					v.err = fmt.Errorf("session sent a compressed message that does not decode: %w", err)
+					return v
+				}
+			}
+			v.msgs = append(v.msgs, echoed{conn.MessageType(first.Opcode), msg})
 		}
 	}
 }
 
-// FuzzSession drives the Default session, as a server or as a client, with
-// or without permessage-deflate, from the peer's side of a net.Pipe with
-// the frames an input describes (see encodeFrames), masked if the peer is
-// a client, or with the input's bytes as they are. The session echoes
-// every message until a read fails. It must not panic or hang; the read
-// must end with a close status that makes sense: 1002, 1007 or 1009 for a
-// *ProtocolError (and the same code in the close frame it sent, if that
-// got out), 1006 when the connection just ended, or for the peer's
-// *CloseError a code the peer did send (1005 for an empty close frame);
-// what the session sends must follow the protocol; and no goroutine may be
-// left behind.
+// FuzzSession drives the Default session, as a server or as a client,
+// with or without permessage-deflate, with what a peer sent before it
+// ended its side (scriptConn): the frames an input describes (see
+// encodeFrames), masked if the peer is a client, or the input's bytes as
+// they are. The session echoes every message until a read fails. It must
+// not panic or hang, what it sends must follow the protocol (watchSession),
+// a further read must carry a close status, and no goroutine may be left
+// behind.
+//
+// From frames, the session must do what modelSession says: deliver the
+// same messages, answer the same pings, and end with the same status, at
+// the same frame (the peer's close code, echoed; 1002, 1007 or 1009, sent
+// in its close frame; or 1006 at the end of the stream), except that a
+// compressed message, whose content the model does not know, may end it
+// with 1007 or 1009. From raw bytes, the read must end with a status that
+// makes sense (checkPlausible).
 //
 // mode: bit 0 the input's bytes as they are, bit 1 echo through Reader
 // and Writer rather than Read and Write, bit 2 the session is the client,
-// bit 3 permessage-deflate agreed (context takeover both ways).
+// bit 3 permessage-deflate agreed (context takeover both ways), bits 4-7
+// k: the session's reads get at most k*k bytes (no limit if k is 0).
 func FuzzSession(f *testing.F) {
 	text := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x1, []byte(s)} }
 	bin := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x2, []byte(s)} }
@@ -182,8 +289,10 @@ func FuzzSession(f *testing.F) {
 		{text(false, "ok\xf4\x90"), cont(true, "\x80\x80")},
 		{text(false, "ok"), cont(true, "\xe2\x82")}, // cut short at the end
 		{text(true, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited")},
-		{bin(true, strings.Repeat("z", fuzzReadLimit+64))},                             // frame too big
-		{bin(false, strings.Repeat("z", 2048)), cont(true, strings.Repeat("z", 2112))}, // message too big
+		{bin(true, strings.Repeat("z", fuzzReadLimit+64))},                                                         // frame too big
+		{bin(false, strings.Repeat("z", 2048)), cont(true, strings.Repeat("z", 2112))},                             // message too big
+		{bin(false, strings.Repeat("y", fuzzReadLimit-64)), cont(true, strings.Repeat("y", 64))},                   // exactly the limit
+		{bin(false, strings.Repeat("y", fuzzReadLimit-64)), cont(false, strings.Repeat("y", 64)), cont(true, "y")}, // one byte over
 		{rawClose()},                                                           // 1005
 		{rawClose(0x03)},                                                       // one byte
 		{rawClose(0x00, 0x00)}, {rawClose(0x03, 0xe7)}, {rawClose(0x03, 0xec)}, // 0, 999, 1004
@@ -194,7 +303,7 @@ func FuzzSession(f *testing.F) {
 		{closeF(1000, ""), text(true, "after close")},
 	}
 	for i, s := range seeds {
-		f.Add(encodeFrames(s...), uint16(i%16)&^1)
+		f.Add(encodeFrames(s...), uint16(i%16)&^1|uint16(i%5)<<4)
 	}
 	// Compressed messages: RFC 7692's "Hello" (Section 7.2.3.1), the same
 	// in two fragments and with its second message on the window
@@ -231,41 +340,34 @@ func FuzzSession(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, data []byte, mode uint16) {
 		base := runtime.NumGoroutine()
-		stream, codes := data, map[frame.StatusCode]bool(nil)
-		rawMode := mode&1 != 0
-		role := raw.Server
+		sm := sessionMode{
+			streaming: mode&2 != 0,
+			role:      raw.Server,
+			compress:  mode&8 != 0,
+			chunk:     int(mode >> 4 & 15 * (mode >> 4 & 15)),
+		}
 		if mode&4 != 0 {
-			role = raw.Client
+			sm.role = raw.Client
 		}
+		rawMode := mode&1 != 0
+		var frames []fuzzFrame
+		stream := data
 		if !rawMode {
-			stream, codes = decodeFrames(data, role == raw.Server)
+			frames = parseFrames(data)
+			stream = wireBytes(frames, sm.role == raw.Server)
 		}
-		view, err, second := runSession(t, stream, mode&2 != 0, role, mode&8 != 0)
+		view, err, second := runSession(t, stream, sm)
 
-		if err2 := second; conn.CloseStatus(err2) == 0 {
-			t.Fatalf("a read after %v failed with %v, which carries no close status", err, err2)
-		}
-		code := conn.CloseStatus(err)
-		var pe *conn.ProtocolError
-		var ce *conn.CloseError
-		switch {
-		case errors.As(err, &pe):
-			if code != 1002 && code != 1007 && code != 1009 {
-				t.Fatalf("protocol error with close code %d: %v", code, err)
-			}
-			if view.closeCode != 0 && view.closeCode != code {
-				t.Fatalf("session failed with %d but sent close code %d", code, view.closeCode)
-			}
-		case errors.As(err, &ce) && code == conn.StatusAbnormalClosure:
-		case errors.As(err, &ce):
-			if rawMode && !code.ValidOnWire() && code != conn.StatusNoStatusRcvd || !rawMode && !codes[code] {
-				t.Fatalf("read ended with the peer's close code %d, which the peer did not send (sent %v): %v", code, codes, err)
-			}
-		default:
-			t.Fatalf("read ended with %v, close status %d (then %v)", err, code, second)
+		if conn.CloseStatus(second) == 0 {
+			t.Fatalf("a read after %v failed with %v, which carries no close status", err, second)
 		}
 		if view.err != nil {
 			t.Fatal(view.err)
+		}
+		if rawMode {
+			checkPlausible(t, err, view)
+		} else {
+			checkModel(t, modelSession(frames, sm.compress, fuzzReadLimit), err, view)
 		}
 
 		deadline := time.Now().Add(2 * time.Second)
@@ -279,6 +381,33 @@ func FuzzSession(f *testing.F) {
 	})
 }
 
+// checkPlausible checks how a session fed arbitrary bytes ended: 1002,
+// 1007 or 1009 for a *ProtocolError (and the same code in the close frame
+// it sent), 1006 when the connection just ended, or for the peer's
+// *CloseError a code that may be sent (1005 for an empty close frame).
+func checkPlausible(t *testing.T, err error, view peerView) {
+	t.Helper()
+	code := conn.CloseStatus(err)
+	var pe *conn.ProtocolError
+	var ce *conn.CloseError
+	switch {
+	case errors.As(err, &pe):
+		if code != 1002 && code != 1007 && code != 1009 {
+			t.Fatalf("protocol error with close code %d: %v", code, err)
+		}
+		if view.closeCode != code {
+			t.Fatalf("session failed with %d but sent close code %d", code, view.closeCode)
+		}
+	case errors.As(err, &ce) && code == conn.StatusAbnormalClosure:
+	case errors.As(err, &ce):
+		if !code.ValidOnWire() && code != conn.StatusNoStatusRcvd {
+			t.Fatalf("read ended with the peer's close code %d, which cannot be sent: %v", code, err)
+		}
+	default:
+		t.Fatalf("read ended with %v, close status %d", err, code)
+	}
+}
+
 func b(fin bool) byte {
 	if fin {
 		return 0x80
@@ -286,43 +415,41 @@ func b(fin bool) byte {
 	return 0
 }
 
-// runSession runs an echoing session in role over net.Pipe, with
-// permessage-deflate if compress, while the peer writes stream and then
-// hangs up, and returns the error the session's read ended with, the
-// error a further read gives, and what the peer saw.
-func runSession(t *testing.T, stream []byte, streaming bool, role raw.Role, compress bool) (view peerView, err, second error) {
-	sessConn, peerConn := net.Pipe()
+// sessionMode is how FuzzSession runs a session: echoing through Reader
+// and Writer (streaming) or Read and Write, in role, with
+// permessage-deflate if compress, reading at most chunk bytes at a time
+// (any number if 0).
+type sessionMode struct {
+	streaming bool
+	role      raw.Role
+	compress  bool
+	chunk     int
+}
+
+// runSession runs an echoing session, as m says, on a connection whose
+// peer sent stream and then ended its side, and returns the error the
+// session's read ended with, the error a further read gives, and what the
+// peer received.
+func runSession(t *testing.T, stream []byte, m sessionMode) (view peerView, err, second error) {
 	var header string
-	var agreed []extension.Agreed
-	var rsv frame.RSV
-	if compress {
+	var sessAgreed, peerAgreed []extension.Agreed
+	if m.compress {
 		x := []extension.Extension{deflate.New(nil)}
-		header, agreed, err = extension.Negotiate(x, extension.Offers(x))
-		if err == nil && role == raw.Client {
-			agreed, err = extension.Confirm(x, header)
+		var srv, cli []extension.Agreed
+		header, srv, err = extension.Negotiate(x, extension.Offers(x))
+		if err == nil {
+			cli, err = extension.Confirm(x, header)
 		}
-		if err != nil || len(agreed) != 1 {
+		if err != nil || len(srv) != 1 || len(cli) != 1 {
 			t.Fatalf("permessage-deflate not agreed: %q, %v", header, err)
 		}
-		rsv = frame.RSV1
+		sessAgreed, peerAgreed = srv, cli
+		if m.role == raw.Client {
+			sessAgreed, peerAgreed = cli, srv
+		}
 	}
-	c := conn.NewWithExtensions(sessConn, role, header, agreed, &conn.Options{ReadLimit: fuzzReadLimit, CloseTimeout: time.Second, ReadBufferSize: 512, WriteBufferSize: 512})
-	peerRole := raw.Client
-	if role == raw.Client {
-		peerRole = raw.Server
-	}
-
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		view = watchSession(peerConn, peerRole, rsv)
-	}()
-	go func() {
-		defer wg.Done()
-		peerConn.Write(stream)
-		peerConn.Close()
-	}()
+	sc := &scriptConn{in: stream, chunk: m.chunk}
+	c := conn.NewWithExtensions(sc, m.role, header, sessAgreed, &conn.Options{ReadLimit: fuzzReadLimit, CloseTimeout: time.Second, ReadBufferSize: 512, WriteBufferSize: 512})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -330,7 +457,7 @@ func runSession(t *testing.T, stream []byte, streaming bool, role raw.Role, comp
 		if i > len(stream) {
 			t.Fatalf("more messages than bytes in the stream")
 		}
-		if streaming {
+		if m.streaming {
 			err = echoStream(ctx, c)
 		} else {
 			var typ conn.MessageType
@@ -347,11 +474,18 @@ func runSession(t *testing.T, stream []byte, streaming bool, role raw.Role, comp
 	hung := ctx.Err() != nil
 	_, _, second = c.Read(ctx)
 	c.CloseNow()
-	wg.Wait()
 	if hung {
 		t.Fatalf("session still reading after 5s; last error %v", err)
 	}
-	return view, err, second
+	peerRole := raw.Client
+	if m.role == raw.Client {
+		peerRole = raw.Server
+	}
+	var pa extension.Agreed
+	if len(peerAgreed) > 0 {
+		pa = peerAgreed[0]
+	}
+	return watchSession(sc.written(), peerRole, pa), err, second
 }
 
 // echoStream echoes one message through Reader and Writer.
