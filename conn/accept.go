@@ -41,7 +41,7 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	if err != nil {
 		return nil, err
 	}
-	return newFromNet(res.Conn, res.Buffered, raw.Server, res.Subprotocol, res.Extensions, agreed, &ao.Options), nil
+	return NewFromResult(res, raw.Server, agreed, &ao.Options), nil
 }
 
 // DialOptions configures Dial. The zero value dials with the defaults.
@@ -78,5 +78,18 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 	if err != nil {
 		return nil, resp, err
 	}
-	return newFromNet(res.Conn, res.Buffered, raw.Client, res.Subprotocol, res.Extensions, agreed, &do.Options), resp, nil
+	return NewFromResult(res, raw.Client, agreed, &do.Options), resp, nil
+}
+
+// NewFromResult starts the Default session on a connection whose opening
+// handshake was done outside Accept and Dial: with handshake.Upgrader or
+// handshake.Dialer directly (a server that answers some requests itself,
+// a client that dials its own way), or by another HTTP stack that fills
+// in a handshake.Result. res gives the connection, the bytes read past the
+// handshake, the subprotocol and the server's Sec-WebSocket-Extensions
+// value; role says which end this is; agreed is what extension.Negotiate
+// (server) or extension.Confirm (client) returned for that value, nil if
+// no extension is in use. The Conn owns res.Conn.
+func NewFromResult(res *handshake.Result, role raw.Role, agreed []extension.Agreed, o *Options) *Conn {
+	return newFromNet(res.Conn, res.Buffered, role, res.Subprotocol, res.Extensions, agreed, o)
 }

@@ -2,6 +2,7 @@ package conn_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -10,6 +11,10 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
+	"github.com/hybi-go/hybi/handshake"
+	"github.com/hybi-go/hybi/raw"
 )
 
 // An echo server: Accept in a net/http handler, then a loop over the
@@ -242,4 +247,56 @@ func ExamplePreparedMessage() {
 	// news for everyone
 	// news for everyone
 	// news for everyone
+}
+
+// A server that runs the opening handshake itself, with handshake.Upgrader
+// and extension.Negotiate, and then starts the Default session on what
+// they agreed: the same as Accept, with the handshake in the caller's
+// hands (to look at the Result first, or because another HTTP stack did
+// it).
+func ExampleNewFromResult() {
+	exts := []extension.Extension{deflate.New(nil)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var agreed []extension.Agreed
+		u := handshake.Upgrader{
+			Subprotocols: []string{"chat.v2"},
+			NegotiateExtensions: func(offers []string) (string, error) {
+				resp, a, err := extension.Negotiate(exts, offers)
+				agreed = a
+				return resp, err
+			},
+		}
+		res, err := u.Upgrade(w, r)
+		if err != nil {
+			return // Upgrade wrote the HTTP error
+		}
+		c := conn.NewFromResult(res, raw.Server, agreed, nil)
+		defer c.CloseNow()
+		typ, p, err := c.Read(r.Context())
+		if err != nil {
+			return
+		}
+		c.Write(r.Context(), typ, bytes.ToUpper(p))
+		c.Close(conn.StatusNormalClosure, "")
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := conn.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &conn.DialOptions{
+		Dialer:     handshake.Dialer{Subprotocols: []string{"chat.v2"}},
+		Extensions: []extension.Extension{deflate.New(nil)},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.CloseNow()
+	fmt.Printf("%s, %s\n", c.Subprotocol(), c.Extensions())
+	c.Write(ctx, conn.MessageText, []byte(strings.Repeat("hello ", 40)))
+	_, p, err := c.Read(ctx)
+	fmt.Println(len(p), string(p[:5]), err)
+	// Output:
+	// chat.v2, permessage-deflate
+	// 240 HELLO <nil>
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/extension/deflate"
 	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/handshake"
 	"github.com/hybi-go/hybi/raw"
 	"github.com/klauspost/compress/flate"
 )
@@ -449,7 +450,8 @@ func runSession(t *testing.T, stream []byte, m sessionMode) (view peerView, err,
 		}
 	}
 	sc := &scriptConn{in: stream, chunk: m.chunk}
-	c := conn.NewWithExtensions(sc, m.role, header, sessAgreed, &conn.Options{ReadLimit: fuzzReadLimit, CloseTimeout: time.Second, ReadBufferSize: 512, WriteBufferSize: 512})
+	res := &handshake.Result{Conn: sc, Extensions: header}
+	c := conn.NewFromResult(res, m.role, sessAgreed, &conn.Options{ReadLimit: fuzzReadLimit, CloseTimeout: time.Second, ReadBufferSize: 512, WriteBufferSize: 512})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
