@@ -68,11 +68,11 @@
 // A decoder cannot resume after an interruption: cancelling the context of
 // a read in the middle of a compressed message closes the connection
 // (1006), and so does any error while a compressed message is written.
+// With no extension agreed, reading and writing cost nothing more.
 //
 // A handshake done outside Accept and Dial (handshake.Upgrader or Dialer
 // used directly, or another HTTP stack) starts the session with
 // NewFromResult, given what extension.Negotiate or Confirm agreed.
-// With no extension agreed, reading and writing cost nothing more.
 //
 // # Memory
 //
