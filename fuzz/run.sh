@@ -93,6 +93,14 @@ for t in "${targets[@]}"; do
 		status=FAILED
 		failed=1
 		tail -n 40 "$log" | sed 's/^/    /' >&2
+		# The input itself, so that a finding on a machine that is then
+		# thrown away (CI) can be checked in from its log.
+		input=$(sed -nE 's/.*Failing input written to (testdata\/fuzz\/[^ ]+).*/\1/p' "$log" | tail -1)
+		dir=$(go list -f '{{.Dir}}' "$pkg")
+		if [[ -n $input && -f $dir/$input ]]; then
+			echo "    --- $short/$input:" >&2
+			sed 's/^/    /' "$dir/$input" >&2
+		fi
 		break
 	done
 	# Overall rate from the last progress line: total execs / elapsed.
