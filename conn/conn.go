@@ -119,6 +119,7 @@ type Conn struct {
 	// reader with a timeout.
 	readMu ctxlock.Mutex
 	msg    messageReader // the current message, reused
+	ctl    *cutControl   // a control frame a cancelled read cut short
 
 	// Writing: msgMu serializes whole messages; raw serializes frames.
 	msgMu ctxlock.Mutex
@@ -331,6 +332,14 @@ func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
 		if t := c.terminal(); t != nil {
 			return frame.Header{}, t
 		}
+		if cc := c.ctl; cc != nil {
+			c.ctl = nil
+			err := c.finishControl(ctx, cc.h, cc.buf, cc.n)
+			if err != nil || cc.h.Opcode == frame.OpClose {
+				return cc.h, err
+			}
+			continue
+		}
 		h, err := c.rc.NextFrame(ctx)
 		if err != nil {
 			return h, c.fail(ctx, err)
@@ -354,12 +363,40 @@ func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
 // through a pooled buffer: control frames are rare, and a buffer kept
 // in every Conn would cost each idle connection 128 bytes.
 func (c *Conn) control(ctx context.Context, h frame.Header) error {
-	buf := bufpool.Default.Get(frame.MaxControlPayload)
-	defer bufpool.Default.Put(buf)
+	return c.finishControl(ctx, h, bufpool.Default.Get(frame.MaxControlPayload), 0)
+}
+
+// cutControl is a control frame whose payload a read cut short by its
+// context: n bytes of it are in buf. The next read finishes it before
+// anything else; dropping it would leave a ping unanswered, or a close
+// frame unseen and the data after it delivered.
+type cutControl struct {
+	h   frame.Header
+	buf *[]byte // pooled, frame.MaxControlPayload bytes
+	n   int
+}
+
+// finishControl reads the rest of the payload of control frame h, whose
+// first n bytes are in buf, and handles the frame. buf goes back to the
+// pool, or into c.ctl when ctx cuts the read short.
+func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n int) error {
 	p := (*buf)[:h.Length]
-	if _, err := io.ReadFull(c.rc, p); err != nil {
-		return c.fail(ctx, err)
+	for n < len(p) {
+		k, err := c.rc.ReadContext(ctx, p[n:])
+		n += k
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+				c.ctl = &cutControl{h: h, buf: buf, n: n}
+				return err
+			}
+			bufpool.Default.Put(buf)
+			return c.fail(ctx, err)
+		}
 	}
+	defer bufpool.Default.Put(buf)
 	switch h.Opcode {
 	case frame.OpPing:
 		c.mu.Lock()

@@ -36,9 +36,10 @@ type messageReader struct {
 // frames that arrive meanwhile are handled: pings answered, pongs noted,
 // a close answered and returned as a *CloseError.
 //
-// ctx bounds this call and the reads of the returned reader. Cancelling it
-// returns ctx.Err() and leaves the connection open; the message can be
-// read on after a cancel, or discarded by the next Reader call.
+// ctx bounds this call and the reads of the returned reader. A read that
+// it cuts short returns ctx.Err() and leaves the connection open: the
+// next Reader or Read call, with a new context, discards what is left of
+// the message (or finishes the control frame that was cut) and goes on.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	if err := lock(ctx, &c.readMu, &c.peerClose); err != nil {
 		if err == ErrClosed {
@@ -175,7 +176,9 @@ func (m *messageReader) release() { m.ctx = context.Background() }
 func (m *messageReader) wireRead(p []byte) (int, error) {
 	c := m.c
 	for {
-		if c.rc.Remaining() == 0 {
+		// With a control frame cut short pending, the frame raw is in is
+		// that control frame, whose payload nextData finishes first.
+		if c.rc.Remaining() == 0 || c.ctl != nil {
 			if m.fin {
 				return 0, io.EOF
 			}
@@ -197,7 +200,9 @@ func (m *messageReader) wireRead(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
-		n, err := c.rc.Read(p)
+		// The message's context, which a Reader call after a cancelled
+		// read has renewed, not the one its frame was begun with.
+		n, err := c.rc.ReadContext(m.ctx, p)
 		if n > 0 {
 			m.wn += int64(n)
 			return n, nil

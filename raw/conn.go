@@ -375,6 +375,18 @@ func (c *Conn) discard() error {
 // Remaining returns how many payload bytes of the current frame are unread.
 func (c *Conn) Remaining() int64 { return c.remain }
 
+// ReadContext is Read bounded by ctx rather than by the context of the
+// last NextFrame call; Read calls after it are bounded by ctx too, until
+// the frame ends. A caller whose read of a payload was cut short by its
+// context goes on with a new one this way: the bytes read so far are
+// kept, and the rest of the frame follows.
+func (c *Conn) ReadContext(ctx context.Context, p []byte) (int, error) {
+	if c.remain > 0 {
+		c.rctx = ctx
+	}
+	return c.Read(p)
+}
+
 // Read reads payload bytes of the frame returned by the last NextFrame,
 // unmasked. It returns io.EOF at the end of the frame. Payloads larger than
 // the read buffer are read straight into p.

@@ -260,3 +260,42 @@ func TestCancelWhileSkipping(t *testing.T) {
 		})
 	}
 }
+
+// TestReadContextResumes cuts a payload read with the context of its
+// NextFrame and goes on with ReadContext and a new one: the payload
+// arrives whole and unmasked, and plain Read calls after it use the new
+// context too.
+func TestReadContextResumes(t *testing.T) {
+	s, client := tcpPair(t)
+	payload := []byte("a payload cut in the middle")
+	wire := maskedFrame(payload)
+	cut := len(wire) - len(payload) + 5
+	if _, err := client.Write(wire[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.NextFrame(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(s)
+	if !errors.Is(err, context.DeadlineExceeded) || string(got) != string(payload[:5]) {
+		t.Fatalf("read under the expiring context: %q, %v", got, err)
+	}
+	if _, err := client.Write(wire[cut:]); err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	var b [4]byte
+	n, err := s.ReadContext(ctx2, b[:])
+	if err != nil {
+		t.Fatalf("ReadContext: %v", err)
+	}
+	got = append(got, b[:n]...)
+	rest, err := io.ReadAll(s) // plain Read, now under ctx2
+	got = append(got, rest...)
+	if err != nil || string(got) != string(payload) {
+		t.Fatalf("payload %q, %v; want %q", got, err, payload)
+	}
+}

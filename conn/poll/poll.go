@@ -125,8 +125,7 @@ type Options struct {
 	// when the socket woke it only for control frames or for part of a
 	// header, before handing the connection back to epoll. 0 means
 	// DefaultFrameWait. (A control frame whose payload is cut off by
-	// this wait is skipped unanswered; control frames are at most 131
-	// bytes and in practice arrive whole.)
+	// this wait is finished at the next wake-up.)
 	FrameWait time.Duration
 	// SweepInterval is how often connections closed from outside the
 	// poller (CloseNow by another goroutine) are forgotten. 0 means

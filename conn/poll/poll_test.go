@@ -274,6 +274,42 @@ func TestPipelinedAndControl(t *testing.T) {
 	waitLen(t, p, 2)
 }
 
+// TestControlFrameAcrossWakeUps sends a ping, then a close frame, each
+// cut in the middle of its payload with a pause longer than FrameWait:
+// the worker hands the connection back to epoll with the frame half read,
+// and the next wake-up must finish it, answering the ping with its whole
+// payload and the close with its code.
+func TestControlFrameAcrossWakeUps(t *testing.T) {
+	p, url := server(t, nil, echo)
+	ctx := testCtx(t)
+	rc, nc := rawClient(t, ctx, url)
+	for _, f := range []struct {
+		op   frame.Opcode
+		p    []byte
+		want frame.Opcode
+	}{
+		{frame.OpPing, []byte("a ping payload"), frame.OpPong},
+		{frame.OpClose, frame.AppendClose(nil, 4001, "bye"), frame.OpClose},
+	} {
+		m := masked(f.op, true, f.p)
+		cut := len(m) - len(f.p) + 3
+		nc.Write(m[:cut])
+		time.Sleep(20 * time.Millisecond) // longer than FrameWait
+		nc.Write(m[cut:])
+		h, got, err := readFrame(ctx, rc)
+		if err != nil || h.Opcode != f.want {
+			t.Fatalf("after a %v cut in two: %v %q %v, want a %v", f.op, h.Opcode, got, err, f.want)
+		}
+		if f.op == frame.OpPing && string(got) != string(f.p) {
+			t.Fatalf("pong %q, want %q", got, f.p)
+		}
+		if code, _, _ := frame.ParseClose(got); f.op == frame.OpClose && code != 4001 {
+			t.Fatalf("close answered with %d, want 4001", code)
+		}
+	}
+	waitLen(t, p, 0)
+}
+
 func TestPeerClose(t *testing.T) {
 	var calls atomic.Int32
 	p, url := server(t, nil, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
