@@ -40,7 +40,18 @@ type expected struct {
 // UTF-8 as soon as it does, or that ends inside a character), pings
 // answered in order, and the close frame's payload (frame.ParseClose,
 // fuzzed on its own by FuzzClose).
-func modelSession(frames []fuzzFrame, compress bool, limit int64) expected {
+//
+// stalls are the offsets in the stream (spans says where each frame
+// lies) at which the session's read is cut short by its context, to go on
+// with a new one (see scriptConn). A cut changes nothing but this: the
+// message being read when it comes (from its first header on, to the end
+// of its last payload, control frames between its frames included) is
+// discarded by the next read, still checked but not delivered. A frame's
+// header is checked, and its payload before the cut taken in (text
+// checked), before the cut takes effect. (Cuts are modelled without
+// compression only: a compressed message cannot resume, and the indexes
+// of compressed count the discarded messages.)
+func modelSession(frames []fuzzFrame, spans []frameSpan, stalls []int, compress bool, limit int64) expected {
 	var e expected
 	var allowed frame.RSV
 	if compress {
@@ -48,15 +59,29 @@ func modelSession(frames []fuzzFrame, compress bool, limit int64) expected {
 	}
 	var (
 		inMsg, text, comp bool
+		lost              bool // a cut came in the current message
 		op                frame.Opcode
 		size              int64
 		data              []byte
 	)
+	// cutIn reports whether a stall lies in [from, to).
+	cutIn := func(from, to int) bool {
+		for _, s := range stalls {
+			if s >= from && s < to {
+				return true
+			}
+		}
+		return false
+	}
 	end := func(code frame.StatusCode) expected {
 		e.code = code
 		return e
 	}
-	for _, f := range frames {
+	for i, f := range frames {
+		sp := spans[i]
+		if inMsg && cutIn(sp.start, sp.payload) {
+			lost = true
+		}
 		fin := f.b0&0x80 != 0
 		rsv := frame.RSV(f.b0) & (frame.RSV1 | frame.RSV2 | frame.RSV3)
 		fop := frame.Opcode(f.b0 & 0xF)
@@ -76,9 +101,21 @@ func modelSession(frames []fuzzFrame, compress bool, limit int64) expected {
 		case n > limit:
 			return end(1009)
 		}
+		// Payload bytes before the first stall in it, if any.
+		avail := len(f.payload)
+		for _, s := range stalls {
+			if s >= sp.payload && s < sp.end {
+				avail = s - sp.payload
+				break
+			}
+		}
+		cut := avail < len(f.payload)
 		if control {
 			if rsv != 0 {
 				return end(1002)
+			}
+			if cut && inMsg {
+				lost = true
 			}
 			switch fop {
 			case frame.OpPing:
@@ -94,7 +131,7 @@ func modelSession(frames []fuzzFrame, compress bool, limit int64) expected {
 			continue
 		}
 		if fop != frame.OpContinuation {
-			inMsg, op, size, data = true, fop, 0, nil
+			inMsg, op, size, data, lost = true, fop, 0, nil, false
 			text = fop == frame.OpText
 			comp = rsv&frame.RSV1 != 0
 			e.compressed = append(e.compressed, comp)
@@ -105,6 +142,12 @@ func modelSession(frames []fuzzFrame, compress bool, limit int64) expected {
 			return end(1009)
 		}
 		size += n
+		if text && !comp && !utf8Prefix(append(data, f.payload[:avail]...)) {
+			return end(1007)
+		}
+		if cut {
+			lost = true
+		}
 		data = append(data, f.payload...)
 		if text && !comp && !utf8Prefix(data) {
 			return end(1007)
@@ -114,7 +157,9 @@ func modelSession(frames []fuzzFrame, compress bool, limit int64) expected {
 			if text && !comp && !utf8.Valid(data) {
 				return end(1007)
 			}
-			e.msgs = append(e.msgs, echoed{conn.MessageType(op), data})
+			if !lost {
+				e.msgs = append(e.msgs, echoed{conn.MessageType(op), data})
+			}
 		}
 	}
 	return end(conn.StatusAbnormalClosure)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -68,10 +69,15 @@ func parseFrames(data []byte) []fuzzFrame {
 	return fs
 }
 
+// frameSpan is where a frame lies in the stream: its header from start to
+// payload, its payload from payload to end.
+type frameSpan struct{ start, payload, end int }
+
 // wireBytes is what the peer sends for fs: every frame masked, with a key
-// that varies, when the peer is a client.
-func wireBytes(fs []fuzzFrame, masked bool) []byte {
+// that varies, when the peer is a client; and where each frame lies.
+func wireBytes(fs []fuzzFrame, masked bool) ([]byte, []frameSpan) {
 	var stream []byte
+	var spans []frameSpan
 	for i, f := range fs {
 		h := frame.Header{
 			Fin:    f.b0&0x80 != 0,
@@ -85,10 +91,12 @@ func wireBytes(fs []fuzzFrame, masked bool) []byte {
 			h.Mask = [4]byte{byte(i), 0x5A, byte(len(p)), 0xC3}
 			frame.Mask(h.Mask, 0, p)
 		}
+		start := len(stream)
 		stream = frame.AppendHeader(stream, h)
+		spans = append(spans, frameSpan{start, len(stream), len(stream) + len(p)})
 		stream = append(stream, p...)
 	}
-	return stream
+	return stream, spans
 }
 
 // scriptConn is the session's side of a connection whose peer sent in and
@@ -96,12 +104,52 @@ func wireBytes(fs []fuzzFrame, masked bool) []byte {
 // (any number if 0), then io.EOF; writes are kept in out. Nothing blocks,
 // and no write fails because the peer has gone, as they would over
 // net.Pipe: what the session does depends on the input alone.
+//
+// At each offset of in listed in stalls, the read that gets there fails
+// once as if its deadline had passed, and the current stallCtx expires:
+// the session sees its context expire in the middle of whatever it was
+// reading.
 type scriptConn struct {
-	mu     sync.Mutex
-	in     []byte
-	chunk  int
-	out    []byte
-	closed bool
+	mu      sync.Mutex
+	in      []byte
+	pos     int // bytes of in read so far
+	chunk   int
+	stalls  []int // offsets of in, increasing
+	current *stallCtx
+	// readDeadline is what raw sets to interrupt a read under a context
+	// that is done; reads fail while it has passed.
+	readDeadline time.Time
+	out          []byte
+	closed       bool
+}
+
+// stallCtx is the context of one read of the session: it is done, with
+// DeadlineExceeded, for good, once the connection has stalled under it.
+// raw watches it as any context: once done, a read under it fails at once
+// (the read deadline raw sets in the past), as over a real socket.
+type stallCtx struct {
+	context.Context
+	sc      *scriptConn
+	done    chan struct{}
+	expired bool // guarded by sc.mu
+}
+
+func (c *stallCtx) Done() <-chan struct{} { return c.done }
+func (c *stallCtx) Err() error {
+	c.sc.mu.Lock()
+	defer c.sc.mu.Unlock()
+	if c.expired {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// newStallCtx returns the context of the session's next read.
+func (c *scriptConn) newStallCtx(parent context.Context) *stallCtx {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.current = &stallCtx{Context: parent, sc: c, done: make(chan struct{})}
+	return c.current
 }
 
 func (c *scriptConn) Read(p []byte) (int, error) {
@@ -110,14 +158,27 @@ func (c *scriptConn) Read(p []byte) (int, error) {
 	switch {
 	case c.closed:
 		return 0, net.ErrClosed
-	case len(c.in) == 0:
+	case !c.readDeadline.IsZero() && !time.Now().Before(c.readDeadline):
+		return 0, os.ErrDeadlineExceeded
+	case len(c.stalls) > 0 && c.stalls[0] == c.pos:
+		c.stalls = c.stalls[1:]
+		if c.current != nil && !c.current.expired {
+			c.current.expired = true
+			close(c.current.done)
+		}
+		return 0, os.ErrDeadlineExceeded
+	case c.pos == len(c.in):
 		return 0, io.EOF
 	}
 	if c.chunk > 0 && len(p) > c.chunk {
 		p = p[:c.chunk]
 	}
-	n := copy(p, c.in)
-	c.in = c.in[n:]
+	end := len(c.in)
+	if len(c.stalls) > 0 {
+		end = c.stalls[0]
+	}
+	n := copy(p, c.in[c.pos:end])
+	c.pos += n
 	return n, nil
 }
 
@@ -149,10 +210,15 @@ type scriptAddr struct{}
 func (scriptAddr) Network() string { return "script" }
 func (scriptAddr) String() string  { return "script" }
 
-func (c *scriptConn) LocalAddr() net.Addr                { return scriptAddr{} }
-func (c *scriptConn) RemoteAddr() net.Addr               { return scriptAddr{} }
-func (c *scriptConn) SetDeadline(t time.Time) error      { return nil }
-func (c *scriptConn) SetReadDeadline(t time.Time) error  { return nil }
+func (c *scriptConn) LocalAddr() net.Addr           { return scriptAddr{} }
+func (c *scriptConn) RemoteAddr() net.Addr          { return scriptAddr{} }
+func (c *scriptConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+func (c *scriptConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readDeadline = t
+	return nil
+}
 func (c *scriptConn) SetWriteDeadline(t time.Time) error { return nil }
 
 // echoed is a data message the peer received.
@@ -258,7 +324,9 @@ func watchSession(out []byte, role raw.Role, peer extension.Agreed) peerView {
 // mode: bit 0 the input's bytes as they are, bit 1 echo through Reader
 // and Writer rather than Read and Write, bit 2 the session is the client,
 // bit 3 permessage-deflate agreed (context takeover both ways), bits 4-7
-// k: the session's reads get at most k*k bytes (no limit if k is 0).
+// k: the session's reads get at most k*k bytes (no limit if k is 0), bits
+// 8-15 k: with neither bit 1 nor bit 3, a read is cut short by its
+// context every k bytes of the stream (see scriptConn).
 func FuzzSession(f *testing.F) {
 	text := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x1, []byte(s)} }
 	bin := func(fin bool, s string) fuzzFrame { return fuzzFrame{b(fin) | 0x2, []byte(s)} }
@@ -306,6 +374,11 @@ func FuzzSession(f *testing.F) {
 	for i, s := range seeds {
 		f.Add(encodeFrames(s...), uint16(i%16)&^1|uint16(i%5)<<4)
 	}
+	// Reads cut short by their context every few bytes, as server and as
+	// client.
+	for i, s := range seeds {
+		f.Add(encodeFrames(s...), uint16(1+i%9)<<8|uint16(i%2)<<2|uint16(i%3)<<4)
+	}
 	// Compressed messages: RFC 7692's "Hello" (Section 7.2.3.1), the same
 	// in two fragments and with its second message on the window
 	// (7.2.3.2), a stored block (7.2.3.3), a bomb past the read limit,
@@ -352,10 +425,16 @@ func FuzzSession(f *testing.F) {
 		}
 		rawMode := mode&1 != 0
 		var frames []fuzzFrame
+		var spans []frameSpan
 		stream := data
 		if !rawMode {
 			frames = parseFrames(data)
-			stream = wireBytes(frames, sm.role == raw.Server)
+			stream, spans = wireBytes(frames, sm.role == raw.Server)
+			if k := int(mode >> 8); k > 0 && !sm.streaming && !sm.compress {
+				for s := k; s < len(stream) && len(sm.stalls) < 256; s += k {
+					sm.stalls = append(sm.stalls, s)
+				}
+			}
 		}
 		view, err, second := runSession(t, stream, sm)
 
@@ -368,7 +447,7 @@ func FuzzSession(f *testing.F) {
 		if rawMode {
 			checkPlausible(t, err, view)
 		} else {
-			checkModel(t, modelSession(frames, sm.compress, fuzzReadLimit), err, view)
+			checkModel(t, modelSession(frames, spans, sm.stalls, sm.compress, fuzzReadLimit), err, view)
 		}
 
 		deadline := time.Now().Add(2 * time.Second)
@@ -425,6 +504,7 @@ type sessionMode struct {
 	role      raw.Role
 	compress  bool
 	chunk     int
+	stalls    []int // see scriptConn
 }
 
 // runSession runs an echoing session, as m says, on a connection whose
@@ -449,14 +529,14 @@ func runSession(t *testing.T, stream []byte, m sessionMode) (view peerView, err,
 			sessAgreed, peerAgreed = cli, srv
 		}
 	}
-	sc := &scriptConn{in: stream, chunk: m.chunk}
+	sc := &scriptConn{in: stream, chunk: m.chunk, stalls: m.stalls}
 	res := &handshake.Result{Conn: sc, Extensions: header}
 	c := conn.NewFromResult(res, m.role, sessAgreed, &conn.Options{ReadLimit: fuzzReadLimit, CloseTimeout: time.Second, ReadBufferSize: 512, WriteBufferSize: 512})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for i := 0; ; i++ {
-		if i > len(stream) {
+		if i > len(stream)+len(m.stalls) {
 			t.Fatalf("more messages than bytes in the stream")
 		}
 		if m.streaming {
@@ -464,9 +544,12 @@ func runSession(t *testing.T, stream []byte, m sessionMode) (view peerView, err,
 		} else {
 			var typ conn.MessageType
 			var p []byte
-			typ, p, err = c.Read(ctx)
+			typ, p, err = c.Read(sc.newStallCtx(ctx))
 			if err == nil {
 				c.Write(ctx, typ, p) // a write error shows in the next read
+			}
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				continue // a stall: the session goes on with a new context
 			}
 		}
 		if err != nil {
