@@ -37,9 +37,12 @@
 // Ping and keepalive need a goroutine that reads.
 //
 // Cancelling the context of a call returns ctx.Err() and leaves the
-// connection open: the interrupted read can be resumed, and a write that
-// had not started is simply not sent. Only a write cut off in the middle
-// of a frame breaks the connection.
+// connection open: the next read, with a new context, goes on where the
+// interrupted one stopped (a control frame cut short is finished, what is
+// left of a data message cut short is discarded), and a write that had not
+// started is simply not sent. Only a write cut off in the middle of a
+// frame, or a read in the middle of a compressed message, breaks the
+// connection.
 //
 // # Closing
 //
