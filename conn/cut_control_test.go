@@ -4,44 +4,15 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/handshake"
+	"github.com/hybi-go/hybi/internal/testnet"
 	"github.com/hybi-go/hybi/raw"
 )
-
-// loopbackPair returns the two ends of a loopback TCP connection.
-func loopbackPair(t *testing.T) (a, b net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(got)
-			return
-		}
-		got <- c
-	}()
-	a, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = <-got
-	if b == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a, b
-}
 
 // maskedFrame is a whole frame as a client sends it.
 func maskedFrame(op frame.Opcode, p []byte) []byte {
@@ -65,7 +36,7 @@ func TestControlFrameCutByDeadline(t *testing.T) {
 		{frame.OpClose, frame.AppendClose(nil, 4001, "bye")},
 	} {
 		t.Run(tc.op.String(), func(t *testing.T) {
-			cliNC, srvNC := loopbackPair(t)
+			srvNC, cliNC := testnet.Loopback(t)
 			c := conn.NewFromResult(&handshake.Result{Conn: srvNC}, raw.Server, nil, nil)
 			defer c.CloseNow()
 			wire := append(maskedFrame(tc.op, tc.payload), maskedFrame(frame.OpText, []byte("after"))...)
@@ -122,7 +93,7 @@ func TestControlFrameCutByDeadline(t *testing.T) {
 // under the expired context and failed the connection with 1006.)
 func TestReadAfterDeadlineMidMessage(t *testing.T) {
 	for _, streamed := range []bool{false, true} {
-		cliNC, srvNC := loopbackPair(t)
+		srvNC, cliNC := testnet.Loopback(t)
 		c := conn.NewFromResult(&handshake.Result{Conn: srvNC}, raw.Server, nil, nil)
 		defer c.CloseNow()
 		wire := append(maskedFrame(frame.OpText, []byte("first message")), maskedFrame(frame.OpText, []byte("after"))...)

@@ -12,36 +12,15 @@ import (
 
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/ctxflag"
+	"github.com/hybi-go/hybi/internal/testnet"
 	"github.com/hybi-go/hybi/raw"
 )
-
-// tcpConns returns both ends of a loopback TCP connection, closed when
-// the test ends.
-func tcpConns(t *testing.T) (server, client net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err = ln.Accept()
-	if err != nil {
-		client.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close(); client.Close() })
-	return server, client
-}
 
 // tcpPair returns a Raw server session and the client's end of a loopback
 // TCP connection.
 func tcpPair(t *testing.T) (*raw.Conn, net.Conn) {
 	t.Helper()
-	server, client := tcpConns(t)
+	server, client := testnet.Loopback(t)
 	s := raw.New(server, nil, raw.Server, nil)
 	t.Cleanup(func() { s.Close() })
 	return s, client
@@ -135,7 +114,7 @@ func TestWatchFollowsContext(t *testing.T) {
 func TestCloseReleasesWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	server, client := tcpConns(t)
+	server, client := testnet.Loopback(t)
 	for _, close := range []bool{false, true} {
 		wp := func() weak.Pointer[raw.Conn] {
 			s := raw.New(server, nil, raw.Server, nil)
@@ -179,7 +158,7 @@ func TestClosesConnContextNotWatched(t *testing.T) {
 	parent, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ctx := closingCtx{parent}
-	server, _ := tcpConns(t)
+	server, _ := testnet.Loopback(t)
 	wp := func() weak.Pointer[raw.Conn] {
 		s := raw.New(server, nil, raw.Server, nil)
 		if err := s.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpText}, []byte("x")); err != nil {
@@ -222,7 +201,7 @@ func TestCancelWhileSkipping(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			var server, client net.Conn
 			if transport == "tcp" {
-				server, client = tcpConns(t)
+				server, client = testnet.Loopback(t)
 			} else {
 				server, client = net.Pipe()
 				t.Cleanup(func() { server.Close(); client.Close() })
