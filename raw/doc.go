@@ -10,6 +10,13 @@
 // limit; it does not validate text payloads or close payloads, which are
 // message-level (use frame.UTF8 and frame.ParseClose).
 //
+// # Contexts
+//
+// NextFrame's context bounds the header and, through Read, the frame's
+// payload. A call it cuts short returns ctx.Err() with nothing lost: call
+// NextFrame again to go on reading a header, or ReadContext with a new
+// context to go on reading a payload.
+//
 // # Buffers
 //
 // A Conn keeps a 128-byte inline read buffer and takes a pooled one only
