@@ -286,10 +286,8 @@ func (c *Conn) setTerminal(err error) error {
 // connection as it was; protocol errors are answered with a close frame
 // carrying their code; anything else means the connection is gone.
 func (c *Conn) fail(ctx context.Context, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		if ctx.Err() != nil {
-			return err
-		}
+	if cutByContext(ctx, err) {
+		return err
 	}
 	if t := c.terminal(); t != nil {
 		return t
@@ -309,6 +307,12 @@ func (c *Conn) fail(ctx context.Context, err error) error {
 	}
 	c.shutdown()
 	return c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, err))
+}
+
+// cutByContext reports whether err is ctx ending a call that the
+// connection survives.
+func cutByContext(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // shutdown closes TCP and stops the keepalive.
@@ -388,7 +392,7 @@ func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n
 			err = io.ErrUnexpectedEOF
 		}
 		if err != nil {
-			if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			if cutByContext(ctx, err) {
 				c.ctl = &cutControl{h: h, buf: buf, n: n}
 				return err
 			}
@@ -501,7 +505,7 @@ func (c *Conn) failWrite(ctx context.Context, err error) error {
 		c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, err))
 		return err
 	}
-	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	if cutByContext(ctx, err) {
 		return err
 	}
 	if errors.Is(err, raw.ErrClosed) {
