@@ -16,10 +16,8 @@ import (
 
 // maskedFrame is a whole frame as a client sends it.
 func maskedFrame(op frame.Opcode, p []byte) []byte {
-	h := frame.Header{Fin: true, Opcode: op, Masked: true, Mask: [4]byte{9, 8, 7, 6}, Length: int64(len(p))}
-	q := append([]byte(nil), p...)
-	frame.Mask(h.Mask, 0, q)
-	return append(frame.AppendHeader(nil, h), q...)
+	b, _ := wireBytes([]fuzzFrame{{0x80 | byte(op), p}}, true)
+	return b
 }
 
 // TestControlFrameCutByDeadline cuts a ping and a close frame in the
