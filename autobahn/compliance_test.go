@@ -63,20 +63,20 @@ func reportFailures(t *testing.T, res []*suite.Result, want int, allow func(*sui
 }
 
 // TestCompliance runs the whole catalogue against hybi's echo server and
-// client testee (Default session), and sections 1-10 against the Raw
-// session testees: every case must be OK, but the informational ones.
+// client testee, on the Default session and on the Raw one: every case
+// must be OK, but the informational ones.
 func TestCompliance(t *testing.T) {
 	skipShort(t)
 	ctx := context.Background()
 	all := suite.Catalogue()
-	noDeflate := suite.Select(all, []string{"*"}, []string{"12.*", "13.*"})
+	rawCases := all
 	if raceEnabled {
 		// Under the race detector the catalogue takes over ten minutes:
 		// run the sections where hybi's goroutines meet (pings, close
 		// handshakes, fragments with control frames) plus a few of each
 		// other section. CI also runs everything without -race.
 		all = suite.Select(all, []string{"1.1.*", "2.*", "3.*", "4.*", "5.*", "6.2.*", "7.*", "10.*", "12.1.*", "13.1.*"}, nil)
-		noDeflate = suite.Select(noDeflate, []string{"2.*", "5.*", "7.*"}, nil)
+		rawCases = suite.Select(all, []string{"2.*", "5.*", "7.*", "12.1.*", "13.1.*"}, nil)
 	}
 	t.Run("server", func(t *testing.T) {
 		res, err := RunHybiServer(ctx, testee.Options{}, all, opts("hybi-server", 100))
@@ -105,18 +105,18 @@ func TestCompliance(t *testing.T) {
 		reportFailures(t, res, len(all), nil)
 	})
 	t.Run("raw-server", func(t *testing.T) {
-		res, err := RunHybiServer(ctx, testee.Options{Raw: true}, noDeflate, opts("hybi-raw-server", 0))
+		res, err := RunHybiServer(ctx, testee.Options{Raw: true}, rawCases, opts("hybi-raw-server", 100))
 		if err != nil {
 			t.Fatal(err)
 		}
-		reportFailures(t, res, len(noDeflate), nil)
+		reportFailures(t, res, len(rawCases), nil)
 	})
 	t.Run("raw-client", func(t *testing.T) {
-		res, err := RunClient(ctx, HybiClient(testee.Options{Raw: true}), noDeflate, opts("hybi-raw-client", 0))
+		res, err := RunClient(ctx, HybiClient(testee.Options{Raw: true}), rawCases, opts("hybi-raw-client", 100))
 		if err != nil {
 			t.Error(err)
 		}
-		reportFailures(t, res, len(noDeflate), nil)
+		reportFailures(t, res, len(rawCases), nil)
 	})
 }
 
@@ -256,4 +256,26 @@ func TestNodeWS(t *testing.T) {
 		}
 		reportFailures(t, res, len(all), nodeAllowed)
 	})
+}
+
+// TestClientTesteeRealSuiteProtocol runs both client testees through a
+// few cases of each kind against the runner, whose command endpoints end
+// as the real suite's do (a close frame with no status code). It is short
+// enough to run under -short too.
+func TestClientTesteeRealSuiteProtocol(t *testing.T) {
+	ctx := context.Background()
+	cases := suite.Select(suite.Catalogue(), []string{"1.1.1", "2.1", "5.1", "6.1.1", "7.1.1", "12.1.1", "13.1.1"}, nil)
+	for _, o := range []testee.Options{{}, {Raw: true}} {
+		agent := "hybi-client"
+		if o.Raw {
+			agent = "hybi-raw-client"
+		}
+		t.Run(agent, func(t *testing.T) {
+			res, err := RunClient(ctx, HybiClient(o), cases, opts(agent, 10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			reportFailures(t, res, len(cases), nil)
+		})
+	}
 }

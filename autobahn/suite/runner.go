@@ -3,7 +3,6 @@ package suite
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -235,6 +234,13 @@ func runClientCase(ctx context.Context, serverURL string, index int, c *Case, ag
 // of cases in a text message; /runCase?case=N&agent=A runs case N
 // (1-based) on that connection; /updateReports?agent=A calls
 // OnUpdateReports. Results are kept per agent.
+//
+// The command endpoints end as the real suite's fuzzing server ends them
+// (autobahntestsuite's FuzzingProtocol.onOpen calls sendClose() with no
+// arguments): with a close frame that carries no status code, so that a
+// client testee that would stop at the real suite's first request stops
+// here too. Like the real suite, /runCase and /updateReports refuse a
+// request without an agent.
 type Server struct {
 	Cases []*Case
 	Opts  *Options
@@ -287,6 +293,10 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		commandSession(a.nc, a.br, []byte(strconv.Itoa(len(srv.Cases))), o)
 	case "/updateReports":
+		if agent == "" {
+			http.Error(w, "need an agent", http.StatusBadRequest)
+			return
+		}
 		a, err := accept(w, r, nil)
 		if err != nil {
 			return
@@ -359,7 +369,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // commandSession answers a command connection: an optional text message,
-// then the closing handshake, as a server.
+// then the closing handshake, as a server. Its close frame has an empty
+// payload, as the real suite's has; the client's reply is waited for and
+// then TCP is closed, as the server does at the end of a handshake.
 func commandSession(nc net.Conn, br *bufio.Reader, text []byte, o *Options) {
 	defer nc.Close()
 	var out []byte
@@ -367,8 +379,7 @@ func commandSession(nc net.Conn, br *bufio.Reader, text []byte, o *Options) {
 		out = appendHeader(out, header{fin: true, op: opText, length: uint64(len(text))})
 		out = append(out, text...)
 	}
-	out = appendHeader(out, header{fin: true, op: opClose, length: 2})
-	out = binary.BigEndian.AppendUint16(out, normal)
+	out = appendHeader(out, header{fin: true, op: opClose})
 	nc.SetDeadline(time.Now().Add(2 * o.closeTimeout()))
 	if _, err := nc.Write(out); err != nil {
 		return

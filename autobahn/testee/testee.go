@@ -85,13 +85,20 @@ func Handler(o Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.Background()
 		if o.Raw {
-			u := acceptOptions().Upgrader
+			ao := acceptOptions()
+			u := ao.Upgrader
+			var agreed []extension.Agreed
+			u.NegotiateExtensions = func(offers []string) (string, error) {
+				resp, a, err := extension.Negotiate(ao.Extensions, offers)
+				agreed = a
+				return resp, err
+			}
 			res, err := u.Upgrade(w, r)
 			if err != nil {
 				return
 			}
-			rc := raw.New(res.Conn, res.Buffered, raw.Server, &raw.Options{MaxFrameSize: ReadLimit})
-			echoRaw(ctx, rc, o)
+			rc := raw.New(res.Conn, res.Buffered, raw.Server, rawOptions(agreed))
+			echoRaw(ctx, rc, agreed, o)
 			return
 		}
 		c, err := conn.Accept(w, r, acceptOptions())
@@ -158,17 +165,24 @@ func RunClient(ctx context.Context, base, agent string, o Options) error {
 }
 
 func caseCount(ctx context.Context, base string) (int, error) {
-	var n int
+	n := -1
 	err := command(ctx, base+"/getCaseCount", func(p []byte) error {
 		var err error
 		n, err = strconv.Atoi(strings.TrimSpace(string(p)))
 		return err
 	})
+	if err == nil && n < 0 {
+		err = errors.New("the server closed the connection without sending the case count")
+	}
 	return n, err
 }
 
 // command runs a command connection: reads the messages (handing them to
-// f) until the server closes.
+// f) until the server ends it. The real suite ends a command connection
+// with a close frame that carries no status code (1005 here); a server may
+// also send 1000, or drop TCP with no close frame at all. Any of these is
+// the end of the command; an error in a close frame, or a connection
+// broken by anything but the peer's clean end of stream, is not.
 func command(ctx context.Context, u string, f func([]byte) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -180,7 +194,7 @@ func command(ctx context.Context, u string, f func([]byte) error) error {
 	for {
 		_, p, err := c.Read(ctx)
 		if err != nil {
-			if conn.CloseStatus(err) == conn.StatusNormalClosure {
+			if commandEnded(err) {
 				return nil
 			}
 			return err
@@ -193,15 +207,35 @@ func command(ctx context.Context, u string, f func([]byte) error) error {
 	}
 }
 
+// commandEnded reports whether a read error is the server's end of a
+// command connection.
+func commandEnded(err error) bool {
+	switch conn.CloseStatus(err) {
+	case conn.StatusNormalClosure, conn.StatusNoStatusRcvd:
+		return true
+	case conn.StatusAbnormalClosure:
+		return errors.Is(err, io.EOF)
+	}
+	return false
+}
+
 func runCase(ctx context.Context, u string, o Options) error {
 	if o.Raw {
-		d := dialOptions().Dialer
+		do := dialOptions()
+		d := do.Dialer
+		var agreed []extension.Agreed
+		d.Extensions = extension.Offers(do.Extensions)
+		d.CheckExtensions = func(resp string) error {
+			var err error
+			agreed, err = extension.Confirm(do.Extensions, resp)
+			return err
+		}
 		res, _, err := d.Dial(ctx, u)
 		if err != nil {
 			return err
 		}
-		rc := raw.New(res.Conn, res.Buffered, raw.Client, &raw.Options{MaxFrameSize: ReadLimit})
-		return echoRaw(ctx, rc, o)
+		rc := raw.New(res.Conn, res.Buffered, raw.Client, rawOptions(agreed))
+		return echoRaw(ctx, rc, agreed, o)
 	}
 	c, _, err := conn.Dial(ctx, u, dialOptions())
 	if err != nil {
