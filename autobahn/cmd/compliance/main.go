@@ -9,6 +9,8 @@
 //
 // It exits with status 1 when a case is not OK; INFORMATIONAL is allowed
 // for 7.1.6, 7.13.1 and 7.13.2 only, and UNIMPLEMENTED counts as a failure.
+// With -check it only checks a report, and also exits 1 when a case of the
+// catalogue (or of -cases and -exclude) has no verdict in it.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -44,16 +47,16 @@ func main() {
 		deflateN  = flag.Int("deflate-messages", 100, "messages per 12.*/13.* case (the suite sends 1000)")
 		maxWait   = flag.Duration("max-wait", 0, "cap on a case's wait for a stuck peer (default 60s)")
 		verbose   = flag.Bool("v", false, "print a line per case")
-		check     = flag.String("check", "", "only check a report's index.json (from this runner or the real suite) against hybi's bar")
+		check     = flag.String("check", "", "only check a report's index.json (from this runner or the real suite) against hybi's bar: every case of -cases/-exclude must have a verdict")
 	)
 	flag.Parse()
-	if *check != "" {
-		os.Exit(checkIndex(*check))
-	}
 	sel := suite.Select(suite.Catalogue(), split(*cases), split(*exclude))
 	if len(sel) == 0 {
 		fmt.Fprintln(os.Stderr, "no case matches")
 		os.Exit(2)
+	}
+	if *check != "" {
+		os.Exit(checkIndex(os.Stdout, *check, sel))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -149,8 +152,12 @@ func main() {
 }
 
 // checkIndex tallies the index.json of a report, the runner's or the real
-// suite's, and returns the exit status.
-func checkIndex(path string) int {
+// suite's, writes the tally to w and returns the exit status: 0 when every
+// agent in it has a verdict within hybi's bar for every case of want, 1
+// otherwise (a report with no agent, or one that lacks a case, fails: the
+// real suite writes {} when it could not reach the testee), 2 when the
+// report cannot be read.
+func checkIndex(w io.Writer, path string, want []*suite.Case) int {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -164,20 +171,48 @@ func checkIndex(path string) int {
 		fmt.Fprintln(os.Stderr, path+":", err)
 		return 2
 	}
+	if len(index) == 0 {
+		fmt.Fprintf(w, "%s: no agent and no case in the report; did the suite reach the testee?\n", path)
+		return 1
+	}
+	agents := make([]string, 0, len(index))
+	for agent := range index {
+		agents = append(agents, agent)
+	}
+	sort.Strings(agents)
 	status := 0
-	for agent, cases := range index {
+	for _, agent := range agents {
+		cases := index[agent]
 		var res []*suite.Result
 		for id, c := range cases {
 			res = append(res, &suite.Result{Agent: agent, ID: id, Behavior: c.Behavior, BehaviorClose: c.BehaviorClose})
 		}
 		sort.Slice(res, func(i, j int) bool { return suite.IDLess(res[i].ID, res[j].ID) })
-		suite.WriteTally(os.Stdout, fmt.Sprintf("%s — %d cases (%s)", agent, len(res), path), res)
+		suite.WriteTally(w, fmt.Sprintf("%s — %d cases (%s)", agent, len(res), path), res)
 		for _, r := range autobahn.Failures(res) {
-			fmt.Printf("  not OK: %-9s %s / %s\n", r.ID, r.Behavior, r.BehaviorClose)
+			fmt.Fprintf(w, "  not OK: %-9s %s / %s\n", r.ID, r.Behavior, r.BehaviorClose)
+			status = 1
+		}
+		var missing []string
+		for _, c := range want {
+			if _, ok := cases[c.ID]; !ok {
+				missing = append(missing, c.ID)
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(w, "  missing: %d of %d cases have no verdict: %s\n", len(missing), len(want), abbreviate(missing, 20))
 			status = 1
 		}
 	}
 	return status
+}
+
+// abbreviate joins the first n of ids and says how many more there are.
+func abbreviate(ids []string, n int) string {
+	if len(ids) <= n {
+		return strings.Join(ids, " ")
+	}
+	return fmt.Sprintf("%s ... and %d more", strings.Join(ids[:n], " "), len(ids)-n)
 }
 
 func res0agent(res []*suite.Result) string {
