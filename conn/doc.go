@@ -41,8 +41,15 @@
 // interrupted one stopped (a control frame cut short is finished, what is
 // left of a data message cut short is discarded), and a write that had not
 // started is simply not sent. Only a write cut off in the middle of a
-// frame, or a read in the middle of a compressed message, breaks the
-// connection.
+// frame breaks the connection, and a read cut off in the middle of a
+// compressed message whose sender keeps its compression context
+// (permessage-deflate's context takeover, the default): the decompressor
+// cannot resume where it stopped, so the read returns a *CloseError of
+// StatusAbnormalClosure (1006) that wraps ctx.Err(). Without context
+// takeover on the messages this end receives (deflate.Options's
+// ClientNoContextTakeover on a server, ServerNoContextTakeover on a
+// client), such a read is as safe to cut as any other, at some cost in
+// compression ratio.
 //
 // # Closing
 //

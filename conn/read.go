@@ -24,6 +24,12 @@ type messageReader struct {
 	wn     int64 // bytes of the message received so far, before decoding
 	hint   int64 // for Read: the size of a single-frame message, or -1-(first frame's size)
 	utf8   frame.UTF8
+	// skip is set when a read cut short by its context stopped the
+	// decoders in the middle of the message, and they may leave it
+	// unfinished: its rest is discarded undecoded by the next Reader or
+	// Read, and the reader returns skipErr meanwhile.
+	skip    bool
+	skipErr error
 
 	// dec is the head of the decoder chain for the current message, nil
 	// when no decoder took it (the rest is in c.ext).
@@ -67,6 +73,7 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	m.fin = h.Fin
 	m.n, m.wn = 0, 0
 	m.utf8.Reset()
+	m.skip, m.skipErr = false, nil
 	m.active = true
 	if err := m.checkLimit(h.Length); err != nil {
 		return 0, nil, err
@@ -159,6 +166,9 @@ func (m *messageReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	defer c.readMu.Unlock()
+	if m.skip {
+		return 0, m.skipErr
+	}
 	n, err := m.read(p)
 	if err == io.EOF {
 		m.release()
@@ -221,6 +231,14 @@ func (m *messageReader) read(p []byte) (int, error) {
 	}
 	if m.dec != nil {
 		return m.readDecoded(p)
+	}
+	if m.skip {
+		// The undecoded rest of a message left unfinished: discarded.
+		_, err := m.wireRead(p)
+		if err == io.EOF {
+			m.active = false
+		}
+		return 0, err
 	}
 	n, err := m.wireRead(p)
 	if err == io.EOF {
@@ -302,6 +320,17 @@ func (m *messageReader) readDecoded(p []byte) (int, error) {
 	return 0, m.decodeError(err)
 }
 
+// canSkip reports whether every decoder may leave the current message
+// unfinished.
+func (m *messageReader) canSkip() bool {
+	for _, d := range m.c.ext.decoders() {
+		if s, ok := d.(extension.MessageSkipper); !ok || !s.CanSkip() {
+			return false
+		}
+	}
+	return true
+}
+
 // end ends the current message and releases its decoders.
 func (m *messageReader) end() {
 	m.active = false
@@ -310,20 +339,27 @@ func (m *messageReader) end() {
 
 // decodeError handles an error from a decoder. One that came from the
 // received frames was handled when it happened, except for a cancelled
-// context: a decoder cannot resume after it, so the connection is broken.
-// Any other error is the decoder's verdict on the data: 1007 unless it is
-// a *ProtocolError with its own code.
+// context, which may have stopped a decoder in the middle of its input:
+// if every decoder may leave the message unfinished
+// (extension.MessageSkipper), the rest of it is skipped and the
+// connection goes on, as without extensions; otherwise the decoders
+// cannot resume, and the connection is broken (1006, wrapping the
+// context's error). Any other error is the decoder's verdict on the data:
+// 1007 unless it is a *ProtocolError with its own code.
 func (m *messageReader) decodeError(err error) error {
 	c := m.c
+	if werr := c.ext.wireErr; werr != nil && cutByContext(m.ctx, werr) && c.terminal() == nil && m.canSkip() {
+		m.closeDecoders()
+		m.skip, m.skipErr = true, werr
+		return werr
+	}
 	m.end()
 	if t := c.terminal(); t != nil {
 		return t
 	}
 	if werr := c.ext.wireErr; werr != nil {
-		err = werr
 		c.shutdown()
-		c.setTerminal(fmt.Errorf("%w: decoding interrupted: %w", &CloseError{Code: StatusAbnormalClosure}, err))
-		return err
+		return c.setTerminal(fmt.Errorf("%w: a read cut short in the middle of a compressed message cannot resume: %w", &CloseError{Code: StatusAbnormalClosure}, werr))
 	}
 	var pe *ProtocolError
 	if !errors.As(err, &pe) {

@@ -114,3 +114,18 @@ type Decoder interface {
 	// close r.
 	Decode(r io.Reader, m *Message) (io.ReadCloser, error)
 }
+
+// MessageSkipper is implemented by a Decoder that can leave a message
+// unfinished. A read cut short by its context may stop a decoder in the
+// middle of its input, where most decoders (a decompressor among them)
+// cannot resume. The connection then asks every decoder whether it may
+// skip the rest of that message: if all of them may, the rest is discarded
+// undecoded, their Close is called, and the next message is decoded as if
+// this one had ended; otherwise the connection is closed (1006).
+type MessageSkipper interface {
+	// CanSkip reports whether the message being decoded may be left
+	// unfinished: true when no later message depends on it (for
+	// permessage-deflate, when the sender resets its compressor for
+	// every message, so that the decoder keeps no window).
+	CanSkip() bool
+}

@@ -290,6 +290,13 @@ func (d *decoder) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// CanSkip implements extension.MessageSkipper: without context takeover
+// on the messages this end receives, no message depends on the one before,
+// so one whose read was cut short can be left unfinished.
+func (d *decoder) CanSkip() bool { return d.noCtx }
+
+var _ extension.MessageSkipper = (*decoder)(nil)
+
 // Close gives the decompressor back, unless the message failed: a
 // decompressor that stopped on bad input may keep decoding tables that
 // a Reset does not clear (seen with klauspost/compress v1.20.4), and the
