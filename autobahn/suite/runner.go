@@ -302,6 +302,10 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if srv.OnUpdateReports != nil {
+			// A case's result is recorded once its connection is over,
+			// which may be just after the client has moved on: the
+			// report must hold every case run before it was asked for.
+			srv.Wait()
 			srv.OnUpdateReports(agent)
 		}
 		commandSession(a.nc, a.br, nil, o)
