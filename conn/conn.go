@@ -321,12 +321,6 @@ func (c *Conn) shutdown() {
 	c.rc.Close()
 }
 
-func (c *Conn) stopKeepalive() {
-	if c.keepalive != nil {
-		c.keepalive.Stop()
-	}
-}
-
 // nextData returns the next data frame header, handling control frames
 // that come before it.
 func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
