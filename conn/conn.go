@@ -56,6 +56,10 @@ type Options struct {
 	// PingInterval, when positive, sends a ping after every interval; a
 	// pong must come back within PongTimeout or the connection is closed
 	// with ErrPongTimeout. Pongs are only seen while some goroutine reads.
+	// A ping that cannot even be sent within PongTimeout (the peer stopped
+	// reading, and a write to it holds the connection) fails it the same
+	// way, which also ends that write: the keepalive is what bounds a
+	// connection whose peer is gone or never reads.
 	PingInterval time.Duration
 	// PongTimeout defaults to PingInterval.
 	PongTimeout time.Duration
@@ -319,12 +323,6 @@ func cutByContext(ctx context.Context, err error) bool {
 func (c *Conn) shutdown() {
 	c.stopKeepalive()
 	c.rc.Close()
-}
-
-func (c *Conn) stopKeepalive() {
-	if c.keepalive != nil {
-		c.keepalive.Stop()
-	}
 }
 
 // nextData returns the next data frame header, handling control frames

@@ -130,6 +130,7 @@
 //	message over ReadLimit (counted after inflating)  1009        frame.ErrMessageTooBig
 //	connection dropped without a close frame          (none)      *CloseError{Code: 1006} wrapping the I/O error
 //	no pong within PongTimeout                        (none)      *CloseError{Code: 1006} wrapping ErrPongTimeout
+//	keepalive ping not sent within PongTimeout        (none)      *CloseError{Code: 1006} wrapping ErrPongTimeout
 //
 // Limits and their defaults: ReadLimit 32 MiB (message size after
 // decoding), MaxFrameSize the same, CloseTimeout 5 s; the opening

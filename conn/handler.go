@@ -17,6 +17,13 @@ import (
 // when serve returns, so serve should end with Close when it wants a
 // closing handshake. A failed handshake has already been answered with an
 // HTTP error and serve is not called.
+//
+// Nothing bounds ctx: a peer that stops reading blocks serve's writes,
+// and the pongs its reads send, until the connection fails. Set
+// Options.PingInterval (with PongTimeout) in o so that such a peer, or a
+// dead one, fails the connection (1006, ErrPongTimeout) within
+// PingInterval + PongTimeout, or give serve's calls contexts with
+// deadlines.
 func Handler(o *AcceptOptions, serve func(ctx context.Context, c *Conn)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := Accept(w, r, o)

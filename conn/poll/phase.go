@@ -14,7 +14,9 @@ import (
 // FrameWait while the worker waits for a frame header (so that a wake-up
 // that brought only a ping or part of a header hands the connection back
 // to epoll), then MessageTimeout for the rest of the message; its write
-// deadline is MessageTimeout while the handler runs.
+// deadline is MessageTimeout from the wake-up while the worker waits for
+// a header (the pongs it writes), then from the message's start while the
+// handler runs, and none once the worker hands the connection back.
 
 // readCtx is the context a worker reads with. It is never cancelled
 // (Done is nil, so raw arms nothing): the socket's read deadline does the

@@ -45,19 +45,29 @@
 // header is in, the message must arrive whole within
 // Options.MessageTimeout; the handler gets a context with that deadline.
 // Between messages a worker waits at most Options.FrameWait for the next
-// frame header before it hands the connection back to epoll. Both bounds
-// are deadlines on the socket, not timer contexts. Even so, a message
+// frame header before it hands the connection back to epoll, and the
+// pongs conn writes for the pings it reads meanwhile must go out within
+// MessageTimeout. Both bounds are deadlines on the socket, not timer
+// contexts; while a worker holds a connection, they bound the writes of
+// other goroutines to it too. Even so, a message
 // costs more server CPU than with a goroutine per connection, 1.1-1.3×
 // in bench/'s echo (the epoll_ctl that re-arms the socket, the hand-off to
-// a worker, three deadline updates), for half the read system calls:
+// a worker, four deadline updates), for half the read system calls:
 // the poller is for many mostly idle connections, where memory rather
 // than CPU per message is the limit.
 //
 // The connection is removed and closed (CloseNow) when the handler
 // returns an error, when the peer closes or drops it, on a protocol error
-// (conn has already sent the close frame with its code), and when a
-// message does not complete within MessageTimeout. A handler that wants a
-// closing handshake calls c.Close before returning an error.
+// (conn has already sent the close frame with its code), when a message
+// does not complete within MessageTimeout, and when a pong cannot be
+// written within MessageTimeout (the peer does not read). A handler that
+// wants a closing handshake calls c.Close before returning an error.
+//
+// A handler that panics is recovered as net/http recovers its handlers:
+// the panic and its stack go to Options.ErrorLog, the connection is
+// closed with StatusInternalError (1011) by a goroutine of its own (the
+// closing handshake takes up to conn.Options.CloseTimeout), and the
+// worker and the other connections go on.
 //
 // On a protocol error conn sends the close frame and half-closes the
 // socket, and the connection is closed only when the peer ends its side
@@ -66,6 +76,26 @@
 // handshake) happens in epoll, like any idle connection's: what the peer
 // still sends is discarded as it arrives, and a peer that sends garbage
 // and hangs on holds no worker.
+//
+// # Peers that stall
+//
+// No peer holds a worker much longer than MessageTimeout at a time (a
+// handler that blocks on something else aside): a message must arrive,
+// be handled and be answered within it, and a pong must go out within
+// it. That is still a bound per worker, not per server: a peer
+// that sends a frame header and then nothing holds a worker for
+// MessageTimeout and is closed, and Workers such peers at once (each
+// reconnecting and doing it again) leave everyone else waiting for
+// MessageTimeout at a time. A worker is only a goroutine, so a server
+// that faces the internet should
+//
+//   - run more Workers than it expects slow peers at once: hundreds cost
+//     a few kilobytes of stack each;
+//   - set MessageTimeout to what its largest legitimate message needs,
+//     not more (a chat server's messages arrive in milliseconds);
+//   - limit connections per client address in front of Serve (in the
+//     http.Handler that accepts, or in the proxy), so that one client
+//     cannot take every worker.
 //
 // # Rules for served connections
 //
@@ -87,6 +117,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"runtime"
 	"time"
 
@@ -100,7 +131,8 @@ import (
 // read or write of c past it fails, as net/http enforces WriteTimeout),
 // so ctx.Done does not fire at the deadline: a handler that waits on
 // something else until then wraps ctx with context.WithDeadline. An error
-// return closes the connection at once.
+// return closes the connection at once; a panic is logged and closes it
+// with StatusInternalError (see the package documentation).
 type Handler func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error
 
 // Defaults for Options.
@@ -118,7 +150,9 @@ type Options struct {
 	Workers int
 	// MessageTimeout bounds the reading and handling of one message once
 	// its first frame header arrived: a peer that stalls in the middle of
-	// a message holds a worker at most this long, and is then closed.
+	// a message holds a worker at most this long, and is then closed. It
+	// also bounds the pongs written for the pings read between messages:
+	// a peer that does not read them is closed after this long.
 	// 0 means DefaultMessageTimeout.
 	MessageTimeout time.Duration
 	// FrameWait is how long a worker waits for the next frame header
@@ -131,6 +165,9 @@ type Options struct {
 	// poller (CloseNow by another goroutine) are forgotten. 0 means
 	// DefaultSweepInterval; negative never.
 	SweepInterval time.Duration
+	// ErrorLog logs the panics of Handlers, with their stacks; nil means
+	// the log package's standard logger.
+	ErrorLog *log.Logger
 }
 
 func (o *Options) withDefaults() Options {

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -316,15 +318,22 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 	rctx.drainTimeout = 0
 	nc := e.c.NetConn()
 	for {
-		rctx.deadline = time.Now().Add(p.opts.FrameWait)
+		now := time.Now()
+		rctx.deadline = now.Add(p.opts.FrameWait)
 		nc.SetReadDeadline(rctx.deadline)
+		// The pongs Reader writes for the pings it reads are bounded like
+		// a handler's writes: a peer that floods pings and never reads
+		// must not hold the worker.
+		wdeadline := now.Add(p.opts.MessageTimeout)
+		nc.SetWriteDeadline(wdeadline)
 		typ, r, err := e.c.Reader(rctx)
 		if err != nil {
-			if isCtxErr(err) && p.ctx.Err() == nil {
+			// A read gives up at FrameWait; only a write (a pong) can
+			// take Reader past wdeadline, and one that did found the
+			// peer not reading for MessageTimeout: it is closed.
+			if isCtxErr(err) && p.ctx.Err() == nil && time.Now().Before(wdeadline) {
 				// Only control frames, or part of a header: wait in epoll.
-				if p.arm(e) != nil {
-					p.remove(e)
-				}
+				p.rearm(e)
 				return
 			}
 			p.end(e, rctx)
@@ -333,23 +342,75 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 		deadline := time.Now().Add(p.opts.MessageTimeout)
 		rctx.deadline = deadline
 		nc.SetDeadline(deadline) // read and write, in one call
-		err = e.h(&handlerCtx{parent: p.ctx, deadline: deadline}, e.c, typ, r)
+		err = p.callHandler(e, &handlerCtx{parent: p.ctx, deadline: deadline}, typ, r)
+		if err == errPanicked {
+			p.abandon(e)
+			return
+		}
 		if err == nil {
 			_, err = io.Copy(io.Discard, r)
 		}
-		// Other goroutines may write to the connection between messages.
-		nc.SetWriteDeadline(time.Time{})
 		if err != nil {
 			p.end(e, rctx)
 			return
 		}
 		if !e.c.Buffered() {
-			if p.arm(e) != nil {
-				p.remove(e)
-			}
+			p.rearm(e)
 			return
 		}
 	}
+}
+
+// rearm gives e back to epoll once the worker is done with it.
+func (p *Poller) rearm(e *entry) {
+	// Other goroutines may write to the connection between messages,
+	// with no deadline but their contexts'.
+	e.c.NetConn().SetWriteDeadline(time.Time{})
+	if p.arm(e) != nil {
+		p.remove(e)
+	}
+}
+
+// errPanicked is what callHandler returns for a handler that panicked.
+var errPanicked = errors.New("poll: handler panicked")
+
+// callHandler calls e's handler, and recovers from a panic in it as
+// net/http does: the panic is logged with its stack and the connection
+// ends (abandon), while the process and the other connections go on.
+func (p *Poller) callHandler(e *entry, ctx context.Context, typ conn.MessageType, r io.Reader) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			const size = 64 << 10
+			buf := make([]byte, size)
+			buf = buf[:runtime.Stack(buf, false)]
+			p.logf("poll: panic serving %v: %v\n%s", e.c.NetConn().RemoteAddr(), v, buf)
+			err = errPanicked
+		}
+	}()
+	return e.h(ctx, e.c, typ, r)
+}
+
+func (p *Poller) logf(format string, args ...any) {
+	if p.opts.ErrorLog != nil {
+		p.opts.ErrorLog.Printf(format, args...)
+		return
+	}
+	log.Printf(format, args...)
+}
+
+// abandon closes e, whose handler panicked, with StatusInternalError
+// (1011). The closing handshake can take up to conn's CloseTimeout, so a
+// goroutine of its own does it rather than the worker; e stays in the
+// table (out of epoll: it is not re-armed) so that Close interrupts it.
+func (p *Poller) abandon(e *entry) {
+	// The message's deadlines would cut the handshake short.
+	e.c.NetConn().SetDeadline(time.Time{})
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		e.c.Close(conn.StatusInternalError, "")
+		p.remove(e)
+	}()
 }
 
 // end removes e after its handler or conn ended it, unless conn left the

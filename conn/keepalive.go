@@ -1,0 +1,68 @@
+package conn
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hybi-go/hybi/frame"
+)
+
+// keepaliveTick runs on the keepalive timer: it alternates between sending
+// a ping and, PongTimeout later, checking that its pong came. A ping that
+// cannot be sent within PongTimeout fails the connection as a missing
+// pong does.
+func (c *Conn) keepaliveTick() {
+	if c.terminal() != nil {
+		return
+	}
+	if c.keepaliveArm {
+		c.keepaliveArm = false
+		if c.pongPending.Load() {
+			c.failKeepalive()
+			return
+		}
+		next := c.opts.PingInterval - c.opts.PongTimeout
+		if next <= 0 {
+			next = time.Millisecond
+		}
+		c.keepalive.Reset(next)
+		return
+	}
+	c.pongPending.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.PongTimeout)
+	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, []byte("keepalive"))
+	cancel()
+	if cutByContext(ctx, err) {
+		// The ping could not go out within PongTimeout: a write to a
+		// peer that stopped reading holds the frame lock, or the peer's
+		// window is shut. That is the dead peer the keepalive is for.
+		c.failKeepalive()
+		return
+	}
+	if err != nil {
+		c.failWrite(ctx, err)
+		return
+	}
+	c.keepaliveArm = true
+	c.keepalive.Reset(c.opts.PongTimeout)
+}
+
+// failKeepalive fails the connection for want of a pong. Closing TCP ends
+// any read or write blocked on it; readers get a CloseError of
+// StatusAbnormalClosure wrapping ErrPongTimeout.
+func (c *Conn) failKeepalive() {
+	c.mu.Lock()
+	if c.cause == nil {
+		c.cause = ErrPongTimeout
+	}
+	c.mu.Unlock()
+	c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, ErrPongTimeout))
+	c.shutdown()
+}
+
+func (c *Conn) stopKeepalive() {
+	if c.keepalive != nil {
+		c.keepalive.Stop()
+	}
+}
