@@ -98,7 +98,14 @@
 //	go serve(c) // the handler returns; net/http frees its state
 //
 // Read allocates each message; AppendRead into a reused slice allocates
-// nothing in steady state.
+// nothing in steady state. Neither takes room for a message before its
+// bytes arrive (beyond a first 64 KiB): a peer that announces a large
+// message and stalls holds no more than that. A message that ReadLimit
+// refuses costs at most ReadLimit; one that fits costs up to twice its
+// size while it is assembled, 1.5 times when it came in one frame. Reader
+// holds no message at all: only the pooled read buffer and, with
+// permessage-deflate, the decoder's window. TestMemoryCeiling measures
+// these bounds, each hostile input in a fresh process.
 //
 // # Limits and errors
 //
