@@ -17,7 +17,8 @@ import (
 // AppendRead across the sizes where the reader changes how it takes room:
 // one exact allocation up to 64 KiB, then chunks joined at the end, or in
 // place of the last chunk when one frame tells the size. With the read
-// limit at the message's size, the last chunk is cut by the limit too.
+// limit at the message's size, the last chunk is cut by the limit too;
+// with none, by nothing.
 func TestReadChunks(t *testing.T) {
 	type shape struct {
 		name   string
@@ -65,7 +66,7 @@ func TestReadChunks(t *testing.T) {
 			msg[i] = byte(i * 7 / 5)
 		}
 		for _, mode := range modes {
-			for _, limit := range []int64{0, max(int64(total), 1)} {
+			for _, limit := range []int64{-1, max(int64(total), 1)} {
 				t.Run(fmt.Sprintf("%s/%s/limit=%d", sh.name, mode.name, limit), func(t *testing.T) {
 					peer, c := rawClientOf(t, &conn.Options{ReadLimit: limit})
 					errc := make(chan error, 1)
@@ -98,7 +99,7 @@ func TestReadChunksLimit(t *testing.T) {
 		if len(frames) > 1 {
 			frames = append(frames, 1)
 		}
-		peer, c := rawClientOf(t, &conn.Options{ReadLimit: limit, MaxFrameSize: 1 << 20})
+		peer, c := rawClientOf(t, &conn.Options{ReadLimit: limit, MaxFrameSize: 1 << 20, CloseTimeout: 100 * time.Millisecond})
 		go writeFrames(peer, frame.OpBinary, msg, frames)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, p, err := c.Read(ctx)
@@ -142,4 +143,32 @@ func writeFrames(rc *raw.Conn, op frame.Opcode, msg []byte, sizes []int) error {
 		msg = msg[n:]
 	}
 	return nil
+}
+
+// TestDefaultReadLimit checks the default a zero Options gives: a message
+// of DefaultReadLimit bytes is read, one byte more fails with 1009, in one
+// frame or in two.
+func TestDefaultReadLimit(t *testing.T) {
+	if conn.DefaultReadLimit != 1<<20 {
+		t.Errorf("DefaultReadLimit = %d, want 1 MiB", conn.DefaultReadLimit)
+	}
+	msg := make([]byte, conn.DefaultReadLimit+1)
+	for _, frames := range [][]int{{len(msg) - 1}, {len(msg)}, {len(msg) - 1, 1}} {
+		total := 0
+		for _, n := range frames {
+			total += n
+		}
+		// ReadLimit 0: the default. The peer never answers a close.
+		peer, c := rawClientOf(t, &conn.Options{CloseTimeout: 100 * time.Millisecond})
+		go writeFrames(peer, frame.OpBinary, msg, frames)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, p, err := c.Read(ctx)
+		cancel()
+		switch {
+		case total <= conn.DefaultReadLimit && (err != nil || len(p) != total):
+			t.Errorf("frames %v: read %d bytes, %v; want the message", frames, len(p), err)
+		case total > conn.DefaultReadLimit && conn.CloseStatus(err) != conn.StatusMessageTooBig:
+			t.Errorf("frames %v: read %d bytes, %v; want 1009", frames, len(p), err)
+		}
+	}
 }
