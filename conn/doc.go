@@ -131,9 +131,10 @@
 //	connection dropped without a close frame          (none)      *CloseError{Code: 1006} wrapping the I/O error
 //	no pong within PongTimeout                        (none)      *CloseError{Code: 1006} wrapping ErrPongTimeout
 //
-// Limits and their defaults: ReadLimit 32 MiB (message size after
-// decoding), MaxFrameSize the same, CloseTimeout 5 s; the opening
-// handshake is bounded by the Dialer's HandshakeTimeout (10 s) and, on a
-// server, by http.Server's ReadHeaderTimeout and MaxHeaderBytes, which
-// every server should set.
+// Limits and their defaults: ReadLimit 1 MiB (message size after
+// decoding; DefaultReadLimit says why), MaxFrameSize the same, CloseTimeout
+// 5 s, each set per connection in Options; the opening handshake is
+// bounded by the Dialer's HandshakeTimeout (10 s) and, on a server, by
+// http.Server's ReadHeaderTimeout and MaxHeaderBytes, which every server
+// should set.
 package conn
