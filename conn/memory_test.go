@@ -287,6 +287,9 @@ func runProbe(t *testing.T, probe, role, mode string, limit int64, a memAttack) 
 	}
 
 	cmd := exec.CommandContext(ctx, probe, args...)
+	// Huge pages would make the resident set grow 2 MiB at a time, on a
+	// kernel that gives them without being asked.
+	cmd.Env = append(os.Environ(), "GODEBUG=disablethp=1")
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
