@@ -403,8 +403,9 @@ func (c *Conn) read(ctx context.Context, dst []byte, exact bool) (MessageType, [
 	// dropped on the way, so a message refused at the limit has cost at
 	// most the limit. A message that took chunks is copied out once: at
 	// its end, or, when its size is known, in place of its last chunk.
-	var chunks [][]byte // b, then the chunks, while there are any
-	got := int64(0)     // bytes of the message read
+	var arr [8][]byte // room for the chunks of up to 8 MiB, on the stack
+	chunks := arr[:0] // b, then the chunks, while there are any
+	got := int64(0)   // bytes of the message read
 	for {
 		if len(b) == cap(b) {
 			// Full: find out whether the message has ended before
@@ -419,7 +420,7 @@ func (c *Conn) read(ctx context.Context, dst []byte, exact bool) (MessageType, [
 				b = make([]byte, 0, n)
 			} else {
 				b = join(chunks, dst, exact, size)
-				chunks = nil
+				chunks = chunks[:0]
 			}
 		}
 		n, err := r.Read(b[len(b):cap(b)])
@@ -432,7 +433,7 @@ func (c *Conn) read(ctx context.Context, dst []byte, exact bool) (MessageType, [
 			return 0, nil, err
 		}
 	}
-	if chunks != nil {
+	if len(chunks) > 0 {
 		b = join(append(chunks, b), dst, exact, got)
 	}
 	return typ, b, nil
