@@ -56,8 +56,9 @@ type memAttack struct {
 	// deflate negotiates permessage-deflate.
 	deflate bool
 	// fits means the message is within the limit of the whole-message
-	// reads, which must then assemble it.
-	fits bool
+	// reads, which must then assemble it; oneFrame that it comes in one
+	// frame, which tells its size.
+	fits, oneFrame bool
 	// size is the message's size as the victim reads it.
 	size int64
 	send func(nc net.Conn, masked bool) error
@@ -76,7 +77,7 @@ var memAttacks = []memAttack{
 	{
 		// A message of exactly the limit in one frame, sent slowly
 		// enough that the reader takes it in many reads.
-		name: "one-frame-at-limit", conns: 1, fits: true, size: memLimit,
+		name: "one-frame-at-limit", conns: 1, fits: true, oneFrame: true, size: memLimit,
 		send: func(nc net.Conn, masked bool) error {
 			h := frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: masked, Length: memLimit}
 			if _, err := nc.Write(frame.AppendHeader(nil, h)); err != nil {
@@ -92,25 +93,13 @@ var memAttacks = []memAttack{
 		},
 	},
 	{
-		// 256 MiB in 4 KiB fragments.
+		// The same in 4 KiB fragments: its size is known at its end.
+		name: "fragments-at-limit", conns: 1, fits: true, size: memLimit,
+		send: func(nc net.Conn, masked bool) error { return sendFragments(nc, masked, memLimit) },
+	},
+	{
 		name: "fragmented-256MiB", conns: 1, size: 256 << 20,
-		send: func(nc net.Conn, masked bool) error {
-			const frag = 4 << 10
-			w := bufio.NewWriterSize(nc, 64<<10)
-			payload := make([]byte, frag) // a zero mask leaves it as it is
-			for i := range 256 << 20 / frag {
-				h := frame.Header{Opcode: frame.OpContinuation, Masked: masked, Length: frag}
-				if i == 0 {
-					h.Opcode = frame.OpBinary
-				}
-				h.Fin = i == 256<<20/frag-1
-				w.Write(frame.AppendHeader(nil, h))
-				if _, err := w.Write(payload); err != nil {
-					return err
-				}
-			}
-			return w.Flush()
-		},
+		send: func(nc net.Conn, masked bool) error { return sendFragments(nc, masked, 256<<20) },
 	},
 	{
 		// 1 GiB of zeros, compressed to about 1 MiB, in 1024 frames.
@@ -141,6 +130,25 @@ var memAttacks = []memAttack{
 	},
 }
 
+// sendFragments sends a message of size bytes in 4 KiB fragments.
+func sendFragments(nc net.Conn, masked bool, size int) error {
+	const frag = 4 << 10
+	w := bufio.NewWriterSize(nc, 64<<10)
+	payload := make([]byte, frag) // a zero mask leaves it as it is
+	for i := range size / frag {
+		h := frame.Header{Opcode: frame.OpContinuation, Masked: masked, Length: frag}
+		if i == 0 {
+			h.Opcode = frame.OpBinary
+		}
+		h.Fin = i == size/frag-1
+		w.Write(frame.AppendHeader(nil, h))
+		if _, err := w.Write(payload); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
 // zerosBlock returns 1 MiB of zeros compressed into deflate blocks that do
 // not end the stream, followed by a sync marker (00 00 ff ff): any number
 // of them in a row is a deflate stream of that many MiB of zeros.
@@ -158,11 +166,11 @@ func zerosBlock() []byte {
 // TestMemoryCeiling sends each hostile input to a victim in a fresh
 // process (conn/internal/memprobe), as a server and as a client, reading
 // whole messages and streaming them, and checks what the victim's memory
-// grew by: for whole messages at most the read limit and memSlack (1.5
-// times a one-frame message within the limit, and memSlack), for streamed ones
-// memSlack alone; a stalled header costs next to nothing.
-// A fresh process for each, because a heap freed by one scenario would
-// hide the cost of the next.
+// grew by beyond memSlack: when read whole, a message refused at the
+// limit by at most the limit, one within it by twice its size (1.5 times
+// in one frame); streamed, by nothing; a stalled header, by nothing. A
+// fresh process for each, because a heap freed by one scenario would hide
+// the cost of the next.
 func TestMemoryCeiling(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads the peak resident set from /proc/self/status")
@@ -215,13 +223,15 @@ func checkMemReport(t *testing.T, rep *memReport, mode string, limit int64, a me
 		}
 	}
 	// A message refused at the limit costs at most the limit. One that
-	// fits is copied out of its chunks; its size known from its one
-	// frame, that happens once half of it is in, in place of the last
-	// chunk, and costs 1.5 times the message.
+	// fits is copied out of its chunks: at its end, which costs twice the
+	// message, or, its size known from its one frame, once half of it is
+	// in, in place of the last chunk, which costs 1.5 times the message.
 	bound := int64(memSlack)
 	switch {
-	case mode == "whole" && a.fits:
+	case mode == "whole" && a.oneFrame:
 		bound += a.size + a.size/2
+	case mode == "whole" && a.fits:
+		bound += 2 * a.size
 	case mode == "whole" && !a.stall:
 		bound += limit
 	}
