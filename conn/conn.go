@@ -39,7 +39,15 @@ func (t MessageType) String() string {
 
 // Defaults for Options.
 const (
-	DefaultReadLimit    = 32 << 20
+	// DefaultReadLimit, 1 MiB, is the largest message accepted when
+	// Options.ReadLimit is 0. Each connection's limit is memory a hostile
+	// peer can make this end hold, and a message read whole costs up to
+	// twice its size while it is assembled (see Conn.Read): 1 MiB keeps
+	// that near 2 MiB per connection, and is far above what chat, RPC
+	// and JSON messages need. Python's websockets chose the same; coder's
+	// websocket chose 32 KiB, Node's ws 100 MiB. Larger messages (files,
+	// bulk data) take an explicit ReadLimit, or stream through Reader.
+	DefaultReadLimit    = 1 << 20
 	DefaultCloseTimeout = 5 * time.Second
 )
 

@@ -105,7 +105,14 @@
 //	go serve(c) // the handler returns; net/http frees its state
 //
 // Read allocates each message; AppendRead into a reused slice allocates
-// nothing in steady state.
+// nothing in steady state. Neither takes room for a message before its
+// bytes arrive (beyond a first 64 KiB): a peer that announces a large
+// message and stalls holds no more than that. A message that ReadLimit
+// refuses costs at most ReadLimit; one that fits costs up to twice its
+// size while it is assembled, 1.5 times when it came in one frame. Reader
+// holds no message at all: only the pooled read buffer and, with
+// permessage-deflate, the decoder's window. TestMemoryCeiling measures
+// these bounds, each hostile input in a fresh process.
 //
 // # Limits and errors
 //
@@ -132,9 +139,10 @@
 //	no pong within PongTimeout                        (none)      *CloseError{Code: 1006} wrapping ErrPongTimeout
 //	keepalive ping not sent within PongTimeout        (none)      *CloseError{Code: 1006} wrapping ErrPongTimeout
 //
-// Limits and their defaults: ReadLimit 32 MiB (message size after
-// decoding), MaxFrameSize the same, CloseTimeout 5 s; the opening
-// handshake is bounded by the Dialer's HandshakeTimeout (10 s) and, on a
-// server, by http.Server's ReadHeaderTimeout and MaxHeaderBytes, which
-// every server should set.
+// Limits and their defaults: ReadLimit 1 MiB (message size after
+// decoding; DefaultReadLimit says why), MaxFrameSize the same, CloseTimeout
+// 5 s, each set per connection in Options; the opening handshake is
+// bounded by the Dialer's HandshakeTimeout (10 s) and, on a server, by
+// http.Server's ReadHeaderTimeout and MaxHeaderBytes, which every server
+// should set.
 package conn

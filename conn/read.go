@@ -382,52 +382,128 @@ func (w *wireReader) Read(p []byte) (int, error) {
 
 // Read reads the next whole data message. It is Reader followed by reading
 // to the end; the returned slice is the caller's.
+//
+// Memory grows with the bytes that arrive, not with the length a header
+// announces: Read takes at most 64 KiB before a message's payload comes,
+// then chunks that double what came, and joins them once. A message
+// refused at ReadLimit has cost at most ReadLimit; one of up to 64 KiB in
+// one frame, one allocation of its size; a larger one that fits, up to
+// twice its size while it is joined (1.5 times when one frame carries it).
+// Reader costs none of this.
 func (c *Conn) Read(ctx context.Context) (MessageType, []byte, error) {
 	return c.read(ctx, nil, true)
 }
 
 // AppendRead is Read that appends the message to dst and returns the
 // extended slice, so that a caller who reuses dst (dst[:0]) reads without
-// allocating once dst has grown to its messages' size.
+// allocating once dst has grown to its messages' size. It takes room as
+// Read does, except that it fills dst's spare capacity first.
 func (c *Conn) AppendRead(ctx context.Context, dst []byte) (MessageType, []byte, error) {
 	return c.read(ctx, dst, false)
 }
 
-func (c *Conn) read(ctx context.Context, b []byte, exact bool) (MessageType, []byte, error) {
+// firstChunk is the most that Read and AppendRead reserve for a message
+// before its payload arrives. A message of up to firstChunk bytes in one
+// frame gets one allocation of its exact size; a longer one, or one whose
+// size its first frame does not tell, grows with what arrives, so that a
+// peer must send the bytes it makes this end hold. 64 KiB covers the
+// messages most applications send, and is less than the kernel already
+// buffers for a connection.
+const firstChunk = 64 << 10
+
+func (c *Conn) read(ctx context.Context, dst []byte, exact bool) (MessageType, []byte, error) {
 	typ, r, err := c.Reader(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
 	m := r.(*messageReader)
-	// A single-frame message has a known size: make room for it at once.
 	// The hint was taken under the read lock, which Close may hold now.
-	if rem := m.hint; rem >= 0 {
+	size := m.hint // of a single-frame message, else -1-(first frame's size)
+	b := dst
+	switch {
+	case size >= 0 && size <= firstChunk:
 		if exact && b == nil {
-			b = make([]byte, 0, rem)
+			b = make([]byte, 0, size)
 		} else {
-			b = slices.Grow(b, int(rem))
+			b = slices.Grow(b, int(size))
 		}
-	} else if b == nil {
-		b = make([]byte, 0, min(-rem*2+512, 64<<10))
+	case b == nil:
+		n := int64(firstChunk)
+		if size < 0 {
+			n = min(-size*2+512, n)
+		}
+		b = make([]byte, 0, n)
 	}
+	// The message goes into b's spare room, then into chunks that double
+	// what was received, each kept until the end: no buffer is copied and
+	// dropped on the way, so a message refused at the limit has cost at
+	// most the limit. A message that took chunks is copied out once: at
+	// its end, or, when its size is known, in place of its last chunk.
+	var arr [8][]byte // room for the chunks of up to 8 MiB, on the stack
+	chunks := arr[:0] // b, then the chunks, while there are any
+	got := int64(0)   // bytes of the message read
 	for {
 		if len(b) == cap(b) {
 			// Full: find out whether the message has ended before
-			// growing the buffer for nothing.
+			// taking room for nothing.
 			if _, err := r.Read(b[len(b):]); err == io.EOF {
-				return typ, b, nil
+				break
 			} else if err != nil {
 				return 0, nil, err
 			}
-			b = append(b, 0)[:len(b)]
+			chunks = append(chunks, b)
+			if n := chunkSize(got, size, c.opts.ReadLimit); got+n != size {
+				b = make([]byte, 0, n)
+			} else {
+				b = join(chunks, dst, exact, size)
+				chunks = chunks[:0]
+			}
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
+		got += int64(n)
 		if err == io.EOF {
-			return typ, b, nil
+			break
 		}
 		if err != nil {
 			return 0, nil, err
 		}
 	}
+	if len(chunks) > 0 {
+		b = join(append(chunks, b), dst, exact, got)
+	}
+	return typ, b, nil
+}
+
+// join returns the chunks of a message joined, with room for the whole
+// message of size bytes: a new slice for Read (exact), dst grown and
+// appended to for AppendRead, of which chunks[0] begins with dst.
+func join(chunks [][]byte, dst []byte, exact bool, size int64) []byte {
+	var b []byte
+	if exact {
+		b = make([]byte, 0, size)
+	} else {
+		b = slices.Grow(chunks[0], int(size)-(len(chunks[0])-len(dst)))
+		chunks = chunks[1:]
+	}
+	for _, p := range chunks {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// chunkSize returns the size of the next chunk of a message of which got
+// bytes were read: as much again, but no more than the rest of a message
+// whose size is known (size >= 0), nor than one byte past the read limit
+// l, so that the chunks of a message refused at the limit add up to no
+// more than it.
+func chunkSize(got, size, l int64) int64 {
+	n := max(got, firstChunk)
+	if size >= 0 {
+		n = min(n, size-got)
+	}
+	if l > 0 {
+		n = min(n, l-got+1)
+	}
+	return max(n, 1)
 }

@@ -28,6 +28,10 @@ const (
 
 var sizes = []int{0, 125, 126, 65535, 65536, 16 << 20}
 
+// readLimit is the ReadLimit of hybi's ends: the echoes go up to 16 MiB,
+// above conn.DefaultReadLimit.
+const readLimit = 32 << 20
+
 // checkTimeout bounds one check; the 16 MiB echoes under -race are the
 // slowest.
 const checkTimeout = 60 * time.Second
@@ -111,7 +115,14 @@ func runHybiClient(t *testing.T, p peer, s clientSuite) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		t.Cleanup(cancel)
-		c, resp, err := conn.Dial(ctx, url, opts)
+		var o conn.DialOptions
+		if opts != nil {
+			o = *opts
+		}
+		if o.ReadLimit == 0 {
+			o.ReadLimit = readLimit
+		}
+		c, resp, err := conn.Dial(ctx, url, &o)
 		if err != nil {
 			t.Fatalf("Dial %s: %v (response %v)", url, err, resp)
 		}
@@ -330,7 +341,14 @@ func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// wedged peer from holding the test forever.
 	ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
 	defer cancel()
-	c, err := conn.Accept(w, r, s.opts)
+	var o conn.AcceptOptions
+	if s.opts != nil {
+		o = *s.opts
+	}
+	if o.ReadLimit == 0 {
+		o.ReadLimit = readLimit
+	}
+	c, err := conn.Accept(w, r, &o)
 	if err != nil {
 		s.t.Errorf("Accept %s: %v", r.URL, err)
 		return
