@@ -98,6 +98,9 @@ type Result struct {
 //
 // After a successful Upgrade, w and r.Body must not be used.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, error) {
+	if r.ProtoMajor >= 2 && r.Method == http.MethodConnect {
+		return u.upgradeStream(w, r)
+	}
 	// RFC 6455, Section 4.2.1, items 1 to 6.
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -125,27 +128,9 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, err
 		return nil, fail(w, http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64", ErrBadHandshake)
 	}
 
-	// RFC 6455, Section 4.2.2, item 1 and Section 10.2.
-	if !u.checkOrigin(r) {
-		return nil, fail(w, http.StatusForbidden, "origin "+fmt.Sprintf("%q", r.Header.Get("Origin"))+" not allowed", ErrOriginNotAllowed)
-	}
-
-	if err := checkHeader(u.Header); err != nil {
-		return nil, fail(w, http.StatusInternalServerError, "invalid Upgrader.Header", err)
-	}
-
-	// RFC 6455, Section 4.2.2, item 5, /subprotocol/ and /extensions/.
-	subprotocol := u.selectSubprotocol(r)
-	var extensions string
-	if offers := r.Header.Values("Sec-WebSocket-Extensions"); len(offers) > 0 && u.NegotiateExtensions != nil {
-		resp, err := u.NegotiateExtensions(offers)
-		if err != nil {
-			return nil, fail(w, http.StatusBadRequest, "extension negotiation failed: "+err.Error(), err)
-		}
-		if !validHeaderValue(resp) {
-			return nil, fail(w, http.StatusInternalServerError, "invalid Sec-WebSocket-Extensions response", ErrBadHandshake)
-		}
-		extensions = strings.Trim(resp, " \t")
+	subprotocol, extensions, err := u.negotiate(w, r, fail)
+	if err != nil {
+		return nil, err
 	}
 
 	var buf bytes.Buffer
@@ -188,6 +173,35 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, err
 		Extensions:  extensions,
 		Request:     r,
 	}, nil
+}
+
+// negotiate applies the parts of the handshake that HTTP/1.1 and HTTP/2
+// share: the origin policy, the caller's header fields, the subprotocol
+// and the extensions. It answers a failure with fail.
+func (u *Upgrader) negotiate(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, int, string, error) *Error) (subprotocol, extensions string, err error) {
+	// RFC 6455, Section 4.2.2, item 1 and Section 10.2.
+	if !u.checkOrigin(r) {
+		return "", "", fail(w, http.StatusForbidden, "origin "+fmt.Sprintf("%q", r.Header.Get("Origin"))+" not allowed", ErrOriginNotAllowed)
+	}
+
+	if err := checkHeader(u.Header); err != nil {
+		return "", "", fail(w, http.StatusInternalServerError, "invalid Upgrader.Header", err)
+	}
+
+	// RFC 6455, Section 4.2.2, item 5, /subprotocol/ and /extensions/.
+	subprotocol = u.selectSubprotocol(r)
+	if offers := r.Header.Values("Sec-WebSocket-Extensions"); len(offers) > 0 && u.NegotiateExtensions != nil {
+		resp, err := u.NegotiateExtensions(offers)
+		if err != nil {
+			return "", "", fail(w, http.StatusBadRequest, "extension negotiation failed: "+err.Error(), err)
+		}
+		if !validHeaderValue(resp) {
+			return "", "", fail(w, http.StatusInternalServerError, "invalid Sec-WebSocket-Extensions response", ErrBadHandshake)
+		}
+		extensions = strings.Trim(resp, " \t")
+	}
+
+	return subprotocol, extensions, nil
 }
 
 // fail writes an HTTP error response with status code and returns it as an
