@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,299 @@ func TestHTTP2(t *testing.T) {
 		return
 	}
 	t.Run("Echo", testH2Echo)
+	t.Run("Deflate", testH2Deflate)
+	t.Run("Subprotocol", testH2Subprotocol)
+	t.Run("OriginRefused", testH2OriginRefused)
+	t.Run("CloseFromClient", testH2CloseFromClient)
+	t.Run("CloseFromServer", testH2CloseFromServer)
+	t.Run("DroppedStream", testH2DroppedStream)
+	t.Run("SharedConnection", testH2SharedConnection)
+	t.Run("IfOffered", testH2IfOffered)
+	t.Run("ServerReadCancel", testH2ServerReadCancel)
+	t.Run("Handler", testH2Handler)
+}
+
+// echoOnce writes p and checks that it comes back.
+func echoOnce(t *testing.T, c *conn.Conn, typ conn.MessageType, p []byte) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Write(ctx, typ, p); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	gtyp, got, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if gtyp != typ || !bytes.Equal(got, p) {
+		t.Fatalf("echo of %v %d bytes: got %v %d bytes", typ, len(p), gtyp, len(got))
+	}
+}
+
+func testH2Deflate(t *testing.T) {
+	exts := []extension.Extension{deflate.New(nil)}
+	s := newH2Server(t, &conn.AcceptOptions{Extensions: exts}, echo)
+	o := s.dialOptions(handshake.HTTP2Always)
+	o.Extensions = exts
+	c, _, err := conn.Dial(context.Background(), s.WSURL("/"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(c.Extensions(), "permessage-deflate") {
+		t.Fatalf("Extensions() = %q, want permessage-deflate", c.Extensions())
+	}
+	for _, n := range []int{0, 126, 65536, 1 << 20} {
+		echoOnce(t, c, conn.MessageText, bytes.Repeat([]byte("hybi "), n/5))
+	}
+	c.Close(conn.StatusNormalClosure, "")
+	if code := conn.CloseStatus(s.wait(t)); code != conn.StatusNormalClosure {
+		t.Errorf("server ended with %v, want 1000", code)
+	}
+}
+
+func testH2Subprotocol(t *testing.T) {
+	ao := &conn.AcceptOptions{Upgrader: handshake.Upgrader{Subprotocols: []string{"superchat", "other"}}}
+	s := newH2Server(t, ao, func(ctx context.Context, r *http.Request, c *conn.Conn) error {
+		if c.Subprotocol() != "superchat" {
+			return errors.New("server subprotocol " + c.Subprotocol())
+		}
+		return c.Close(conn.StatusNormalClosure, "")
+	})
+	o := s.dialOptions(handshake.HTTP2Always)
+	o.Dialer.Subprotocols = []string{"chat", "superchat"}
+	c, resp, err := conn.Dial(context.Background(), s.WSURL("/"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if c.Subprotocol() != "superchat" || resp.Header.Get("Sec-WebSocket-Protocol") != "superchat" {
+		t.Errorf("Subprotocol() = %q, header %q; want superchat", c.Subprotocol(), resp.Header.Get("Sec-WebSocket-Protocol"))
+	}
+	if resp.Header.Get("Sec-WebSocket-Accept") != "" {
+		t.Errorf("Sec-WebSocket-Accept sent over HTTP/2 (RFC 8441, Section 5)")
+	}
+	if _, _, err := c.Read(context.Background()); conn.CloseStatus(err) != conn.StatusNormalClosure {
+		t.Errorf("client read %v, want a close with 1000", err)
+	}
+	if err := s.wait(t); err != nil {
+		t.Error(err)
+	}
+}
+
+func testH2OriginRefused(t *testing.T) {
+	s := newH2Server(t, nil, echo)
+	o := s.dialOptions(handshake.HTTP2Always)
+	o.Dialer.Header = http.Header{"Origin": {"https://evil.example"}}
+	_, resp, err := conn.Dial(context.Background(), s.WSURL("/"), o)
+	if !errors.Is(err, handshake.ErrBadHandshake) || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("Dial: %v, response %v; want ErrBadHandshake and 403", err, resp)
+	}
+	if resp.ProtoMajor != 2 {
+		t.Errorf("refusal over %s, want HTTP/2.0", resp.Proto)
+	}
+	if err := s.wait(t); !errors.Is(err, handshake.ErrOriginNotAllowed) {
+		t.Errorf("Accept: %v, want ErrOriginNotAllowed", err)
+	}
+}
+
+func testH2CloseFromClient(t *testing.T) {
+	s := newH2Server(t, nil, echo)
+	c, _, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2Always))
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoOnce(t, c, conn.MessageText, []byte("hi"))
+	if err := c.Close(4001, "bye"); err != nil {
+		t.Errorf("Close: %v, want nil (handshake complete)", err)
+	}
+	var ce *conn.CloseError
+	if err := s.wait(t); !errors.As(err, &ce) || ce.Code != 4001 || ce.Reason != "bye" {
+		t.Errorf("server read %v, want CloseError 4001 bye", err)
+	}
+}
+
+func testH2CloseFromServer(t *testing.T) {
+	s := newH2Server(t, nil, func(ctx context.Context, r *http.Request, c *conn.Conn) error {
+		return c.Close(4002, "done")
+	})
+	c, _, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2Always))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	var ce *conn.CloseError
+	if _, _, err := c.Read(context.Background()); !errors.As(err, &ce) || ce.Code != 4002 || ce.Reason != "done" {
+		t.Errorf("client read %v, want CloseError 4002 done", err)
+	}
+	if err := s.wait(t); err != nil {
+		t.Errorf("server Close: %v, want nil (handshake complete)", err)
+	}
+	// The stream ended cleanly: the server's half ended after its
+	// close frame, so reading on finds the end of the stream.
+	if n, err := c.NetConn().Read(make([]byte, 1)); err == nil {
+		t.Errorf("read %d bytes after the close handshake", n)
+	}
+}
+
+func testH2DroppedStream(t *testing.T) {
+	s := newH2Server(t, nil, echo)
+	c, _, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2Always))
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoOnce(t, c, conn.MessageText, []byte("hi"))
+	c.CloseNow() // resets the stream
+	if code := conn.CloseStatus(s.wait(t)); code != conn.StatusAbnormalClosure {
+		t.Errorf("server ended with %v, want 1006", code)
+	}
+}
+
+func testH2SharedConnection(t *testing.T) {
+	s := newH2Server(t, nil, echo)
+	var pool handshake.HTTP2Pool
+	defer pool.CloseIdleConnections()
+	o := s.dialOptions(handshake.HTTP2Always)
+	o.Dialer.HTTP2Pool = &pool
+	const n = 5
+	var cs []*conn.Conn
+	for i := 0; i < n; i++ {
+		c, _, err := conn.Dial(context.Background(), s.WSURL("/"), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	for i, c := range cs {
+		echoOnce(t, c, conn.MessageBinary, []byte{byte(i)})
+	}
+	if got := s.Accepts(); got != 1 {
+		t.Errorf("%d WebSockets took %d TCP connections, want 1", n, got)
+	}
+	for _, c := range cs {
+		if err := c.Close(conn.StatusNormalClosure, ""); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if code := conn.CloseStatus(s.wait(t)); code != conn.StatusNormalClosure {
+			t.Errorf("server ended with %v, want 1000", code)
+		}
+	}
+}
+
+// testH2IfOffered: a server that offers HTTP/2 with extended CONNECT gets
+// it in HTTP2IfOffered mode.
+func testH2IfOffered(t *testing.T) {
+	s := newH2Server(t, nil, echo)
+	c, resp, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2IfOffered))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ProtoMajor != 2 {
+		t.Errorf("IfOffered used %s, want HTTP/2.0", resp.Proto)
+	}
+	echoOnce(t, c, conn.MessageText, []byte("hi"))
+	c.Close(conn.StatusNormalClosure, "")
+	s.wait(t)
+}
+
+// testH2ServerReadCancel: cancelling a server read (raw's context
+// interrupter sets a read deadline in the past) leaves the stream usable.
+func testH2ServerReadCancel(t *testing.T) {
+	s := newH2Server(t, nil, func(ctx context.Context, r *http.Request, c *conn.Conn) error {
+		rctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if _, _, err := c.Read(rctx); !errors.Is(err, context.DeadlineExceeded) {
+			return errors.New("first read: " + errString(err))
+		}
+		return echo(ctx, r, c)
+	})
+	c, _, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2Always))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // after the server's read gave up
+	echoOnce(t, c, conn.MessageText, []byte("still there"))
+	c.Close(conn.StatusNormalClosure, "")
+	if code := conn.CloseStatus(s.wait(t)); code != conn.StatusNormalClosure {
+		t.Errorf("server ended with %v, want 1000", code)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+// testH2Handler: conn.Handler serves an HTTP/2 WebSocket in the handler's
+// goroutine, since returning from it would end the stream.
+func testH2Handler(t *testing.T) {
+	done := make(chan error, 1)
+	h := conn.Handler(nil, func(ctx context.Context, c *conn.Conn) {
+		_, p, err := c.Read(ctx)
+		if err == nil {
+			err = c.Write(ctx, conn.MessageText, p)
+		}
+		if err == nil {
+			_, _, err = c.Read(ctx)
+		}
+		done <- err
+	})
+	s := testnet.NewTLSServer(t, h, nil)
+	o := (&h2Server{TLSServer: s}).dialOptions(handshake.HTTP2Always)
+	c, _, err := conn.Dial(context.Background(), s.WSURL("/"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoOnce(t, c, conn.MessageText, []byte("hi"))
+	if err := c.Close(conn.StatusNormalClosure, ""); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-done; conn.CloseStatus(err) != conn.StatusNormalClosure {
+		t.Errorf("serve read %v, want a close with 1000", err)
+	}
+}
+
+// TestHTTP2NotOffered dials a server whose HTTP/2 does not allow extended
+// CONNECT, as net/http's without GODEBUG=http2xconnect=1.
+func TestHTTP2NotOffered(t *testing.T) {
+	if strings.Contains(os.Getenv("GODEBUG"), "http2xconnect=1") {
+		t.Skip("this process's HTTP/2 server allows extended CONNECT")
+	}
+	s := newH2Server(t, nil, func(ctx context.Context, r *http.Request, c *conn.Conn) error {
+		if r.ProtoMajor != 1 {
+			return errors.New("fell back to " + r.Proto)
+		}
+		return echo1(ctx, c)
+	})
+	_, _, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2Always))
+	if !errors.Is(err, handshake.ErrExtendedConnectNotSupported) {
+		t.Fatalf("HTTP2Always: %v, want ErrExtendedConnectNotSupported", err)
+	}
+	c, resp, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2IfOffered))
+	if err != nil {
+		t.Fatalf("HTTP2IfOffered: %v", err)
+	}
+	if resp.ProtoMajor != 1 || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Errorf("HTTP2IfOffered: %s %s, want HTTP/1.1 101", resp.Proto, resp.Status)
+	}
+	echoOnce(t, c, conn.MessageText, []byte("hi"))
+	c.Close(conn.StatusNormalClosure, "")
+	if code := conn.CloseStatus(s.wait(t)); code != conn.StatusNormalClosure {
+		t.Errorf("server ended with %v, want 1000", code)
+	}
+}
+
+// echo1 is echo for any HTTP version.
+func echo1(ctx context.Context, c *conn.Conn) error {
+	for {
+		typ, p, err := c.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if err := c.Write(ctx, typ, p); err != nil {
+			return err
+		}
+	}
 }
 
 func testH2Echo(t *testing.T) {
@@ -120,6 +414,3 @@ func testH2Echo(t *testing.T) {
 	}
 }
 
-var _ = strings.Contains
-var _ = extension.Offers
-var _ = deflate.New
