@@ -413,4 +413,3 @@ func testH2Echo(t *testing.T) {
 		t.Errorf("server ended with %v, want 1000", code)
 	}
 }
-
