@@ -96,6 +96,42 @@ func TestHTTP2(t *testing.T) {
 	t.Run("IfOffered", testH2IfOffered)
 	t.Run("ServerReadCancel", testH2ServerReadCancel)
 	t.Run("Handler", testH2Handler)
+	t.Run("HandlerReturned", testH2HandlerReturned)
+}
+
+// testH2HandlerReturned: a handler that returns while its WebSocket is in
+// use ends the stream; the Conn then fails (1006) instead of writing to a
+// ResponseWriter that net/http has recycled.
+func testH2HandlerReturned(t *testing.T) {
+	done := make(chan error, 1)
+	s := testnet.NewTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, nil)
+		if err != nil {
+			done <- err
+			return
+		}
+		go func() {
+			defer c.CloseNow()
+			<-r.Context().Done() // the handler has returned
+			err := c.Write(context.Background(), conn.MessageText, []byte("late"))
+			if err == nil {
+				_, _, err = c.Read(context.Background())
+			}
+			done <- err
+		}()
+	}), nil)
+	o := (&h2Server{TLSServer: s}).dialOptions(handshake.HTTP2Always)
+	c, _, err := conn.Dial(context.Background(), s.WSURL("/"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := <-done; err == nil {
+		t.Error("the Conn of a returned handler still works")
+	}
+	if _, _, err := c.Read(context.Background()); conn.CloseStatus(err) != conn.StatusAbnormalClosure {
+		t.Errorf("client read %v, want 1006", err)
+	}
 }
 
 // echoOnce writes p and checks that it comes back.
