@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,10 @@ type h2Server struct {
 }
 
 func newH2Server(t *testing.T, o *conn.AcceptOptions, serve func(ctx context.Context, r *http.Request, c *conn.Conn) error) *h2Server {
+	return newH2ServerConfig(t, o, serve, &http.HTTP2Config{MaxConcurrentStreams: 2000})
+}
+
+func newH2ServerConfig(t *testing.T, o *conn.AcceptOptions, serve func(ctx context.Context, r *http.Request, c *conn.Conn) error, h2 *http.HTTP2Config) *h2Server {
 	s := &h2Server{ended: make(chan error, 100)}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := conn.Accept(w, r, o)
@@ -38,7 +44,7 @@ func newH2Server(t *testing.T, o *conn.AcceptOptions, serve func(ctx context.Con
 		s.ended <- serve(r.Context(), r, c)
 	})
 	s.TLSServer = testnet.NewTLSServer(t, h, func(hs *http.Server) {
-		hs.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 2000}
+		hs.HTTP2 = h2
 	})
 	return s
 }
@@ -97,6 +103,65 @@ func TestHTTP2(t *testing.T) {
 	t.Run("ServerReadCancel", testH2ServerReadCancel)
 	t.Run("Handler", testH2Handler)
 	t.Run("HandlerReturned", testH2HandlerReturned)
+	t.Run("IdleHeap", testH2IdleHeap)
+}
+
+// testH2IdleHeap reports what an idle WebSocket over HTTP/2 costs, both
+// ends in this process, on one shared connection: heap, goroutine stacks
+// and goroutines. net/http's HTTP/2 client holds a buffer of the server's
+// SETTINGS_MAX_FRAME_SIZE (at most 512 KiB) for each request body it
+// sends, the WebSocket's whole life: the cost depends on the server's
+// MaxReadFrameSize (1 MiB by default on Go servers).
+func testH2IdleHeap(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("measures memory; not with -race or -short")
+	}
+	for _, size := range []uint32{0, 16 << 10} {
+		h2 := &http.HTTP2Config{MaxConcurrentStreams: 2000, MaxReadFrameSize: int(size)}
+		t.Run(fmt.Sprintf("MaxReadFrameSize=%d", size), func(t *testing.T) { idleHeap(t, h2) })
+	}
+}
+
+func idleHeap(t *testing.T, h2 *http.HTTP2Config) {
+	const n = 1000
+	s := newH2ServerConfig(t, nil, echo, h2)
+	var pool handshake.HTTP2Pool
+	defer pool.CloseIdleConnections()
+	o := s.dialOptions(handshake.HTTP2Always)
+	o.Dialer.HTTP2Pool = &pool
+	ctx := context.Background()
+	// A first WebSocket makes the connection, whose cost is shared.
+	first, _, err := conn.Dial(ctx, s.WSURL("/"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoOnce(t, first, conn.MessageText, []byte("hello"))
+	g0, heap0, stack0 := runtime.NumGoroutine(), heapInUse(), stackInUse()
+	cs := []*conn.Conn{first}
+	for range n {
+		c, _, err := conn.Dial(ctx, s.WSURL("/"), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		echoOnce(t, c, conn.MessageText, []byte("hello"))
+		cs = append(cs, c)
+	}
+	time.Sleep(100 * time.Millisecond)
+	g1, heap1, stack1 := runtime.NumGoroutine(), heapInUse(), stackInUse()
+	t.Logf("%d idle WebSockets over HTTP/2 on %d TCP connection(s), both ends: %.0f B heap, %.0f B stack, %.1f goroutines each",
+		n, s.Accepts(), float64(int64(heap1)-int64(heap0))/n, float64(int64(stack1)-int64(stack0))/n, float64(g1-g0)/n)
+	for _, c := range cs {
+		c.CloseNow()
+		if code := conn.CloseStatus(s.wait(t)); code != conn.StatusAbnormalClosure {
+			t.Fatalf("server ended with %v, want 1006", code)
+		}
+	}
+}
+
+func stackInUse() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.StackInuse
 }
 
 // testH2HandlerReturned: a handler that returns while its WebSocket is in
