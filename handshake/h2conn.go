@@ -177,7 +177,7 @@ func (c *streamConn) Close() error {
 	if !c.wmu.TryLock() {
 		// A write is blocked, on flow control most likely; only an
 		// expired deadline makes net/http give it up.
-		c.setWriteDeadline(time.Unix(1, 0))
+		c.SetWriteDeadline(time.Unix(1, 0))
 		c.wmu.Lock()
 	}
 	c.wclosed = true
