@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// Upgrader upgrades HTTP/1.1 requests to WebSocket connections: the server
-// side of the opening handshake (RFC 6455, Section 4.2). The zero value
-// accepts same-origin requests, no subprotocol and no extension.
+// Upgrader upgrades HTTP requests to WebSocket connections: the server
+// side of the opening handshake, over HTTP/1.1 (RFC 6455, Section 4.2) and
+// over HTTP/2 (RFC 8441). The zero value accepts same-origin requests, no
+// subprotocol and no extension.
 //
 // An Upgrader may be used by many goroutines at once, provided its fields are
 // not modified meanwhile.
@@ -49,7 +50,8 @@ type Upgrader struct {
 	// If NegotiateExtensions is nil, no extension is accepted.
 	NegotiateExtensions func(offers []string) (response string, err error)
 
-	// Header holds extra header fields for the 101 response. It may not
+	// Header holds extra header fields for the 101 response (the 200
+	// response on HTTP/2). It may not
 	// contain the fields the handshake sets itself (Upgrade, Connection and
 	// the Sec-WebSocket-* fields).
 	Header http.Header
@@ -58,7 +60,9 @@ type Upgrader struct {
 // Result is the outcome of a successful opening handshake.
 type Result struct {
 	// Conn is the underlying network connection, with no deadline set.
-	// The caller owns it and must close it.
+	// The caller owns it and must close it. On HTTP/2 it is the stream
+	// (RFC 8441): see the package documentation for what its deadlines
+	// do, and Upgrader.Upgrade for the handler's part.
 	Conn net.Conn
 
 	// Buffered holds bytes the handshake read from Conn past the end of
@@ -81,7 +85,7 @@ type Result struct {
 	Request *http.Request
 
 	// Response is the server's handshake response on the client, nil on the
-	// server. Its Body is empty.
+	// server. Its Body is empty (on HTTP/2 the stream's data is Conn's).
 	Response *http.Response
 }
 
@@ -97,6 +101,16 @@ type Result struct {
 // handshake gets 400.
 //
 // After a successful Upgrade, w and r.Body must not be used.
+//
+// An extended CONNECT on HTTP/2 (RFC 8441, Section 4; r.Method CONNECT and
+// r.Header[":protocol"] "websocket") gets the same checks, but for the
+// fields HTTP/2 drops (Upgrade, Connection, Sec-WebSocket-Key), and a 200
+// response with no Sec-WebSocket-Accept; error responses do not say
+// "Connection: close", which would end the whole HTTP/2 connection. The
+// WebSocket is then the request's stream: Result.Conn reads r.Body and
+// writes to w, and the stream ends when the handler returns. So the
+// handler must not return until it is done with Result.Conn; if it does,
+// Result.Conn's reads and writes fail from then on.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, error) {
 	if r.ProtoMajor >= 2 && r.Method == http.MethodConnect {
 		return u.upgradeStream(w, r)
