@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
@@ -43,8 +44,8 @@ func newH2ServerConfig(t *testing.T, o *conn.AcceptOptions, serve func(ctx conte
 		defer c.CloseNow()
 		s.ended <- serve(r.Context(), r, c)
 	})
-	s.TLSServer = testnet.NewTLSServer(t, h, func(hs *http.Server) {
-		hs.HTTP2 = h2
+	s.TLSServer = testnet.NewTLSServer(t, h, func(hs *httptest.Server) {
+		hs.Config.HTTP2 = h2
 	})
 	return s
 }
@@ -103,7 +104,71 @@ func TestHTTP2(t *testing.T) {
 	t.Run("ServerReadCancel", testH2ServerReadCancel)
 	t.Run("Handler", testH2Handler)
 	t.Run("HandlerReturned", testH2HandlerReturned)
+	t.Run("ClientReadCancel", testH2ClientReadCancel)
+	t.Run("DialContextEnds", testH2DialContextEnds)
+	t.Run("HandshakeTimeout", testH2HandshakeTimeout)
 	t.Run("IdleHeap", testH2IdleHeap)
+}
+
+// testH2ClientReadCancel: a client read cut by its context leaves the
+// stream usable.
+func testH2ClientReadCancel(t *testing.T) {
+	s := newH2Server(t, nil, echo)
+	c, _, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2Always))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, _, err := c.Read(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Read: %v, want DeadlineExceeded", err)
+	}
+	echoOnce(t, c, conn.MessageBinary, bytes.Repeat([]byte{7}, 100000))
+	c.Close(conn.StatusNormalClosure, "")
+	if code := conn.CloseStatus(s.wait(t)); code != conn.StatusNormalClosure {
+		t.Errorf("server ended with %v, want 1000", code)
+	}
+}
+
+// testH2DialContextEnds: Dial's context bounds the handshake only; the
+// stream outlives it.
+func testH2DialContextEnds(t *testing.T) {
+	s := newH2Server(t, nil, echo)
+	ctx, cancel := context.WithCancel(context.Background())
+	c, _, err := conn.Dial(ctx, s.WSURL("/"), s.dialOptions(handshake.HTTP2Always))
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	echoOnce(t, c, conn.MessageText, []byte("after the dial's context"))
+	c.Close(conn.StatusNormalClosure, "")
+	if code := conn.CloseStatus(s.wait(t)); code != conn.StatusNormalClosure {
+		t.Errorf("server ended with %v, want 1000", code)
+	}
+}
+
+// testH2HandshakeTimeout: a server that never answers the extended
+// CONNECT fails Dial at HandshakeTimeout.
+func testH2HandshakeTimeout(t *testing.T) {
+	release := make(chan struct{})
+	s := testnet.NewTLSServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}), nil)
+	defer close(release)
+	o := (&h2Server{TLSServer: s}).dialOptions(handshake.HTTP2Always)
+	o.Dialer.HandshakeTimeout = 100 * time.Millisecond
+	start := time.Now()
+	_, _, err := conn.Dial(context.Background(), s.WSURL("/"), o)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial: %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Dial took %v", d)
+	}
 }
 
 // testH2IdleHeap reports what an idle WebSocket over HTTP/2 costs, both
@@ -461,6 +526,35 @@ func TestHTTP2NotOffered(t *testing.T) {
 	}
 	if resp.ProtoMajor != 1 || resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Errorf("HTTP2IfOffered: %s %s, want HTTP/1.1 101", resp.Proto, resp.Status)
+	}
+	echoOnce(t, c, conn.MessageText, []byte("hi"))
+	c.Close(conn.StatusNormalClosure, "")
+	if code := conn.CloseStatus(s.wait(t)); code != conn.StatusNormalClosure {
+		t.Errorf("server ended with %v, want 1000", code)
+	}
+}
+
+// TestHTTP2NotNegotiated dials a TLS server that does not speak HTTP/2.
+func TestHTTP2NotNegotiated(t *testing.T) {
+	s := newH2Server(t, nil, func(ctx context.Context, r *http.Request, c *conn.Conn) error { return echo1(ctx, c) })
+	s.Close()
+	s.TLSServer = testnet.NewTLSServer(t, s.Config.Handler, func(hs *httptest.Server) {
+		hs.EnableHTTP2 = false
+	})
+	_, _, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2Always))
+	if !errors.Is(err, handshake.ErrExtendedConnectNotSupported) {
+		t.Fatalf("HTTP2Always: %v, want ErrExtendedConnectNotSupported", err)
+	}
+	before := s.Accepts()
+	c, resp, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2IfOffered))
+	if err != nil {
+		t.Fatalf("HTTP2IfOffered: %v", err)
+	}
+	if resp.ProtoMajor != 1 {
+		t.Errorf("HTTP2IfOffered used %s", resp.Proto)
+	}
+	if n := s.Accepts() - before; n != 1 {
+		t.Errorf("HTTP2IfOffered took %d TCP connections, want 1: the one where TLS chose HTTP/1.1", n)
 	}
 	echoOnce(t, c, conn.MessageText, []byte("hi"))
 	c.Close(conn.StatusNormalClosure, "")

@@ -35,8 +35,8 @@ type Dialer struct {
 
 	// TLSConfig configures TLS for wss:// URLs. It is cloned; an empty
 	// ServerName is set to the URL's host, and NextProtos is set as HTTP2
-	// requires: without "h2" for HTTP2Never, "h2" alone for HTTP2Always,
-	// "h2" then "http/1.1" for HTTP2IfOffered.
+	// requires: without "h2" for HTTP2Never, "h2" then "http/1.1"
+	// otherwise.
 	TLSConfig *tls.Config
 
 	// HTTP2 says whether a wss:// WebSocket may be opened on an HTTP/2
@@ -355,9 +355,10 @@ func (d *Dialer) connect(ctx context.Context, nc net.Conn, proxyURL *url.URL, ad
 			cfg.ServerName = hostname
 		}
 		switch d.HTTP2 {
-		case HTTP2Always:
-			cfg.NextProtos = []string{"h2"}
-		case HTTP2IfOffered:
+		case HTTP2Always, HTTP2IfOffered:
+			// http/1.1 too, even for HTTP2Always: a server without h2
+			// would fail the TLS handshake with an alert otherwise,
+			// rather than let Dial say what is missing.
 			cfg.NextProtos = []string{"h2", "http/1.1"}
 		default:
 			// The handshake is HTTP/1.1 (RFC 6455, Section 4.1); never

@@ -62,13 +62,13 @@ type TLSServer struct {
 
 // NewTLSServer starts a TLSServer with h, closed when the test ends.
 // config, if not nil, is called before the server starts.
-func NewTLSServer(t testing.TB, h http.Handler, config func(*http.Server)) *TLSServer {
+func NewTLSServer(t testing.TB, h http.Handler, config func(*httptest.Server)) *TLSServer {
 	t.Helper()
 	s := &TLSServer{Server: httptest.NewUnstartedServer(h)}
 	s.Listener = countListener{s.Listener, &s.accepts}
 	s.EnableHTTP2 = true
 	if config != nil {
-		config(s.Config)
+		config(s.Server)
 	}
 	s.StartTLS()
 	t.Cleanup(s.Close)
