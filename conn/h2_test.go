@@ -586,6 +586,9 @@ func testH2Echo(t *testing.T) {
 	if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
 		t.Errorf("response %s %s, want HTTP/2.0 200", resp.Proto, resp.Status)
 	}
+	if got, want := c.NetConn().RemoteAddr().String(), s.Listener.Addr().String(); got != want {
+		t.Errorf("RemoteAddr %s, want the server's %s", got, want)
+	}
 	for _, n := range []int{0, 125, 126, 65535, 65536, 1 << 20} {
 		for _, typ := range []conn.MessageType{conn.MessageText, conn.MessageBinary} {
 			p := bytes.Repeat([]byte("a"), n)

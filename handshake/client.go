@@ -91,7 +91,9 @@ type Dialer struct {
 
 // Dial connects to the WebSocket server at rawURL (scheme ws or wss; http and
 // https are accepted as aliases) and performs the opening handshake of
-// RFC 6455, Section 4.1. The context bounds the whole of Dial, together with
+// RFC 6455, Section 4.1. With HTTP2 set, a wss:// WebSocket may instead be opened
+// on an HTTP/2 stream with the extended CONNECT of RFC 8441; the response
+// is then HTTP/2's 200. The context bounds the whole of Dial, together with
 // HandshakeTimeout; once Dial returns, the context no longer affects the
 // connection.
 //
@@ -202,7 +204,7 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Result, *http.Respon
 		} else if pool != nil {
 			// A stream on a connection the pool already has.
 			if rt := pool.cached(); rt != nil {
-				res, resp, err := d.roundTripStream(ctx, rt, req, nil)
+				res, resp, err := d.roundTripStream(ctx, rt, req, nil, nil, nil)
 				switch {
 				case err == nil || resp != nil:
 					return res, resp, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -159,7 +160,9 @@ func streamRequest(req *http.Request, body io.ReadCloser) *http.Request {
 // roundTripStream opens the WebSocket on a new stream of rt. ctx bounds the
 // handshake only; the stream lives until the Result's Conn is closed, and
 // release is called then.
-func (d *Dialer) roundTripStream(ctx context.Context, rt http.RoundTripper, req *http.Request, release func()) (*Result, *http.Response, error) {
+//
+// local and remote are the connection's addresses, if known.
+func (d *Dialer) roundTripStream(ctx context.Context, rt http.RoundTripper, req *http.Request, release func(), local, remote net.Addr) (*Result, *http.Response, error) {
 	pr, pw := io.Pipe()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	hreq := streamRequest(req, pr).WithContext(sctx)
@@ -189,7 +192,10 @@ func (d *Dialer) roundTripStream(ctx context.Context, rt http.RoundTripper, req 
 
 	var wd pipeDeadline
 	wd.pw = pw
-	sc := newStreamConn(resp.Body, pw, nil, streamAddr(""), streamAddr(req.URL.Host))
+	if local == nil {
+		local, remote = streamAddr(""), streamAddr(req.URL.Host)
+	}
+	sc := newStreamConn(resp.Body, pw, nil, local, remote)
 	sc.setWriteDeadline = wd.set
 	sc.onClose = func() {
 		pw.Close() // END_STREAM after what was written
@@ -273,7 +279,7 @@ func (d *Dialer) dialStream(ctx context.Context, rawURL string, tc *tls.Conn, re
 		tc.Close()
 		return nil, nil, err
 	}
-	res, resp, err := d.roundTripStream(ctx, pool.add(req.URL.Host, tc), req, release)
+	res, resp, err := d.roundTripStream(ctx, pool.add(req.URL.Host, tc), req, release, tc.LocalAddr(), tc.RemoteAddr())
 	if err != nil {
 		if d.HTTP2Pool == nil {
 			tc.Close()
