@@ -109,8 +109,10 @@ type Result struct {
 // "Connection: close", which would end the whole HTTP/2 connection. The
 // WebSocket is then the request's stream: Result.Conn reads r.Body and
 // writes to w, and the stream ends when the handler returns. So the
-// handler must not return until it is done with Result.Conn; if it does,
-// Result.Conn's reads and writes fail from then on.
+// handler must not return until it is done with Result.Conn. If it does,
+// Result.Conn's reads and writes fail from then on; a write already under
+// way as it returns races net/http's reuse of w, which no check can
+// prevent, so this is a safety net, not a way to serve.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, error) {
 	if r.ProtoMajor >= 2 && r.Method == http.MethodConnect {
 		return u.upgradeStream(w, r)
