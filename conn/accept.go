@@ -22,8 +22,10 @@ type AcceptOptions struct {
 }
 
 // Accept upgrades an HTTP request to a WebSocket connection (RFC 6455,
-// Section 4.2). On failure it has already written the HTTP error response;
-// the handler should just return.
+// Section 4.2), or accepts the extended CONNECT of a WebSocket over HTTP/2
+// (RFC 8441; see the package documentation). On failure it has already
+// written the HTTP error response; the handler should just return. On
+// HTTP/2 the handler must not return while the Conn is in use.
 func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, error) {
 	var ao AcceptOptions
 	if o != nil {

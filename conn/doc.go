@@ -27,6 +27,25 @@
 //
 //	c, _, err := conn.Dial(ctx, "ws://127.0.0.1:8080/ws", nil)
 //
+// # HTTP/2
+//
+// Accept also takes a WebSocket opened on an HTTP/2 stream (RFC 8441),
+// with the same options, when the server advertises extended CONNECT: on
+// Go 1.24 to 1.27 only if the process starts with GODEBUG=http2xconnect=1
+// in its environment (Go 1.28: http.HTTP2Config.EnableConnectProtocol),
+// and only on a server that serves HTTP/2 (TLS, or http.Server.Protocols
+// for cleartext). Otherwise clients use HTTP/1.1 as before. The stream
+// ends when the handler returns, so the handler must read until the
+// connection ends, as above, or be a Handler, which serves HTTP/2
+// WebSockets in the handler's goroutine. A Conn whose handler returned
+// fails with StatusAbnormalClosure (1006).
+//
+// Dial uses HTTP/2 when DialOptions.Dialer.HTTP2 asks for it
+// (handshake.HTTP2Always or HTTP2IfOffered); a handshake.HTTP2Pool lets
+// WebSockets share a connection. On HTTP/2 a cancelled read leaves the
+// connection usable as on HTTP/1.1, but a write cut short by its context
+// resets the stream, and the connection fails (1006).
+//
 // # Concurrency
 //
 // One goroutine reads at a time: Read, Reader and the io.Reader it returns.

@@ -12,6 +12,10 @@ import (
 // about 10 KB) alive as long as the connection; returning lets net/http
 // free it, which is most of what an idle connection costs.
 //
+// Over HTTP/2 (RFC 8441) the WebSocket is the request's stream, which
+// ends when ServeHTTP returns: there serve runs in ServeHTTP's goroutine,
+// and ServeHTTP returns when it does.
+//
 // serve gets a context that carries r.Context()'s values but is not
 // cancelled when ServeHTTP returns; the connection is closed (CloseNow)
 // when serve returns, so serve should end with Close when it wants a
@@ -31,6 +35,11 @@ func Handler(o *AcceptOptions, serve func(ctx context.Context, c *Conn)) http.Ha
 			return
 		}
 		ctx := context.WithoutCancel(r.Context())
+		if r.ProtoMajor >= 2 {
+			defer c.CloseNow()
+			serve(ctx, c)
+			return
+		}
 		go func() {
 			defer c.CloseNow()
 			serve(ctx, c)

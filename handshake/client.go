@@ -34,9 +34,20 @@ type Dialer struct {
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	// TLSConfig configures TLS for wss:// URLs. It is cloned; an empty
-	// ServerName is set to the URL's host, and "h2" is removed from
-	// NextProtos.
+	// ServerName is set to the URL's host, and NextProtos is set as HTTP2
+	// requires: without "h2" for HTTP2Never, "h2" then "http/1.1"
+	// otherwise.
 	TLSConfig *tls.Config
+
+	// HTTP2 says whether a wss:// WebSocket may be opened on an HTTP/2
+	// stream (RFC 8441) rather than with the HTTP/1.1 handshake; see
+	// HTTP2Mode. The zero value is HTTP2Never.
+	HTTP2 HTTP2Mode
+
+	// HTTP2Pool, if not nil, keeps the HTTP/2 connections, so that the
+	// WebSockets dialled with it share them. If nil, a WebSocket opened
+	// over HTTP/2 has a connection of its own, closed with it.
+	HTTP2Pool *HTTP2Pool
 
 	// Proxy returns the URL of the HTTP proxy to tunnel through with CONNECT,
 	// or nil for a direct connection. It is called with a request whose URL
@@ -80,7 +91,9 @@ type Dialer struct {
 
 // Dial connects to the WebSocket server at rawURL (scheme ws or wss; http and
 // https are accepted as aliases) and performs the opening handshake of
-// RFC 6455, Section 4.1. The context bounds the whole of Dial, together with
+// RFC 6455, Section 4.1. With HTTP2 set, a wss:// WebSocket may instead be opened
+// on an HTTP/2 stream with the extended CONNECT of RFC 8441; the response
+// is then HTTP/2's 200. The context bounds the whole of Dial, together with
 // HandshakeTimeout; once Dial returns, the context no longer affects the
 // connection.
 //
@@ -182,6 +195,28 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Result, *http.Respon
 	}
 	req = req.WithContext(ctx)
 
+	pool := d.HTTP2Pool
+	if d.HTTP2 != HTTP2Never {
+		if !secure {
+			if d.HTTP2 == HTTP2Always {
+				return nil, nil, fmt.Errorf("handshake: HTTP/2 needs a wss:// URL: %w", ErrExtendedConnectNotSupported)
+			}
+		} else if pool != nil {
+			// A stream on a connection the pool already has.
+			if rt := pool.cached(); rt != nil {
+				res, resp, err := d.roundTripStream(ctx, rt, req, nil, nil, nil)
+				switch {
+				case err == nil || resp != nil:
+					return res, resp, err
+				case errors.Is(err, ErrExtendedConnectNotSupported) && d.HTTP2 == HTTP2IfOffered:
+					return d.dialHTTP1(ctx, rawURL)
+				case !isNoCachedConn(err):
+					return nil, nil, contextError(ctx, err)
+				}
+			}
+		}
+	}
+
 	proxyURL, err := d.proxyURL(req, secure)
 	if err != nil {
 		return nil, nil, err
@@ -218,7 +253,19 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Result, *http.Respon
 		close(interrupted)
 	})
 
-	res, resp, err := d.handshake(ctx, nc, proxyURL, addr, secure, req, key, u.Hostname())
+	conn, err := d.connect(ctx, nc, proxyURL, addr, secure, u.Hostname())
+	var h2 bool
+	if tc, ok := conn.(*tls.Conn); ok && err == nil {
+		h2 = tc.ConnectionState().NegotiatedProtocol == "h2"
+		if !h2 && d.HTTP2 == HTTP2Always {
+			err = fmt.Errorf("handshake: server did not select HTTP/2 in TLS: %w", ErrExtendedConnectNotSupported)
+		}
+	}
+	var res *Result
+	var resp *http.Response
+	if err == nil && !h2 {
+		res, resp, err = d.handshake(conn, req, key)
+	}
 	if !stop() {
 		// The context ended; the deadline may be set at any moment, even
 		// after a successful handshake. Wait for it, then fail.
@@ -231,6 +278,9 @@ func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Result, *http.Respon
 	if err != nil {
 		nc.Close()
 		return nil, resp, contextError(ctx, err)
+	}
+	if h2 {
+		return d.dialStream(ctx, rawURL, conn.(*tls.Conn), req)
 	}
 	if err := res.Conn.SetDeadline(time.Time{}); err != nil {
 		res.Conn.Close()
@@ -288,13 +338,12 @@ func (d *Dialer) proxyURL(req *http.Request, secure bool) (*url.URL, error) {
 	return p, nil
 }
 
-// handshake runs the proxy, TLS and WebSocket handshakes over nc. On failure
-// it returns a nil Result, and the server's response if one was read; on
-// success the Result's Conn wraps nc.
-func (d *Dialer) handshake(ctx context.Context, nc net.Conn, proxyURL *url.URL, addr string, secure bool, req *http.Request, key, hostname string) (*Result, *http.Response, error) {
+// connect runs the proxy and TLS handshakes over nc and returns the
+// connection to speak HTTP on.
+func (d *Dialer) connect(ctx context.Context, nc net.Conn, proxyURL *url.URL, addr string, secure bool, hostname string) (net.Conn, error) {
 	if proxyURL != nil {
 		if err := connectProxy(nc, proxyURL, addr); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 
@@ -307,24 +356,38 @@ func (d *Dialer) handshake(ctx context.Context, nc net.Conn, proxyURL *url.URL, 
 		if cfg.ServerName == "" {
 			cfg.ServerName = hostname
 		}
-		// The handshake is HTTP/1.1 (RFC 6455, Section 4.1); never let the
-		// server select HTTP/2.
-		if len(cfg.NextProtos) > 0 {
-			var protos []string
-			for _, p := range cfg.NextProtos {
-				if p != "h2" {
-					protos = append(protos, p)
+		switch d.HTTP2 {
+		case HTTP2Always, HTTP2IfOffered:
+			// http/1.1 too, even for HTTP2Always: a server without h2
+			// would fail the TLS handshake with an alert otherwise,
+			// rather than let Dial say what is missing.
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		default:
+			// The handshake is HTTP/1.1 (RFC 6455, Section 4.1); never
+			// let the server select HTTP/2.
+			if len(cfg.NextProtos) > 0 {
+				var protos []string
+				for _, p := range cfg.NextProtos {
+					if p != "h2" {
+						protos = append(protos, p)
+					}
 				}
+				cfg.NextProtos = protos
 			}
-			cfg.NextProtos = protos
 		}
 		tc := tls.Client(nc, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, nil, fmt.Errorf("handshake: TLS: %w", err)
+			return nil, fmt.Errorf("handshake: TLS: %w", err)
 		}
 		conn = tc
 	}
+	return conn, nil
+}
 
+// handshake runs the HTTP/1.1 opening handshake over conn. On failure it
+// returns a nil Result, and the server's response if one was read; on
+// success the Result's Conn is conn.
+func (d *Dialer) handshake(conn net.Conn, req *http.Request, key string) (*Result, *http.Response, error) {
 	if err := writeRequest(conn, req); err != nil {
 		return nil, nil, fmt.Errorf("handshake: writing request: %w", err)
 	}
@@ -407,6 +470,12 @@ func (d *Dialer) checkResponse(resp *http.Response, key string) error {
 	if a := resp.Header.Values("Sec-WebSocket-Accept"); len(a) != 1 || strings.Trim(a[0], " \t") != ComputeAccept(key) {
 		return fmt.Errorf("handshake: missing or wrong Sec-WebSocket-Accept: %w", ErrBadHandshake)
 	}
+	return d.checkNegotiation(resp)
+}
+
+// checkNegotiation checks the subprotocol and extensions the server
+// selected, the same over HTTP/1.1 and HTTP/2.
+func (d *Dialer) checkNegotiation(resp *http.Response) error {
 	if ps := resp.Header.Values("Sec-WebSocket-Protocol"); len(ps) > 0 {
 		p := strings.Trim(ps[0], " \t")
 		offered := false

@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// Upgrader upgrades HTTP/1.1 requests to WebSocket connections: the server
-// side of the opening handshake (RFC 6455, Section 4.2). The zero value
-// accepts same-origin requests, no subprotocol and no extension.
+// Upgrader upgrades HTTP requests to WebSocket connections: the server
+// side of the opening handshake, over HTTP/1.1 (RFC 6455, Section 4.2) and
+// over HTTP/2 (RFC 8441). The zero value accepts same-origin requests, no
+// subprotocol and no extension.
 //
 // An Upgrader may be used by many goroutines at once, provided its fields are
 // not modified meanwhile.
@@ -49,7 +50,8 @@ type Upgrader struct {
 	// If NegotiateExtensions is nil, no extension is accepted.
 	NegotiateExtensions func(offers []string) (response string, err error)
 
-	// Header holds extra header fields for the 101 response. It may not
+	// Header holds extra header fields for the 101 response (the 200
+	// response on HTTP/2). It may not
 	// contain the fields the handshake sets itself (Upgrade, Connection and
 	// the Sec-WebSocket-* fields).
 	Header http.Header
@@ -58,7 +60,9 @@ type Upgrader struct {
 // Result is the outcome of a successful opening handshake.
 type Result struct {
 	// Conn is the underlying network connection, with no deadline set.
-	// The caller owns it and must close it.
+	// The caller owns it and must close it. On HTTP/2 it is the stream
+	// (RFC 8441): see the package documentation for what its deadlines
+	// do, and Upgrader.Upgrade for the handler's part.
 	Conn net.Conn
 
 	// Buffered holds bytes the handshake read from Conn past the end of
@@ -81,7 +85,7 @@ type Result struct {
 	Request *http.Request
 
 	// Response is the server's handshake response on the client, nil on the
-	// server. Its Body is empty.
+	// server. Its Body is empty (on HTTP/2 the stream's data is Conn's).
 	Response *http.Response
 }
 
@@ -97,7 +101,22 @@ type Result struct {
 // handshake gets 400.
 //
 // After a successful Upgrade, w and r.Body must not be used.
+//
+// An extended CONNECT on HTTP/2 (RFC 8441, Section 4; r.Method CONNECT and
+// r.Header[":protocol"] "websocket") gets the same checks, but for the
+// fields HTTP/2 drops (Upgrade, Connection, Sec-WebSocket-Key), and a 200
+// response with no Sec-WebSocket-Accept; error responses do not say
+// "Connection: close", which would end the whole HTTP/2 connection. The
+// WebSocket is then the request's stream: Result.Conn reads r.Body and
+// writes to w, and the stream ends when the handler returns. So the
+// handler must not return until it is done with Result.Conn. If it does,
+// Result.Conn's reads and writes fail from then on; a write already under
+// way as it returns races net/http's reuse of w, which no check can
+// prevent, so this is a safety net, not a way to serve.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, error) {
+	if r.ProtoMajor >= 2 && r.Method == http.MethodConnect {
+		return u.upgradeStream(w, r)
+	}
 	// RFC 6455, Section 4.2.1, items 1 to 6.
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -125,27 +144,9 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, err
 		return nil, fail(w, http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64", ErrBadHandshake)
 	}
 
-	// RFC 6455, Section 4.2.2, item 1 and Section 10.2.
-	if !u.checkOrigin(r) {
-		return nil, fail(w, http.StatusForbidden, "origin "+fmt.Sprintf("%q", r.Header.Get("Origin"))+" not allowed", ErrOriginNotAllowed)
-	}
-
-	if err := checkHeader(u.Header); err != nil {
-		return nil, fail(w, http.StatusInternalServerError, "invalid Upgrader.Header", err)
-	}
-
-	// RFC 6455, Section 4.2.2, item 5, /subprotocol/ and /extensions/.
-	subprotocol := u.selectSubprotocol(r)
-	var extensions string
-	if offers := r.Header.Values("Sec-WebSocket-Extensions"); len(offers) > 0 && u.NegotiateExtensions != nil {
-		resp, err := u.NegotiateExtensions(offers)
-		if err != nil {
-			return nil, fail(w, http.StatusBadRequest, "extension negotiation failed: "+err.Error(), err)
-		}
-		if !validHeaderValue(resp) {
-			return nil, fail(w, http.StatusInternalServerError, "invalid Sec-WebSocket-Extensions response", ErrBadHandshake)
-		}
-		extensions = strings.Trim(resp, " \t")
+	subprotocol, extensions, err := u.negotiate(w, r, fail)
+	if err != nil {
+		return nil, err
 	}
 
 	var buf bytes.Buffer
@@ -188,6 +189,35 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, err
 		Extensions:  extensions,
 		Request:     r,
 	}, nil
+}
+
+// negotiate applies the parts of the handshake that HTTP/1.1 and HTTP/2
+// share: the origin policy, the caller's header fields, the subprotocol
+// and the extensions. It answers a failure with fail.
+func (u *Upgrader) negotiate(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, int, string, error) *Error) (subprotocol, extensions string, err error) {
+	// RFC 6455, Section 4.2.2, item 1 and Section 10.2.
+	if !u.checkOrigin(r) {
+		return "", "", fail(w, http.StatusForbidden, "origin "+fmt.Sprintf("%q", r.Header.Get("Origin"))+" not allowed", ErrOriginNotAllowed)
+	}
+
+	if err := checkHeader(u.Header); err != nil {
+		return "", "", fail(w, http.StatusInternalServerError, "invalid Upgrader.Header", err)
+	}
+
+	// RFC 6455, Section 4.2.2, item 5, /subprotocol/ and /extensions/.
+	subprotocol = u.selectSubprotocol(r)
+	if offers := r.Header.Values("Sec-WebSocket-Extensions"); len(offers) > 0 && u.NegotiateExtensions != nil {
+		resp, err := u.NegotiateExtensions(offers)
+		if err != nil {
+			return "", "", fail(w, http.StatusBadRequest, "extension negotiation failed: "+err.Error(), err)
+		}
+		if !validHeaderValue(resp) {
+			return "", "", fail(w, http.StatusInternalServerError, "invalid Sec-WebSocket-Extensions response", ErrBadHandshake)
+		}
+		extensions = strings.Trim(resp, " \t")
+	}
+
+	return subprotocol, extensions, nil
 }
 
 // fail writes an HTTP error response with status code and returns it as an

@@ -256,7 +256,7 @@ func TestServeShutdown(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, newHandler(false, true, testLogger(t))) }()
+	go func() { served <- serve(ctx, ln, newHandler(false, true, testLogger(t)), nil) }()
 
 	dctx := testContext(t)
 	c, _, err := conn.Dial(dctx, "ws://"+ln.Addr().String()+"/ws", nil)

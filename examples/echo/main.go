@@ -5,6 +5,16 @@
 //	go run ./examples/echo -any-origin          # also accept cross-origin pages
 //	go run ./examples/echo -dial ws://HOST:PORT/PATH
 //	go run ./examples/echo -no-deflate          # do not negotiate permessage-deflate
+//	GODEBUG=http2xconnect=1 go run ./examples/echo -tls -v
+//	go run ./examples/echo -dial wss://HOST:PORT/PATH -insecure -h2
+//
+// With -tls the server serves HTTPS, HTTP/2 and HTTP/1.1, with a
+// self-signed certificate made at start; WebSockets over HTTP/2 (RFC 8441)
+// need GODEBUG=http2xconnect=1 in the environment on Go 1.24 to 1.27, and
+// browsers use HTTP/1.1 without it. -v logs a line for each WebSocket
+// accepted: "accept REMOTE PROTO SUBPROTOCOL EXTENSIONS", the last two
+// quoted. The client's -insecure skips the verification of the server's
+// certificate, and -h2 dials over HTTP/2 only.
 //
 // The server echoes every message on /ws with its type. The client sends
 // back every message it receives, in order, and when the server closes the
@@ -15,12 +25,19 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +49,7 @@ import (
 	"github.com/hybi-go/hybi/conn"
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/extension/deflate"
+	"github.com/hybi-go/hybi/handshake"
 )
 
 //go:embed index.html
@@ -52,7 +70,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "serve on this `host:port`")
 	anyOrigin := fs.Bool("any-origin", false, "accept WebSocket handshakes from pages of any origin")
 	noDeflate := fs.Bool("no-deflate", false, "do not negotiate permessage-deflate")
-	dial := fs.String("dial", "", "instead of serving, connect to this ws:// `URL` and echo what it sends")
+	dial := fs.String("dial", "", "instead of serving, connect to this ws:// or wss:// `URL` and echo what it sends")
+	useTLS := fs.Bool("tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1) with a self-signed certificate")
+	verbose := fs.Bool("v", false, "log each WebSocket accepted")
+	insecure := fs.Bool("insecure", false, "with -dial, do not verify the server's certificate")
+	h2 := fs.Bool("h2", false, "with -dial, open the WebSocket over HTTP/2 only (RFC 8441)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -63,7 +85,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := log.New(stderr, "echo: ", log.LstdFlags)
 
 	if *dial != "" {
-		code, reason, err := echoClient(ctx, *dial, !*noDeflate)
+		var d handshake.Dialer
+		if *insecure {
+			d.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+		}
+		if *h2 {
+			d.HTTP2 = handshake.HTTP2Always
+		}
+		code, reason, err := echoClient(ctx, *dial, !*noDeflate, d)
 		if err != nil {
 			logger.Print(err)
 			return 1
@@ -77,8 +106,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Print(err)
 		return 1
 	}
-	logger.Printf("serving http://%s/", ln.Addr())
-	if err := serve(ctx, ln, newHandler(*anyOrigin, !*noDeflate, logger)); err != nil {
+	var cfg *tls.Config
+	scheme := "http"
+	if *useTLS {
+		if cfg, err = selfSigned(); err != nil {
+			logger.Print(err)
+			ln.Close()
+			return 1
+		}
+		scheme = "https"
+	}
+	logger.Printf("serving %s://%s/", scheme, ln.Addr())
+	h := newHandler(*anyOrigin, !*noDeflate, logger)
+	h.verbose = *verbose
+	if err := serve(ctx, ln, h, cfg); err != nil {
 		logger.Print(err)
 		return 1
 	}
@@ -97,13 +138,19 @@ func newServer(h http.Handler) *http.Server {
 }
 
 // serve serves h on ln until ctx is done, then shuts down: open WebSocket
-// connections are closed with 1001 (going away) by their handlers.
-func serve(ctx context.Context, ln net.Listener, h *handler) error {
+// connections are closed with 1001 (going away) by their handlers. With
+// cfg, it serves HTTPS: HTTP/2 and HTTP/1.1.
+func serve(ctx context.Context, ln net.Listener, h *handler, cfg *tls.Config) error {
 	srv := newServer(h)
 	// Requests, and so the WebSocket handlers, see ctx end at shutdown.
 	srv.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if cfg != nil {
+		srv.TLSConfig = cfg
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -120,10 +167,11 @@ func serve(ctx context.Context, ln net.Listener, h *handler) error {
 
 // handler serves the page on / and the echo WebSocket on /ws.
 type handler struct {
-	mux    *http.ServeMux
-	accept conn.AcceptOptions
-	logger *log.Logger
-	conns  sync.WaitGroup // running WebSocket handlers
+	mux     *http.ServeMux
+	accept  conn.AcceptOptions
+	logger  *log.Logger
+	verbose bool           // log each WebSocket accepted
+	conns   sync.WaitGroup // running WebSocket handlers
 }
 
 // newHandler returns the echo server's handler. With anyOrigin, pages from
@@ -161,6 +209,9 @@ func (h *handler) echo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.CloseNow()
+	if h.verbose {
+		h.logger.Printf("accept %s %s %q %q", r.RemoteAddr, r.Proto, c.Subprotocol(), c.Extensions())
+	}
 	ctx := r.Context()
 	var p []byte // reused: AppendRead allocates only to grow it
 	for {
@@ -198,9 +249,9 @@ func extensions(compress bool) []extension.Extension {
 // echoClient connects to url and sends back every message it receives, with
 // the same type and payload, until the server closes the connection. It
 // returns the server's close code and reason; any other ending is an error.
-// With compress it offers permessage-deflate.
-func echoClient(ctx context.Context, url string, compress bool) (conn.StatusCode, string, error) {
-	c, _, err := conn.Dial(ctx, url, &conn.DialOptions{Extensions: extensions(compress)})
+// With compress it offers permessage-deflate. d dials.
+func echoClient(ctx context.Context, url string, compress bool, d handshake.Dialer) (conn.StatusCode, string, error) {
+	c, _, err := conn.Dial(ctx, url, &conn.DialOptions{Dialer: d, Extensions: extensions(compress)})
 	if err != nil {
 		return 0, "", err
 	}
@@ -221,4 +272,33 @@ func echoClient(ctx context.Context, url string, compress bool) (conn.StatusCode
 			return 0, "", fmt.Errorf("write: %w", err)
 		}
 	}
+}
+
+// selfSigned returns a TLS configuration with a new self-signed
+// certificate for localhost, 127.0.0.1 and ::1, valid for a day.
+func selfSigned() (*tls.Config, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "hybi echo"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, nil
 }
