@@ -54,10 +54,12 @@ const (
 // Options configures the Default session. The zero value gives the
 // defaults; a nil *Options means the zero value.
 type Options struct {
-	// ReadLimit is the largest message accepted, counted after any
-	// extension has decoded it. A larger one fails the connection with
-	// StatusMessageTooBig (1009). 0 means DefaultReadLimit; negative means
-	// no limit.
+	// ReadLimit is the largest message accepted, counted both as received
+	// and after any extension has decoded it: a compressed message must fit
+	// before and after decompression (a compressor with a small window can
+	// make data that does not compress a little larger). A larger one fails
+	// the connection with StatusMessageTooBig (1009). 0 means
+	// DefaultReadLimit; negative means no limit.
 	ReadLimit int64
 	// MaxFrameSize is the largest frame accepted; 0 means ReadLimit.
 	MaxFrameSize int64

@@ -126,7 +126,10 @@ func TestChromium(t *testing.T) {
 	})
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
 		cfg := r.URL.Query().Get("cfg")
-		ao := &conn.AcceptOptions{}
+		// The page echoes 1 MiB, which a browser compressing with a
+		// 512-byte window (client_max_window_bits=9) sends as a little
+		// more than 1 MiB: above conn.DefaultReadLimit, as received.
+		ao := &conn.AcceptOptions{Options: conn.Options{ReadLimit: readLimit}}
 		polled := false
 		for _, bc := range browserConfigs {
 			if bc.name == cfg {
