@@ -124,6 +124,7 @@ type Conn struct {
 	// Writing: msgMu serializes whole messages; raw serializes frames.
 	msgMu ctxlock.Mutex
 	mw    messageWriter
+	mwGen atomic.Uint64 // generation of the Writer message; see writerHandle
 
 	// Close state, under mu (closeSent too, below).
 	mu        sync.Mutex

@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -85,7 +86,6 @@ type messageWriter struct {
 	buf     *[]byte      // pooled, taken on first buffered Write
 	n       int          // bytes buffered in buf
 	single  bool         // collect the whole message for one frame
-	closed  bool
 	lastErr error
 
 	// head is the writer of the first encoder that took the message, nil
@@ -98,12 +98,21 @@ func (w *messageWriter) reset(ctx context.Context, op frame.Opcode) {
 	*w = messageWriter{c: w.c, ctx: ctx, op: op}
 }
 
+// ErrWriterClosed is returned by the Write and Close methods of a writer
+// from Writer once it has been closed.
+var ErrWriterClosed = errors.New("websocket: message writer already closed")
+
 // Writer returns a writer for one message of type typ. Data is buffered
 // and sent in frames as the buffer fills; Close sends the final frame and
 // must be called before another message can be written. Control frames
 // may go out between the frames of the message. When an extension was
 // agreed, the data goes through its encoders (compressed by
 // permessage-deflate unless SetCompression(false) was called).
+//
+// The writer belongs to this one message: once closed, its Write and
+// Close return ErrWriterClosed and touch nothing, so a deferred Close
+// beside an explicit one is harmless. Like any io.Writer, it is not safe
+// for concurrent use.
 func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
 	if err := c.lockMessage(ctx); err != nil {
 		return nil, err
@@ -116,7 +125,38 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 			return nil, err
 		}
 	}
-	return w, nil
+	return &writerHandle{c: c, gen: c.mwGen.Add(1)}, nil
+}
+
+// writerHandle is what Writer returns: c.mw, for as long as the message
+// it was made for is open. The state of a message is reused for the next
+// one, so every handle carries the generation of its message, and c.mwGen
+// moves on when the message closes: a stale handle sees the difference
+// and touches nothing. The handle is the one allocation of a streamed
+// message (16 bytes).
+type writerHandle struct {
+	c   *Conn
+	gen uint64
+}
+
+// open reports whether h's message is still the one open. A stale
+// handle's check races with nothing: it reads only mwGen, which is
+// atomic and changed only by the holder of the message lock.
+func (h *writerHandle) open() bool { return h.c.mwGen.Load() == h.gen }
+
+func (h *writerHandle) Write(p []byte) (int, error) {
+	if !h.open() {
+		return 0, ErrWriterClosed
+	}
+	return h.c.mw.Write(p)
+}
+
+// Close sends the final frame of the message.
+func (h *writerHandle) Close() error {
+	if !h.open() {
+		return ErrWriterClosed
+	}
+	return h.c.mw.Close()
 }
 
 // startEncoders runs the message through the agreed encoders, the first
@@ -160,9 +200,6 @@ func (w *messageWriter) broken(err error) error {
 }
 
 func (w *messageWriter) Write(p []byte) (int, error) {
-	if w.closed {
-		return 0, ErrClosed
-	}
 	if w.lastErr != nil {
 		return 0, w.lastErr
 	}
@@ -280,15 +317,13 @@ func (w *messageWriter) release() {
 	w.head = nil
 }
 
-// Close sends the final frame of the message.
+// Close sends the final frame of the message, makes every handle to it
+// stale and lets the next message go.
 func (w *messageWriter) Close() error {
-	if w.closed {
-		return ErrClosed
-	}
-	w.closed = true
-	defer w.c.msgMu.Unlock()
 	err := w.finish()
 	w.ctx = context.Background() // not kept by an idle connection
+	w.c.mwGen.Add(1)
+	w.c.msgMu.Unlock()
 	return err
 }
 

@@ -1,0 +1,164 @@
+package conn_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/internal/testnet"
+	"github.com/hybi-go/hybi/raw"
+)
+
+// loopPair returns a client and a server Conn over loopback TCP, both
+// closed when the test ends.
+func loopPair(t *testing.T, o *conn.Options) (client, server *conn.Conn) {
+	t.Helper()
+	s, c := testnet.Loopback(t)
+	client = conn.New(raw.New(c, nil, raw.Client, nil), "", o)
+	server = conn.New(raw.New(s, nil, raw.Server, nil), "", o)
+	t.Cleanup(func() { client.CloseNow(); server.CloseNow() })
+	return client, server
+}
+
+// readResult is one Read of the peer.
+type readResult struct {
+	typ  conn.MessageType
+	data string
+	err  error
+}
+
+// readAll reads c until it fails, sending every result, the error last.
+func readAll(c *conn.Conn) <-chan readResult {
+	ch := make(chan readResult, 64)
+	go func() {
+		defer close(ch)
+		for {
+			typ, p, err := c.Read(context.Background())
+			ch <- readResult{typ, string(p), err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// next returns the next result from ch, failing the test after 5s.
+func next(t *testing.T, ch <-chan readResult) readResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("peer read nothing in 5s")
+		return readResult{}
+	}
+}
+
+// wantMessage reads the next message from ch and checks it.
+func wantMessage(t *testing.T, ch <-chan readResult, want string) {
+	t.Helper()
+	r := next(t, ch)
+	if r.err != nil || r.data != want {
+		t.Fatalf("peer read %q, %v; want %q", r.data, r.err, want)
+	}
+}
+
+// TestWriterStaleHandle: a Writer already closed (the usual defer
+// w.Close() beside an explicit one) must not end the message another
+// Writer has open, nor release the lock that one holds (#13.6).
+func TestWriterStaleHandle(t *testing.T) {
+	c, s := loopPair(t, nil)
+	peer := readAll(s)
+	ctx := context.Background()
+
+	w1, err := c.Writer(ctx, conn.MessageText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1.Write([]byte("first"))
+	if err := w1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantMessage(t, peer, "first")
+
+	w2, err := c.Writer(ctx, conn.MessageText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w2.Write([]byte("hello ")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w1.Close(); !errors.Is(err, conn.ErrWriterClosed) {
+		t.Fatalf("stale Close = %v, want ErrWriterClosed", err)
+	}
+	if n, err := w1.Write([]byte("stale")); n != 0 || !errors.Is(err, conn.ErrWriterClosed) {
+		t.Fatalf("stale Write = %d, %v; want 0, ErrWriterClosed", n, err)
+	}
+	// w2 still holds the message: a Write waits for it.
+	wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	err = c.Write(wctx, conn.MessageText, []byte("between"))
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Write while w2 is open = %v, want DeadlineExceeded", err)
+	}
+	if _, err := w2.Write([]byte("world")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantMessage(t, peer, "hello world")
+	if err := w2.Close(); !errors.Is(err, conn.ErrWriterClosed) {
+		t.Fatalf("second Close = %v, want ErrWriterClosed", err)
+	}
+}
+
+// TestWriterStaleHandleConcurrent uses a stale handle from one goroutine
+// while another streams its message: under the race detector, the stale
+// calls must touch nothing the owner uses (#13.6).
+func TestWriterStaleHandleConcurrent(t *testing.T) {
+	c, s := loopPair(t, nil)
+	peer := readAll(s)
+	ctx := context.Background()
+	stale, err := c.Writer(ctx, conn.MessageBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale.Close()
+	wantMessage(t, peer, "")
+
+	const msgs = 20
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range msgs {
+			w, err := c.Writer(ctx, conn.MessageText)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for range 4 {
+				w.Write([]byte("ab"))
+			}
+			if err := w.Close(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for stop := false; !stop; {
+		select {
+		case <-done:
+			stop = true
+		default:
+		}
+		stale.Write([]byte("x"))
+		stale.Close()
+	}
+	for range msgs {
+		wantMessage(t, peer, "abababab")
+	}
+}
