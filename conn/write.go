@@ -13,7 +13,12 @@ import (
 	"github.com/hybi-go/hybi/internal/bufpool"
 )
 
+// lockMessage takes the message lock for a new message. A context
+// already done sends nothing: ctxlock would take a free lock regardless.
 func (c *Conn) lockMessage(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := lock(ctx, &c.msgMu, &c.peerClose); err != nil {
 		return err
 	}
@@ -35,6 +40,9 @@ func (c *Conn) lockMessage(ctx context.Context) error {
 // threshold or SetCompression(false) was called). An error while a
 // message is being encoded closes the connection, since the encoder's
 // state no longer matches the peer's.
+//
+// A ctx already done sends nothing and returns ctx.Err(), as do Writer,
+// WritePrepared and Ping.
 func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	if err := c.lockMessage(ctx); err != nil {
 		return err

@@ -3,10 +3,12 @@ package conn_test
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/testnet"
 	"github.com/hybi-go/hybi/raw"
 )
@@ -160,5 +162,83 @@ func TestWriterStaleHandleConcurrent(t *testing.T) {
 	}
 	for range msgs {
 		wantMessage(t, peer, "abababab")
+	}
+}
+
+// serverPeer returns a client Conn whose server end is a Raw session, to see
+// the frames the client sends as they are.
+func serverPeer(t *testing.T, o *conn.Options) (*conn.Conn, *raw.Conn) {
+	t.Helper()
+	s, c := testnet.Loopback(t)
+	client := conn.New(raw.New(c, nil, raw.Client, nil), "", o)
+	peer := raw.New(s, nil, raw.Server, nil)
+	t.Cleanup(func() { client.CloseNow(); peer.Close() })
+	return client, peer
+}
+
+// wireFrame is a frame the peer received.
+type wireFrame struct {
+	h frame.Header
+	p string
+}
+
+// nextFrame reads the next frame the peer receives, failing the test
+// after 5s.
+func nextFrame(t *testing.T, peer *raw.Conn) wireFrame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h, err := peer.NextFrame(ctx)
+	if err != nil {
+		t.Fatalf("peer: %v", err)
+	}
+	p, err := io.ReadAll(peer)
+	if err != nil {
+		t.Fatalf("peer: %v", err)
+	}
+	return wireFrame{h, string(p)}
+}
+
+// TestDoneContextSendsNothing: a call whose context is done before it
+// starts sends nothing and returns ctx.Err() (#13.7).
+func TestDoneContextSendsNothing(t *testing.T) {
+	c, peer := serverPeer(t, nil)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	pm := conn.NewPreparedMessage(conn.MessageText, []byte("prepared"))
+	for i := range 100 {
+		if err := c.Write(done, conn.MessageText, []byte("cancelled")); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Write #%d = %v, want Canceled", i, err)
+		}
+		if err := c.WritePrepared(done, pm); !errors.Is(err, context.Canceled) {
+			t.Fatalf("WritePrepared #%d = %v, want Canceled", i, err)
+		}
+		if w, err := c.Writer(done, conn.MessageText); !errors.Is(err, context.Canceled) {
+			if err == nil {
+				w.Close()
+			}
+			t.Fatalf("Writer #%d = %v, want Canceled", i, err)
+		}
+		if err := c.Ping(done); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Ping #%d = %v, want Canceled", i, err)
+		}
+	}
+	// A Writer whose context ends before anything went out sends
+	// nothing either, and leaves the connection as it was.
+	wctx, wcancel := context.WithCancel(context.Background())
+	w, err := c.Writer(wctx, conn.MessageText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("buffered"))
+	wcancel()
+	if err := w.Close(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Writer Close after cancel = %v, want Canceled", err)
+	}
+	if err := c.Write(context.Background(), conn.MessageBinary, []byte("live")); err != nil {
+		t.Fatal(err)
+	}
+	if f := nextFrame(t, peer); f.h.Opcode != frame.OpBinary || !f.h.Fin || f.p != "live" {
+		t.Fatalf("peer got %v %q first, want the binary frame \"live\"", f.h, f.p)
 	}
 }

@@ -462,7 +462,8 @@ func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 // header that breaks RFC 6455 (a reserved opcode, a fragmented or long
 // control frame, an RSV bit no extension owns) is refused.
 //
-// Frames from concurrent callers never interleave. A cancelled ctx returns
+// Frames from concurrent callers never interleave. A ctx done before the
+// call sends nothing and returns ctx.Err(). A ctx done during it returns
 // ctx.Err(); if part of the frame had already gone out the connection is
 // broken (ErrBroken) and should be closed.
 func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
@@ -490,6 +491,11 @@ func (c *Conn) writeLocked(ctx context.Context, write func() (int, error)) error
 	defer c.unlockWrite()
 	if c.werr != nil {
 		return c.werr
+	}
+	// A context done before the write sends nothing; the interrupter
+	// would only notice it once the write had begun.
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	armed := c.wdeadl.arm(c.nc, ctx)
 	n, err := write()
