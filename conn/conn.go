@@ -509,7 +509,9 @@ func (c *Conn) failWrite(ctx context.Context, err error) error {
 	if cutByContext(ctx, err) {
 		return err
 	}
-	if errors.Is(err, raw.ErrClosed) {
+	if errors.Is(err, raw.ErrClosed) || errors.Is(err, raw.ErrCloseSent) {
+		// Closed, or closing: the close frame ends the stream whatever
+		// message was open, and the handshake goes on.
 		return ErrClosed
 	}
 	c.shutdown()

@@ -11,6 +11,7 @@ import (
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
+	"github.com/hybi-go/hybi/raw"
 )
 
 // lockMessage takes the message lock for a new message. A context
@@ -120,7 +121,9 @@ var ErrWriterClosed = errors.New("websocket: message writer already closed")
 // The writer belongs to this one message: once closed, its Write and
 // Close return ErrWriterClosed and touch nothing, so a deferred Close
 // beside an explicit one is harmless. Like any io.Writer, it is not safe
-// for concurrent use.
+// for concurrent use. Once Close of the Conn has sent the close frame, no
+// frame of the message goes out: its calls return ErrClosed (RFC 6455,
+// Section 5.5.1).
 func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
 	if err := c.lockMessage(ctx); err != nil {
 		return nil, err
@@ -280,7 +283,9 @@ func (w *messageWriter) flush(p []byte, fin bool) error {
 	w.rsv = 0
 	if err != nil {
 		ferr := w.c.failWrite(w.ctx, err)
-		if w.head != nil {
+		if w.head != nil && !errors.Is(err, raw.ErrCloseSent) {
+			// No message follows a close frame: the encoders' state
+			// no longer matters.
 			w.broken(err)
 		}
 		w.lastErr = ferr

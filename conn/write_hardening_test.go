@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -240,5 +241,72 @@ func TestDoneContextSendsNothing(t *testing.T) {
 	}
 	if f := nextFrame(t, peer); f.h.Opcode != frame.OpBinary || !f.h.Fin || f.p != "live" {
 		t.Fatalf("peer got %v %q first, want the binary frame \"live\"", f.h, f.p)
+	}
+}
+
+// readToEnd reads frames until the stream ends, failing the test after
+// 5s.
+func readToEnd(t *testing.T, peer *raw.Conn) []wireFrame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var fs []wireFrame
+	for {
+		h, err := peer.NextFrame(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				t.Fatal("peer: stream did not end in 5s")
+			}
+			return fs
+		}
+		p, err := io.ReadAll(peer)
+		if err != nil {
+			return fs
+		}
+		fs = append(fs, wireFrame{h, string(p)})
+	}
+}
+
+// TestNoDataAfterCloseFrame: a Writer open while another goroutine calls
+// Close sends nothing after the close frame, and its calls fail with
+// ErrClosed (RFC 6455, Section 5.5.1; #13.5).
+func TestNoDataAfterCloseFrame(t *testing.T) {
+	c, peer := serverPeer(t, nil)
+	ctx := context.Background()
+	w, err := c.Writer(ctx, conn.MessageBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 20000) // over the write buffer: a frame each
+	if _, err := w.Write(chunk); err != nil {
+		t.Fatal(err)
+	}
+	if f := nextFrame(t, peer); f.h.Opcode != frame.OpBinary || f.h.Fin {
+		t.Fatalf("first frame %v, want a binary frame without FIN", f.h)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(conn.StatusNormalClosure, "") }()
+	if f := nextFrame(t, peer); f.h.Opcode != frame.OpClose {
+		t.Fatalf("second frame %v, want the close frame", f.h)
+	}
+	_, werr := w.Write(chunk)
+	cerr := w.Close()
+	if !errors.Is(werr, conn.ErrClosed) && !errors.Is(cerr, conn.ErrClosed) {
+		t.Errorf("Write, Close after the close frame = %v, %v; want ErrClosed", werr, cerr)
+	}
+	if err := c.Write(ctx, conn.MessageText, []byte("late")); !errors.Is(err, conn.ErrClosed) {
+		t.Errorf("Write after the close frame = %v, want ErrClosed", err)
+	}
+	// Answer the close; what the peer still receives must hold no data.
+	// The server ends TCP first, as a server does.
+	peer.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, frame.AppendClose(nil, conn.StatusNormalClosure, ""))
+	peer.NetConn().(*net.TCPConn).CloseWrite()
+	for _, f := range readToEnd(t, peer) {
+		if f.h.Opcode.IsData() {
+			t.Errorf("peer got a %v frame (fin %v, %d bytes) after the close frame", f.h.Opcode, f.h.Fin, len(f.p))
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }

@@ -62,6 +62,10 @@ type Options struct {
 // ErrClosed is returned by operations on a Conn after Close.
 var ErrClosed = errors.New("websocket: use of closed connection")
 
+// ErrCloseSent is returned by a write of a data frame after a close frame
+// was written: RFC 6455, Section 5.5.1, allows none.
+var ErrCloseSent = errors.New("websocket: data frame after the close frame")
+
 // ErrBroken is returned after a write was cut off in the middle of a frame
 // (by a cancelled context or an I/O error): the stream can no longer be
 // framed and the connection must be closed.
@@ -100,6 +104,7 @@ type Conn struct {
 	wmu    ctxlock.Mutex // held for the writing of one frame
 	wdeadl interrupter
 	werr   error // sticky write error, guarded by wmu
+	wclose bool  // a close frame went out, guarded by wmu
 	wbufs  net.Buffers
 	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
 	closed ctxlock.Event // Close was called
@@ -460,7 +465,9 @@ func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 // a client, its mask are set here; p is never modified (a client masks a
 // copy in a pooled buffer). Unless Options.AllowIllegalWrites is set, a
 // header that breaks RFC 6455 (a reserved opcode, a fragmented or long
-// control frame, an RSV bit no extension owns) is refused.
+// control frame, an RSV bit no extension owns) is refused, and so is a
+// data frame once a close frame has gone out (ErrCloseSent, RFC 6455,
+// Section 5.5.1).
 //
 // Frames from concurrent callers never interleave. A ctx done before the
 // call sends nothing and returns ctx.Err(). A ctx done during it returns
@@ -478,19 +485,24 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 			h.Mask = [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
 		}
 	}
-	return c.writeLocked(ctx, func() (int, error) { return c.writeFrame(h, p) })
+	return c.writeLocked(ctx, h.Opcode, func() (int, error) { return c.writeFrame(h, p) })
 }
 
-// writeLocked runs write, which puts one frame on the wire, under the
-// frame write lock with ctx armed to interrupt it. A write cut off after
-// its first byte breaks the connection: the stream can no longer be framed.
-func (c *Conn) writeLocked(ctx context.Context, write func() (int, error)) error {
+// writeLocked runs write, which puts one frame with opcode op on the
+// wire, under the frame write lock with ctx armed to interrupt it. A
+// write cut off after its first byte breaks the connection: the stream
+// can no longer be framed. Whether a close frame went out is known under
+// the same lock, so no data frame can follow one, whatever the timing.
+func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (int, error)) error {
 	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
 	defer c.unlockWrite()
 	if c.werr != nil {
 		return c.werr
+	}
+	if c.wclose && op.IsData() && !c.opts.AllowIllegalWrites {
+		return ErrCloseSent
 	}
 	// A context done before the write sends nothing; the interrupter
 	// would only notice it once the write had begun.
@@ -501,6 +513,9 @@ func (c *Conn) writeLocked(ctx context.Context, write func() (int, error)) error
 	n, err := write()
 	if armed {
 		c.wdeadl.disarm(c.nc)
+	}
+	if op == frame.OpClose && n > 0 {
+		c.wclose = true
 	}
 	if err != nil {
 		if n > 0 {
