@@ -95,6 +95,7 @@ type messageWriter struct {
 	buf     *[]byte      // pooled, taken on first buffered Write
 	n       int          // bytes buffered in buf
 	single  bool         // collect the whole message for one frame
+	sent    bool         // a frame of the message has gone out
 	lastErr error
 
 	// head is the writer of the first encoder that took the message, nil
@@ -124,6 +125,15 @@ var ErrWriterClosed = errors.New("websocket: message writer already closed")
 // for concurrent use. Once Close of the Conn has sent the close frame, no
 // frame of the message goes out: its calls return ErrClosed (RFC 6455,
 // Section 5.5.1).
+//
+// ctx bounds every call of the writer. A ctx that ends before the first
+// frame has gone out (while the message is still buffered) leaves the
+// connection as it was. One that ends after it fails the connection: a
+// message cannot be taken back, finishing it early would hand the peer a
+// truncated message as if it were whole, and any other data frame would
+// start a message inside it. The call returns ctx.Err() joined with
+// raw.ErrBroken, and the reader a *CloseError with
+// StatusAbnormalClosure.
 func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
 	if err := c.lockMessage(ctx); err != nil {
 		return nil, err
@@ -282,6 +292,13 @@ func (w *messageWriter) flush(p []byte, fin bool) error {
 	w.op = frame.OpContinuation
 	w.rsv = 0
 	if err != nil {
+		if w.sent && cutByContext(w.ctx, err) {
+			// The message is open on the wire and this one cannot end
+			// it: any data frame sent now would start a message inside
+			// it. Finishing it early would hand the peer a truncated
+			// message as if whole, so the connection fails instead.
+			err = errors.Join(err, raw.ErrBroken)
+		}
 		ferr := w.c.failWrite(w.ctx, err)
 		if w.head != nil && !errors.Is(err, raw.ErrCloseSent) {
 			// No message follows a close frame: the encoders' state
@@ -291,6 +308,7 @@ func (w *messageWriter) flush(p []byte, fin bool) error {
 		w.lastErr = ferr
 		return ferr
 	}
+	w.sent = true
 	return nil
 }
 

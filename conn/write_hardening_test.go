@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,5 +309,119 @@ func TestNoDataAfterCloseFrame(t *testing.T) {
 	}
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
+	}
+}
+
+// gatedConn is a net.Conn whose writes wait while its gate is shut.
+type gatedConn struct {
+	net.Conn
+	mu      sync.Mutex
+	shut    chan struct{} // closed to open the gate; nil while open
+	waiting chan struct{} // gets a value when a write starts to wait
+}
+
+func (g *gatedConn) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	shut := g.shut
+	g.mu.Unlock()
+	if shut != nil {
+		g.waiting <- struct{}{}
+		<-shut
+	}
+	return g.Conn.Write(p)
+}
+
+func (g *gatedConn) close() {
+	g.mu.Lock()
+	g.shut = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *gatedConn) open() {
+	g.mu.Lock()
+	close(g.shut)
+	g.shut = nil
+	g.mu.Unlock()
+}
+
+// TestWriterCutAfterFirstFrame: a Writer whose context ends once a frame
+// of its message has gone out must not leave the message open for the
+// next one to start inside it (#13.4). The connection fails instead.
+func TestWriterCutAfterFirstFrame(t *testing.T) {
+	for _, where := range []string{"Close", "Write", "CloseWaitingForFrameLock"} {
+		t.Run(where, func(t *testing.T) {
+			// The peer that fails waits CloseTimeout for TCP to end.
+			o := &conn.Options{CloseTimeout: 100 * time.Millisecond}
+			sc, cc := testnet.Loopback(t)
+			gc := &gatedConn{Conn: cc, waiting: make(chan struct{}, 1)}
+			c := conn.New(raw.New(gc, nil, raw.Client, nil), "", o)
+			s := conn.New(raw.New(sc, nil, raw.Server, nil), "", o)
+			t.Cleanup(func() { c.CloseNow(); s.CloseNow() })
+			peer := readAll(s)
+			ctx, cancel := context.WithCancel(context.Background())
+			w, err := c.Writer(ctx, conn.MessageBinary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write(make([]byte, 20000)); err != nil {
+				t.Fatal(err)
+			}
+			var werr error
+			if where == "CloseWaitingForFrameLock" {
+				// A ping holds the frame lock, stuck in its write,
+				// while the final frame waits for it.
+				gc.close()
+				// Nobody reads the client, so the ping waits for its
+				// pong until pingCancel.
+				pingCtx, pingCancel := context.WithCancel(context.Background())
+				pinged := make(chan error, 1)
+				go func() { pinged <- c.Ping(pingCtx) }()
+				<-gc.waiting
+				closed := make(chan error, 1)
+				go func() { closed <- w.Close() }()
+				time.Sleep(20 * time.Millisecond) // let Close reach the lock
+				cancel()
+				werr = <-closed
+				gc.open()
+				defer func() { pingCancel(); <-pinged }()
+			} else {
+				cancel()
+			}
+			if where == "Write" {
+				_, werr = w.Write(make([]byte, 20000))
+				if cerr := w.Close(); cerr == nil {
+					t.Error("Close after a cut Write = nil")
+				}
+			} else if where == "Close" {
+				werr = w.Close()
+			}
+			if !errors.Is(werr, context.Canceled) {
+				t.Errorf("%s after cancel = %v, want Canceled", where, werr)
+			}
+			err = c.Write(context.Background(), conn.MessageText, []byte("next"))
+			r := next(t, peer)
+			if err == nil {
+				// Then the message was finished, and "next" follows it.
+				if r.err == nil {
+					r = next(t, peer)
+				}
+				if r.err != nil || r.data != "next" {
+					t.Fatalf("Write after the cut = nil, but the peer read %q, %v", r.data, r.err)
+				}
+				return
+			}
+			if r.err == nil {
+				t.Fatalf("peer read a whole message (%d bytes) that was cut short", len(r.data))
+			}
+			if code := conn.CloseStatus(r.err); code == conn.StatusProtocolError {
+				t.Fatalf("peer failed with 1002: %v", r.err)
+			}
+			if !errors.Is(err, conn.ErrClosed) {
+				t.Errorf("Write after the cut = %v, want ErrClosed", err)
+			}
+			if !errors.Is(werr, raw.ErrBroken) {
+				t.Errorf("%s after cancel = %v, want it to wrap raw.ErrBroken", where, werr)
+			}
+		})
 	}
 }

@@ -501,6 +501,9 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 	if c.werr != nil {
 		return c.werr
 	}
+	if c.closed.Fired() {
+		return ErrClosed // the lock is taken even after Close
+	}
 	if c.wclose && op.IsData() && !c.opts.AllowIllegalWrites {
 		return ErrCloseSent
 	}
