@@ -3,8 +3,10 @@ package conn_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -421,6 +423,39 @@ func TestWriterCutAfterFirstFrame(t *testing.T) {
 			}
 			if !errors.Is(werr, raw.ErrBroken) {
 				t.Errorf("%s after cancel = %v, want it to wrap raw.ErrBroken", where, werr)
+			}
+		})
+	}
+}
+
+// TestCloseInvalidCode: Close with a code that may not be sent still ends
+// the connection, with 1011, and says why it did not use the code; 1005
+// sends a close frame with no code (#13.12).
+func TestCloseInvalidCode(t *testing.T) {
+	for _, code := range []conn.StatusCode{999, 1004, 1005, 1006, 1015, 2999, 5000} {
+		t.Run(fmt.Sprint(int(code)), func(t *testing.T) {
+			c, s := loopPair(t, nil)
+			peer := readAll(s)
+			err := c.Close(code, "bye")
+			want := conn.StatusInternalError
+			if code == conn.StatusNoStatusRcvd {
+				want = code
+				if err != nil {
+					t.Errorf("Close(1005) = %v, want nil", err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), fmt.Sprint(int(code))) {
+				t.Errorf("Close(%d) = %v, want an error that names the code", code, err)
+			}
+			select {
+			case r := <-peer:
+				if got := conn.CloseStatus(r.err); got != want {
+					t.Errorf("peer read %q, %v; want close code %d", r.data, r.err, want)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("peer got no close frame in 2s")
+			}
+			if err := c.Write(context.Background(), conn.MessageText, []byte("late")); !errors.Is(err, conn.ErrClosed) {
+				t.Errorf("Write after Close = %v, want ErrClosed", err)
 			}
 		})
 	}
