@@ -2,10 +2,12 @@ package raw
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync/atomic"
 
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
@@ -105,9 +107,15 @@ type Conn struct {
 	wdeadl interrupter
 	werr   error // sticky write error, guarded by wmu
 	wclose bool  // a close frame went out, guarded by wmu
-	wbufs  net.Buffers
-	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
-	closed ctxlock.Event // Close was called
+	// wfragile: an interrupted write breaks nc even when it wrote
+	// nothing (crypto/tls makes every write error permanent).
+	wfragile bool
+	// wbroken: a write ctx interrupted broke the TLS stream, so Close
+	// sends no close_notify (see Close).
+	wbroken atomic.Bool
+	wbufs   net.Buffers
+	wvec    [2][]byte     // backing array for wbufs, so writev does not allocate
+	closed  ctxlock.Event // Close was called
 }
 
 // New starts a Raw session on nc, which has completed the opening
@@ -131,6 +139,7 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 		c.opts.WriteBufferSize = 256
 	}
 	c.pool = bufpool.Default
+	_, c.wfragile = nc.(*tls.Conn)
 	c.wdeadl.write = true
 	c.rctx = context.Background()
 	c.initIdle()
@@ -159,7 +168,14 @@ func (c *Conn) Close() error {
 	if !c.closed.Fire() {
 		return ErrClosed
 	}
-	err := c.nc.Close()
+	nc := c.nc
+	if tc, ok := nc.(*tls.Conn); ok && c.wbroken.Load() {
+		// tls.Conn.Close would first write a close_notify alert, after
+		// a record cut in half, to a peer that may not read, waiting
+		// up to 5s: close the socket under it instead.
+		nc = tc.NetConn()
+	}
+	err := nc.Close()
 	c.rdeadl.release()
 	c.wdeadl.release()
 	return err
@@ -472,7 +488,12 @@ func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 // Frames from concurrent callers never interleave. A ctx done before the
 // call sends nothing and returns ctx.Err(). A ctx done during it returns
 // ctx.Err(); if part of the frame had already gone out the connection is
-// broken (ErrBroken) and should be closed.
+// broken (ErrBroken, joined to ctx.Err()) and should be closed. Over TLS
+// (a *tls.Conn) a write ctx interrupts always breaks the connection, even
+// one that wrote nothing: crypto/tls fails every write after one its
+// deadline cut, and may have sent part of a record. Only a connection
+// whose writes can be interrupted and resumed (TCP, a pipe) survives a
+// write its context cut before the first byte went out.
 func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 	h.Length = int64(len(p))
 	if !c.opts.AllowIllegalWrites {
@@ -498,11 +519,11 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 		return err
 	}
 	defer c.unlockWrite()
-	if c.werr != nil {
-		return c.werr
-	}
 	if c.closed.Fired() {
 		return ErrClosed // the lock is taken even after Close
+	}
+	if c.werr != nil {
+		return c.werr
 	}
 	if c.wclose && op.IsData() && !c.opts.AllowIllegalWrites {
 		return ErrCloseSent
@@ -525,7 +546,9 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 			c.werr = ErrBroken
 		}
 		if ctx.Err() != nil && isTimeout(err) {
-			if n > 0 {
+			if n > 0 || c.wfragile {
+				c.werr = ErrBroken
+				c.wbroken.Store(true)
 				return errors.Join(ctx.Err(), ErrBroken)
 			}
 			return ctx.Err()
