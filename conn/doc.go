@@ -40,9 +40,11 @@
 // connection open: the next read, with a new context, goes on where the
 // interrupted one stopped (a control frame cut short is finished, what is
 // left of a data message cut short is discarded), and a write that had not
-// started is simply not sent. Only a write cut off in the middle of a
-// frame, or a read in the middle of a compressed message, breaks the
-// connection.
+// started is simply not sent; a call whose context is already done sends
+// nothing. Only a write cut off in the middle of a frame, a streamed
+// message (Writer) cut after its first frame went out, any write cut over
+// TLS (crypto/tls cannot resume one), or a read in the middle of a
+// compressed message, breaks the connection.
 //
 // # Closing
 //
@@ -52,7 +54,11 @@
 // with the peer's code and reason; StatusNoStatusRcvd (1005) when its
 // close frame had no code, StatusAbnormalClosure (1006) when the
 // connection ended without one. CloseStatus extracts the code from any
-// error.
+// error. Once the close frame has gone out, every data write returns
+// ErrClosed and sends nothing, a streamed message's remaining frames
+// included (RFC 6455, Section 5.5.1). Close always ends the connection:
+// given a code that may not be sent, it closes with 1011 and returns an
+// error naming the code.
 //
 // # Extensions and compression
 //

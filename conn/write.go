@@ -128,7 +128,9 @@ var ErrWriterClosed = errors.New("websocket: message writer already closed")
 //
 // ctx bounds every call of the writer. A ctx that ends before the first
 // frame has gone out (while the message is still buffered) leaves the
-// connection as it was. One that ends after it fails the connection: a
+// connection as it was, unless an extension encodes the message (an
+// encoder cannot take back what it took in). One that ends after it fails
+// the connection: a
 // message cannot be taken back, finishing it early would hand the peer a
 // truncated message as if it were whole, and any other data frame would
 // start a message inside it. The call returns ctx.Err() joined with
