@@ -515,6 +515,9 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 // can no longer be framed. Whether a close frame went out is known under
 // the same lock, so no data frame can follow one, whatever the timing.
 func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (int, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err // before anything else: a done ctx sends nothing
+	}
 	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
@@ -528,8 +531,9 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 	if c.wclose && op.IsData() && !c.opts.AllowIllegalWrites {
 		return ErrCloseSent
 	}
-	// A context done before the write sends nothing; the interrupter
-	// would only notice it once the write had begun.
+	// A context done while waiting for the lock sends nothing either:
+	// the lock is taken whatever the context when it is free, and the
+	// interrupter would only notice once the write had begun.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
