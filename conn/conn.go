@@ -124,7 +124,6 @@ type Conn struct {
 	// Writing: msgMu serializes whole messages; raw serializes frames.
 	msgMu ctxlock.Mutex
 	mw    messageWriter
-	mwGen atomic.Uint64 // generation of the Writer message; see writerHandle
 
 	// Close state, under mu (closeSent too, below).
 	mu        sync.Mutex
@@ -141,6 +140,7 @@ type Conn struct {
 	// The small fields, together so that they share words.
 	noCompress   atomic.Bool
 	pongPending  atomic.Bool
+	mwGen        atomic.Uint32 // generation of the Writer message; see writerHandle
 	client       bool
 	closeSent    bool // under mu
 	keepaliveArm bool // next keepalive tick checks for the pong

@@ -156,10 +156,12 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 // one, so every handle carries the generation of its message, and c.mwGen
 // moves on when the message closes: a stale handle sees the difference
 // and touches nothing. The handle is the one allocation of a streamed
-// message (16 bytes).
+// message (16 bytes). The generation is 32 bits, to keep an idle Conn in
+// its size class: it comes round after 2^31 messages, so a stale handle
+// kept that long could be taken for the handle of the message then open.
 type writerHandle struct {
 	c   *Conn
-	gen uint64
+	gen uint32
 }
 
 // open reports whether h's message is still the one open. A stale

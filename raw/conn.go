@@ -93,29 +93,32 @@ type Conn struct {
 	r, w    int     // unread bytes are rbuf[r:w]
 	remain  int64   // payload bytes of the current frame not yet read
 	mask    [4]byte // masking key of the current frame
-	maskPos int     // offset into the key
-	masked  bool    // current frame is masked
-	inMsg   bool    // a fragmented data message is open
+	// wbroken (write side, here where it fits in padding): a write its
+	// ctx interrupted broke a wfragile nc, so Close sends no close_notify.
+	wbroken atomic.Bool
+	maskPos int  // offset into the key
+	masked  bool // current frame is masked
+	inMsg   bool // a fragmented data message is open
 	role    Role
-	rerr    error       // sticky read error
-	idle    *idleReader // nil unless the connection is a socket
-	hbuf    [frame.MaxHeaderSize]byte
-	small   *[smallBufSize]byte // nil for sockets
+	// Write side flags, here where they fit in padding: a close frame
+	// went out (guarded by wmu), and nc breaks on any interrupted write,
+	// even one that wrote nothing (crypto/tls makes every write error
+	// permanent).
+	wclose   bool
+	wfragile bool
+
+	rerr  error       // sticky read error
+	idle  *idleReader // nil unless the connection is a socket
+	hbuf  [frame.MaxHeaderSize]byte
+	small *[smallBufSize]byte // nil for sockets
 
 	// Write side.
 	wmu    ctxlock.Mutex // held for the writing of one frame
 	wdeadl interrupter
 	werr   error // sticky write error, guarded by wmu
-	wclose bool  // a close frame went out, guarded by wmu
-	// wfragile: an interrupted write breaks nc even when it wrote
-	// nothing (crypto/tls makes every write error permanent).
-	wfragile bool
-	// wbroken: a write ctx interrupted broke the TLS stream, so Close
-	// sends no close_notify (see Close).
-	wbroken atomic.Bool
-	wbufs   net.Buffers
-	wvec    [2][]byte     // backing array for wbufs, so writev does not allocate
-	closed  ctxlock.Event // Close was called
+	wbufs  net.Buffers
+	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
+	closed ctxlock.Event // Close was called
 }
 
 // New starts a Raw session on nc, which has completed the opening
