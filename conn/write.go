@@ -231,6 +231,11 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	if w.head != nil {
 		n, err := w.head.Write(p)
 		if err != nil {
+			if w.lastErr != nil {
+				// The frames failed, not the encoder: flush has
+				// decided what that does to the connection.
+				return n, w.lastErr
+			}
 			return n, w.broken(err)
 		}
 		return n, nil

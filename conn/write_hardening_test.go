@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -12,7 +13,10 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/extension"
+	"github.com/hybi-go/hybi/extension/deflate"
 	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/handshake"
 	"github.com/hybi-go/hybi/internal/testnet"
 	"github.com/hybi-go/hybi/raw"
 )
@@ -458,5 +462,59 @@ func TestCloseInvalidCode(t *testing.T) {
 				t.Errorf("Write after Close = %v, want ErrClosed", err)
 			}
 		})
+	}
+}
+
+// TestNoDataAfterCloseFrameDeflate is TestNoDataAfterCloseFrame with
+// permessage-deflate: the message the close frame cuts leaves the
+// compressor out of step with the peer, which no longer matters, so the
+// closing handshake goes on and completes (#13.5).
+func TestNoDataAfterCloseFrameDeflate(t *testing.T) {
+	x := []extension.Extension{deflate.New(nil)}
+	header, _, err := extension.Negotiate(x, extension.Offers(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := extension.Confirm(x, header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, cc := testnet.Loopback(t)
+	c := conn.NewFromResult(&handshake.Result{Conn: cc, Extensions: header}, raw.Client, cli, nil)
+	peer := raw.New(sc, nil, raw.Server, &raw.Options{AllowedRSV: frame.RSV1})
+	t.Cleanup(func() { c.CloseNow(); peer.Close() })
+	ctx := context.Background()
+
+	w, err := c.Writer(ctx, conn.MessageBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	rand.NewChaCha8([32]byte{1}).Read(chunk) // incompressible: frames go out
+	if _, err := w.Write(chunk); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(conn.StatusNormalClosure, "bye") }()
+	for {
+		if f := nextFrame(t, peer); f.h.Opcode == frame.OpClose {
+			break
+		}
+	}
+	// The close frame is out, the peer's not yet in.
+	_, werr := w.Write(chunk)
+	cerr := w.Close()
+	if !errors.Is(werr, conn.ErrClosed) && !errors.Is(cerr, conn.ErrClosed) {
+		t.Errorf("Write, Close after the close frame = %v, %v; want ErrClosed", werr, cerr)
+	}
+	peer.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, frame.AppendClose(nil, conn.StatusNormalClosure, ""))
+	peer.NetConn().(*net.TCPConn).CloseWrite()
+	for _, f := range readToEnd(t, peer) {
+		if f.h.Opcode.IsData() {
+			t.Errorf("peer got a %v frame after the close frame", f.h.Opcode)
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close with a compressed message open = %v, want nil", err)
 	}
 }
