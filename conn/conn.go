@@ -154,6 +154,7 @@ type Conn struct {
 	// The small fields, together so that they share words.
 	noCompress   atomic.Bool
 	pongPending  atomic.Bool
+	mwGen        atomic.Uint32 // generation of the Writer message; see writerHandle
 	client       bool
 	closeSent    bool // under mu
 	keepaliveArm bool // next keepalive tick checks for the pong
@@ -516,7 +517,9 @@ func (c *Conn) failWrite(ctx context.Context, err error) error {
 	if cutByContext(ctx, err) {
 		return err
 	}
-	if errors.Is(err, raw.ErrClosed) {
+	if errors.Is(err, raw.ErrClosed) || errors.Is(err, raw.ErrCloseSent) {
+		// Closed, or closing: the close frame ends the stream whatever
+		// message was open, and the handshake goes on.
 		return ErrClosed
 	}
 	c.shutdown()
@@ -530,13 +533,30 @@ func (c *Conn) failWrite(ctx context.Context, err error) error {
 // messages that arrive meanwhile are discarded. A reader blocked in
 // another goroutine gets the CloseError. Close returns nil when the
 // handshake completed.
+//
+// Code 0 means StatusNormalClosure, and StatusNoStatusRcvd (1005) sends
+// a close frame with no code and no reason, which the peer reads as
+// 1005. Any other code that may not be sent (RFC 6455, Section 7.4: below
+// 1000, 1004, 1006, 1015, 1016-2999, 5000 and above) is a mistake, but
+// Close still ends the connection, as its caller meant it to: it closes
+// with StatusInternalError (1011) and reason, and returns an error that
+// names the code it could not send.
 func (c *Conn) Close(code StatusCode, reason string) error {
-	if code == 0 {
+	var codeErr error
+	switch {
+	case code == 0:
 		code = StatusNormalClosure
+	case code == StatusNoStatusRcvd:
+		reason = ""
+	case !code.ValidOnWire():
+		codeErr = fmt.Errorf("websocket: close code %d may not be sent; closed with %d", int(code), int(StatusInternalError))
+		code = StatusInternalError
 	}
-	if !code.ValidOnWire() && code != StatusNoStatusRcvd {
-		return fmt.Errorf("websocket: close code %d may not be sent", code)
-	}
+	return errors.Join(codeErr, c.close(code, reason))
+}
+
+// close is Close with a code that may be sent.
+func (c *Conn) close(code StatusCode, reason string) error {
 	sent := c.writeClose(code, reason)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
 	defer cancel()

@@ -59,13 +59,16 @@
 // connection open: the next read, with a new context, goes on where the
 // interrupted one stopped (a control frame cut short is finished, what is
 // left of a data message cut short is discarded), and a write that had not
-// started is simply not sent. Only a write cut off in the middle of a
-// frame breaks the connection, and a read cut off in the middle of a
-// compressed message whose sender keeps its compression context
-// (permessage-deflate's context takeover, the default): the decompressor
-// cannot resume where it stopped, so the read returns a *CloseError of
-// StatusAbnormalClosure (1006) that wraps ctx.Err(). Without context
-// takeover on the messages this end receives (deflate.Options's
+// started is simply not sent; a call whose context is already done sends
+// nothing. What breaks the connection: a write cut off in the middle of a
+// frame, a streamed message (Writer) cut after its first frame went out,
+// any write cut over TLS (crypto/tls cannot resume one) or on an HTTP/2
+// stream (net/http resets it), and a read cut off
+// in the middle of a compressed message whose sender keeps its compression
+// context (permessage-deflate's context takeover, the default): the
+// decompressor cannot resume where it stopped, so the read returns a
+// *CloseError of StatusAbnormalClosure (1006) that wraps ctx.Err(). Without
+// context takeover on the messages this end receives (deflate.Options's
 // ClientNoContextTakeover on a server, ServerNoContextTakeover on a
 // client), such a read is as safe to cut as any other, at some cost in
 // compression ratio.
@@ -78,7 +81,11 @@
 // with the peer's code and reason; StatusNoStatusRcvd (1005) when its
 // close frame had no code, StatusAbnormalClosure (1006) when the
 // connection ended without one. CloseStatus extracts the code from any
-// error.
+// error. Once the close frame has gone out, every data write returns
+// ErrClosed and sends nothing, a streamed message's remaining frames
+// included (RFC 6455, Section 5.5.1). Close always ends the connection:
+// given a code that may not be sent, it closes with 1011 and returns an
+// error naming the code.
 //
 // # Extensions and compression
 //

@@ -3,15 +3,22 @@ package conn
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
+	"github.com/hybi-go/hybi/raw"
 )
 
+// lockMessage takes the message lock for a new message. A context
+// already done sends nothing: ctxlock would take a free lock regardless.
 func (c *Conn) lockMessage(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := lock(ctx, &c.msgMu, &c.peerClose); err != nil {
 		return err
 	}
@@ -33,6 +40,9 @@ func (c *Conn) lockMessage(ctx context.Context) error {
 // threshold or SetCompression(false) was called). An error while a
 // message is being encoded closes the connection, since the encoder's
 // state no longer matches the peer's.
+//
+// A ctx already done sends nothing and returns ctx.Err(), as do Writer,
+// WritePrepared and Ping.
 func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	if err := c.lockMessage(ctx); err != nil {
 		return err
@@ -84,7 +94,7 @@ type messageWriter struct {
 	buf     *[]byte      // pooled, taken on first buffered Write
 	n       int          // bytes buffered in buf
 	single  bool         // collect the whole message for one frame
-	closed  bool
+	sent    bool         // a frame of the message has gone out
 	lastErr error
 
 	// head is the writer of the first encoder that took the message, nil
@@ -97,12 +107,34 @@ func (w *messageWriter) reset(ctx context.Context, op frame.Opcode) {
 	*w = messageWriter{c: w.c, ctx: ctx, op: op}
 }
 
+// ErrWriterClosed is returned by the Write and Close methods of a writer
+// from Writer once it has been closed.
+var ErrWriterClosed = errors.New("websocket: message writer already closed")
+
 // Writer returns a writer for one message of type typ. Data is buffered
 // and sent in frames as the buffer fills; Close sends the final frame and
 // must be called before another message can be written. Control frames
 // may go out between the frames of the message. When an extension was
 // agreed, the data goes through its encoders (compressed by
 // permessage-deflate unless SetCompression(false) was called).
+//
+// The writer belongs to this one message: once closed, its Write and
+// Close return ErrWriterClosed and touch nothing, so a deferred Close
+// beside an explicit one is harmless. Like any io.Writer, it is not safe
+// for concurrent use. Once Close of the Conn has sent the close frame, no
+// frame of the message goes out: its calls return ErrClosed (RFC 6455,
+// Section 5.5.1).
+//
+// ctx bounds every call of the writer. A ctx that ends before the first
+// frame has gone out (while the message is still buffered) leaves the
+// connection as it was, unless an extension encodes the message (an
+// encoder cannot take back what it took in). One that ends after it fails
+// the connection: a
+// message cannot be taken back, finishing it early would hand the peer a
+// truncated message as if it were whole, and any other data frame would
+// start a message inside it. The call returns ctx.Err() joined with
+// raw.ErrBroken, and the reader a *CloseError with
+// StatusAbnormalClosure.
 func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
 	if err := c.lockMessage(ctx); err != nil {
 		return nil, err
@@ -115,7 +147,40 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 			return nil, err
 		}
 	}
-	return w, nil
+	return &writerHandle{c: c, gen: c.mwGen.Add(1)}, nil
+}
+
+// writerHandle is what Writer returns: c.mw, for as long as the message
+// it was made for is open. The state of a message is reused for the next
+// one, so every handle carries the generation of its message, and c.mwGen
+// moves on when the message closes: a stale handle sees the difference
+// and touches nothing. The handle is the one allocation of a streamed
+// message (16 bytes). The generation is 32 bits, to keep an idle Conn in
+// its size class: it comes round after 2^31 messages, so a stale handle
+// kept that long could be taken for the handle of the message then open.
+type writerHandle struct {
+	c   *Conn
+	gen uint32
+}
+
+// open reports whether h's message is still the one open. A stale
+// handle's check races with nothing: it reads only mwGen, which is
+// atomic and changed only by the holder of the message lock.
+func (h *writerHandle) open() bool { return h.c.mwGen.Load() == h.gen }
+
+func (h *writerHandle) Write(p []byte) (int, error) {
+	if !h.open() {
+		return 0, ErrWriterClosed
+	}
+	return h.c.mw.Write(p)
+}
+
+// Close sends the final frame of the message.
+func (h *writerHandle) Close() error {
+	if !h.open() {
+		return ErrWriterClosed
+	}
+	return h.c.mw.Close()
 }
 
 // startEncoders runs the message through the agreed encoders, the first
@@ -159,15 +224,17 @@ func (w *messageWriter) broken(err error) error {
 }
 
 func (w *messageWriter) Write(p []byte) (int, error) {
-	if w.closed {
-		return 0, ErrClosed
-	}
 	if w.lastErr != nil {
 		return 0, w.lastErr
 	}
 	if w.head != nil {
 		n, err := w.head.Write(p)
 		if err != nil {
+			if w.lastErr != nil {
+				// The frames failed, not the encoder: flush has
+				// decided what that does to the connection.
+				return n, w.lastErr
+			}
 			return n, w.broken(err)
 		}
 		return n, nil
@@ -233,13 +300,23 @@ func (w *messageWriter) flush(p []byte, fin bool) error {
 	w.op = frame.OpContinuation
 	w.rsv = 0
 	if err != nil {
+		if w.sent && cutByContext(w.ctx, err) {
+			// The message is open on the wire and this one cannot end
+			// it: any data frame sent now would start a message inside
+			// it. Finishing it early would hand the peer a truncated
+			// message as if whole, so the connection fails instead.
+			err = errors.Join(err, raw.ErrBroken)
+		}
 		ferr := w.c.failWrite(w.ctx, err)
-		if w.head != nil {
+		if w.head != nil && !errors.Is(err, raw.ErrCloseSent) {
+			// No message follows a close frame: the encoders' state
+			// no longer matters.
 			w.broken(err)
 		}
 		w.lastErr = ferr
 		return ferr
 	}
+	w.sent = true
 	return nil
 }
 
@@ -279,15 +356,13 @@ func (w *messageWriter) release() {
 	w.head = nil
 }
 
-// Close sends the final frame of the message.
+// Close sends the final frame of the message, makes every handle to it
+// stale and lets the next message go.
 func (w *messageWriter) Close() error {
-	if w.closed {
-		return ErrClosed
-	}
-	w.closed = true
-	defer w.c.msgMu.Unlock()
 	err := w.finish()
 	w.ctx = context.Background() // not kept by an idle connection
+	w.c.mwGen.Add(1)
+	w.c.msgMu.Unlock()
 	return err
 }
 

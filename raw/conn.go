@@ -2,10 +2,12 @@ package raw
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync/atomic"
 
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
@@ -62,6 +64,10 @@ type Options struct {
 // ErrClosed is returned by operations on a Conn after Close.
 var ErrClosed = errors.New("websocket: use of closed connection")
 
+// ErrCloseSent is returned by a write of a data frame after a close frame
+// was written: RFC 6455, Section 5.5.1, allows none.
+var ErrCloseSent = errors.New("websocket: data frame after the close frame")
+
 // ErrBroken is returned after a write was cut off in the middle of a frame
 // (by a cancelled context or an I/O error): the stream can no longer be
 // framed and the connection must be closed.
@@ -87,14 +93,24 @@ type Conn struct {
 	r, w    int     // unread bytes are rbuf[r:w]
 	remain  int64   // payload bytes of the current frame not yet read
 	mask    [4]byte // masking key of the current frame
-	maskPos int     // offset into the key
-	masked  bool    // current frame is masked
-	inMsg   bool    // a fragmented data message is open
+	// wbroken (write side, here where it fits in padding): a write its
+	// ctx interrupted broke a wfragile nc, so Close sends no close_notify.
+	wbroken atomic.Bool
+	maskPos int  // offset into the key
+	masked  bool // current frame is masked
+	inMsg   bool // a fragmented data message is open
 	role    Role
-	rerr    error       // sticky read error
-	idle    *idleReader // nil unless the connection is a socket
-	hbuf    [frame.MaxHeaderSize]byte
-	small   *[smallBufSize]byte // nil for sockets
+	// Write side flags, here where they fit in padding: a close frame
+	// went out (guarded by wmu), and nc breaks on any interrupted write,
+	// even one that wrote nothing (crypto/tls makes every write error
+	// permanent).
+	wclose   bool
+	wfragile bool
+
+	rerr  error       // sticky read error
+	idle  *idleReader // nil unless the connection is a socket
+	hbuf  [frame.MaxHeaderSize]byte
+	small *[smallBufSize]byte // nil for sockets
 
 	// Write side.
 	wmu    ctxlock.Mutex // held for the writing of one frame
@@ -126,6 +142,7 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 		c.opts.WriteBufferSize = 256
 	}
 	c.pool = bufpool.Default
+	_, c.wfragile = nc.(*tls.Conn)
 	c.wdeadl.write = true
 	c.rctx = context.Background()
 	c.initIdle()
@@ -154,7 +171,14 @@ func (c *Conn) Close() error {
 	if !c.closed.Fire() {
 		return ErrClosed
 	}
-	err := c.nc.Close()
+	nc := c.nc
+	if tc, ok := nc.(*tls.Conn); ok && c.wbroken.Load() {
+		// tls.Conn.Close would first write a close_notify alert, after
+		// a record cut in half, to a peer that may not read, waiting
+		// up to 5s: close the socket under it instead.
+		nc = tc.NetConn()
+	}
+	err := nc.Close()
 	c.rdeadl.release()
 	c.wdeadl.release()
 	return err
@@ -460,11 +484,19 @@ func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 // a client, its mask are set here; p is never modified (a client masks a
 // copy in a pooled buffer). Unless Options.AllowIllegalWrites is set, a
 // header that breaks RFC 6455 (a reserved opcode, a fragmented or long
-// control frame, an RSV bit no extension owns) is refused.
+// control frame, an RSV bit no extension owns) is refused, and so is a
+// data frame once a close frame has gone out (ErrCloseSent, RFC 6455,
+// Section 5.5.1).
 //
-// Frames from concurrent callers never interleave. A cancelled ctx returns
+// Frames from concurrent callers never interleave. A ctx done before the
+// call sends nothing and returns ctx.Err(). A ctx done during it returns
 // ctx.Err(); if part of the frame had already gone out the connection is
-// broken (ErrBroken) and should be closed.
+// broken (ErrBroken, joined to ctx.Err()) and should be closed. Over TLS
+// (a *tls.Conn) a write ctx interrupts always breaks the connection, even
+// one that wrote nothing: crypto/tls fails every write after one its
+// deadline cut, and may have sent part of a record. Only a connection
+// whose writes can be interrupted and resumed (TCP, a pipe) survives a
+// write its context cut before the first byte went out.
 func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 	h.Length = int64(len(p))
 	if !c.opts.AllowIllegalWrites {
@@ -477,31 +509,53 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 			h.Mask = [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
 		}
 	}
-	return c.writeLocked(ctx, func() (int, error) { return c.writeFrame(h, p) })
+	return c.writeLocked(ctx, h.Opcode, func() (int, error) { return c.writeFrame(h, p) })
 }
 
-// writeLocked runs write, which puts one frame on the wire, under the
-// frame write lock with ctx armed to interrupt it. A write cut off after
-// its first byte breaks the connection: the stream can no longer be framed.
-func (c *Conn) writeLocked(ctx context.Context, write func() (int, error)) error {
+// writeLocked runs write, which puts one frame with opcode op on the
+// wire, under the frame write lock with ctx armed to interrupt it. A
+// write cut off after its first byte breaks the connection: the stream
+// can no longer be framed. Whether a close frame went out is known under
+// the same lock, so no data frame can follow one, whatever the timing.
+func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (int, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err // before anything else: a done ctx sends nothing
+	}
 	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
 	defer c.unlockWrite()
+	if c.closed.Fired() {
+		return ErrClosed // the lock is taken even after Close
+	}
 	if c.werr != nil {
 		return c.werr
+	}
+	if c.wclose && op.IsData() && !c.opts.AllowIllegalWrites {
+		return ErrCloseSent
+	}
+	// A context done while waiting for the lock sends nothing either:
+	// the lock is taken whatever the context when it is free, and the
+	// interrupter would only notice once the write had begun.
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	armed := c.wdeadl.arm(c.nc, ctx)
 	n, err := write()
 	if armed {
 		c.wdeadl.disarm(c.nc)
 	}
+	if op == frame.OpClose && n > 0 {
+		c.wclose = true
+	}
 	if err != nil {
 		if n > 0 {
 			c.werr = ErrBroken
 		}
 		if ctx.Err() != nil && isTimeout(err) {
-			if n > 0 {
+			if n > 0 || c.wfragile {
+				c.werr = ErrBroken
+				c.wbroken.Store(true)
 				return errors.Join(ctx.Err(), ErrBroken)
 			}
 			return ctx.Err()
