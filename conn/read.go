@@ -18,18 +18,17 @@ type messageReader struct {
 	c      *Conn
 	ctx    context.Context
 	typ    MessageType
-	active bool  // a message is open and not read to its end
-	fin    bool  // the current frame is the message's last
-	n      int64 // bytes of the message read so far, after decoding
-	wn     int64 // bytes of the message received so far, before decoding
-	hint   int64 // for Read: the size of a single-frame message, or -1-(first frame's size)
-	utf8   frame.UTF8
+	active bool // a message is open and not read to its end
+	fin    bool // the current frame is the message's last
 	// skip is set when a read cut short by its context stopped the
 	// decoders in the middle of the message, and they may leave it
 	// unfinished: its rest is discarded undecoded by the next Reader or
-	// Read, and the reader returns skipErr meanwhile.
-	skip    bool
-	skipErr error
+	// Read, and the cut reader returns its context's error meanwhile.
+	skip bool
+	n    int64 // bytes of the message read so far, after decoding
+	wn   int64 // bytes of the message received so far, before decoding
+	hint int64 // for Read: the size of a single-frame message, or -1-(first frame's size)
+	utf8 frame.UTF8
 
 	// dec is the head of the decoder chain for the current message, nil
 	// when no decoder took it (the rest is in c.ext).
@@ -73,7 +72,7 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	m.fin = h.Fin
 	m.n, m.wn = 0, 0
 	m.utf8.Reset()
-	m.skip, m.skipErr = false, nil
+	m.skip = false
 	m.active = true
 	if err := m.checkLimit(h.Length); err != nil {
 		return 0, nil, err
@@ -167,7 +166,9 @@ func (m *messageReader) Read(p []byte) (int, error) {
 	}
 	defer c.readMu.Unlock()
 	if m.skip {
-		return 0, m.skipErr
+		// m.ctx is still the context that cut the message: the next
+		// Reader or Read call renews it, and discards the rest.
+		return 0, m.ctx.Err()
 	}
 	n, err := m.read(p)
 	if err == io.EOF {
@@ -350,7 +351,7 @@ func (m *messageReader) decodeError(err error) error {
 	c := m.c
 	if werr := c.ext.wireErr; werr != nil && cutByContext(m.ctx, werr) && c.terminal() == nil && m.canSkip() {
 		m.closeDecoders()
-		m.skip, m.skipErr = true, werr
+		m.skip = true
 		return werr
 	}
 	m.end()
