@@ -111,13 +111,28 @@ backend be
 	},
 }
 
-// binaryPeer is the peer for the executable bin of Debian's package pkg.
+// binaryPeer is the peer for the executable bin of Debian's package pkg,
+// found on PATH or in /usr/sbin, where Debian puts both proxies and which
+// is on no PATH but root's.
 func binaryPeer(bin, pkg string) peer {
+	look := func() (string, error) {
+		path, err := exec.LookPath(bin)
+		if err != nil {
+			path, err = exec.LookPath(filepath.Join("/usr/sbin", bin))
+		}
+		return path, err
+	}
 	return peer{
 		name: bin,
-		argv: func(_ string, args ...string) []string { return append([]string{bin}, args...) },
+		argv: func(_ string, args ...string) []string {
+			path, err := look()
+			if err != nil {
+				path = bin // start reports it
+			}
+			return append([]string{path}, args...)
+		},
 		missing: func() string {
-			if _, err := exec.LookPath(bin); err != nil {
+			if _, err := look(); err != nil {
 				return fmt.Sprintf("%s is not installed: run `apt-get install -y %s`", bin, pkg)
 			}
 			return ""
