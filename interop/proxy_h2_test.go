@@ -383,7 +383,11 @@ func runProxyClient(t *testing.T, s proxySuite) {
 			c, ctx := dialWith(t, &st, nil, s.url)
 			echo(t, c, ctx, conn.MessageText, compressibleText())
 			closeWith(t, c, conn.StatusNormalClosure, "")
-			checkWire(t, 2*compressibleSize, st.conn.Load().total())
+			cc := st.conn.Load()
+			if cc == nil {
+				t.Fatal("Dial did not use Dialer.NetDialContext")
+			}
+			checkWire(t, 2*compressibleSize, cc.total())
 		})
 	}
 
