@@ -18,9 +18,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,17 +37,30 @@ import (
 // handshake.HTTP2Always. TestProxyH2Client puts Node's ws behind them over
 // HTTP/1.1; TestProxyH2Server puts hybi's server behind them over
 // cleartext HTTP/2, where they open the WebSocket with an extended CONNECT
-// of their own.
+// of their own. TestProxyH2Fallback checks HTTP2IfOffered's fallback to
+// HTTP/1.1 against HAProxy told not to announce extended CONNECT.
 
 // An h2Proxy is a reverse proxy run as a child process. Its peer's argv
 // ignores the script name; dir is set per run.
 type h2Proxy struct {
 	peer
 	// config writes into dir the configuration of a proxy that listens
-	// with TLS (certificate and key in dir, see writeCert) on listen and
-	// forwards to backend, over HTTP/2 in cleartext if h2 is set and
-	// HTTP/1.1 otherwise, and returns the proxy's arguments.
-	config func(dir, listen, backend string, h2 bool) ([]string, error)
+	// with TLS (certificate and key in dir, see writeCert) as c says, and
+	// returns the proxy's arguments.
+	config func(dir string, c proxyConfig) ([]string, error)
+}
+
+// A proxyConfig is what a proxy is started with.
+type proxyConfig struct {
+	listen  string // 127.0.0.1:PORT, TLS with ALPN h2 and http/1.1
+	backend string // 127.0.0.1:PORT
+	// h2Backend forwards over cleartext HTTP/2 (prior knowledge), with
+	// extended CONNECT for WebSockets; otherwise over HTTP/1.1.
+	h2Backend bool
+	// noExtendedConnect keeps the frontend from announcing extended
+	// CONNECT on HTTP/2 (HAProxy's h2-workaround-bogus-websocket-clients),
+	// so that clients use HTTP/1.1 for WebSockets.
+	noExtendedConnect bool
 }
 
 // proxyTimeout is HAProxy's timeout on either side, which it warns about
@@ -60,11 +73,14 @@ var h2Proxies = []h2Proxy{
 		// nghttpx takes RFC 8441 on its frontend, and on an HTTP/2
 		// backend opens the WebSocket with an extended CONNECT when the
 		// backend allows it, with no setting for either.
-		config: func(dir, listen, backend string, h2 bool) ([]string, error) {
-			host, port, _ := net.SplitHostPort(listen)
-			bhost, bport, _ := net.SplitHostPort(backend)
+		config: func(dir string, c proxyConfig) ([]string, error) {
+			if c.noExtendedConnect {
+				return nil, errors.New("nghttpx always announces extended CONNECT")
+			}
+			host, port, _ := net.SplitHostPort(c.listen)
+			bhost, bport, _ := net.SplitHostPort(c.backend)
 			proto := "http/1.1"
-			if h2 {
+			if c.h2Backend {
 				proto = "h2"
 			}
 			cfg := fmt.Sprintf(`frontend=%s,%s
@@ -85,13 +101,16 @@ errorlog-file=/dev/stderr
 		// HAProxy (2.4 and later) announces extended CONNECT on an
 		// HTTP/2 frontend unless h2-workaround-bogus-websocket-clients
 		// is set, and uses it towards an HTTP/2 server ("proto h2").
-		config: func(dir, listen, backend string, h2 bool) ([]string, error) {
-			proto := ""
-			if h2 {
+		config: func(dir string, c proxyConfig) ([]string, error) {
+			proto, workaround := "", ""
+			if c.h2Backend {
 				proto = " proto h2"
 			}
+			if c.noExtendedConnect {
+				workaround = "\n\th2-workaround-bogus-websocket-clients"
+			}
 			cfg := fmt.Sprintf(`global
-	nbthread 1
+	nbthread 1%[6]s
 defaults
 	mode http
 	timeout connect 5s
@@ -103,7 +122,7 @@ frontend fe
 	default_backend be
 backend be
 	server s1 %[2]s%[3]s
-`, listen, backend, proto, proxyTimeout, filepath.Join(dir, "haproxy.pem"))
+`, c.listen, c.backend, proto, proxyTimeout, filepath.Join(dir, "haproxy.pem"), workaround)
 			name := filepath.Join(dir, "haproxy.cfg")
 			// -db: stay in the foreground, logging to stderr.
 			return []string{"-db", "-f", name}, os.WriteFile(name, []byte(cfg), 0o600)
@@ -140,9 +159,10 @@ func binaryPeer(bin, pkg string) peer {
 	}
 }
 
-// startProxy starts p in front of backend and returns the address it
-// serves TLS on and a TLS configuration that trusts it.
-func startProxy(t *testing.T, p h2Proxy, backend string, h2 bool) (string, *tls.Config) {
+// startProxy starts p as c says, on a free port whatever c.listen, and
+// returns the address it serves TLS on and a TLS configuration that trusts
+// it.
+func startProxy(t *testing.T, p h2Proxy, c proxyConfig) (string, *tls.Config) {
 	t.Helper()
 	p.dir = t.TempDir()
 	roots := writeCert(t, p.dir)
@@ -150,19 +170,19 @@ func startProxy(t *testing.T, p h2Proxy, backend string, h2 bool) (string, *tls.
 	// take it in between, the proxy exits, and a new port is tried.
 	var why string
 	for range 3 {
-		listen := freeAddr(t)
-		args, err := p.config(p.dir, listen, backend, h2)
+		c.listen = freeAddr(t)
+		args, err := p.config(p.dir, c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pr := p.start(t, "", args...)
-		if err := waitListening(pr, listen, 10*time.Second); err != nil {
+		if err := waitListening(pr, c.listen, 10*time.Second); err != nil {
 			why = fmt.Sprintf("%v; stderr:\n%s", err, pr.stderr.String())
 			pr.cancel()
 			<-pr.done
 			continue
 		}
-		return listen, &tls.Config{RootCAs: roots}
+		return c.listen, &tls.Config{RootCAs: roots}
 	}
 	t.Fatalf("%s did not start: %s", p.name, why)
 	return "", nil
@@ -247,6 +267,65 @@ func writeCert(t *testing.T, dir string) *x509.CertPool {
 	return roots
 }
 
+// A proxyDialer makes the handshake.Dialer of a test, which records the
+// protocol each of its TLS handshakes selected and counts the bytes of its
+// TCP connections.
+type proxyDialer struct {
+	tls  *tls.Config // trusts the proxy
+	mode handshake.HTTP2Mode
+	pool *handshake.HTTP2Pool // nil: none
+
+	mu    sync.Mutex
+	alpn  []string        // NegotiatedProtocol of each TLS handshake
+	conns []*countingConn // each TCP connection dialled
+}
+
+func (pd *proxyDialer) dialer() handshake.Dialer {
+	cfg := pd.tls.Clone()
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		pd.mu.Lock()
+		defer pd.mu.Unlock()
+		pd.alpn = append(pd.alpn, cs.NegotiatedProtocol)
+		return nil
+	}
+	return handshake.Dialer{
+		TLSConfig: cfg,
+		HTTP2:     pd.mode,
+		HTTP2Pool: pd.pool,
+		Proxy:     func(*http.Request) (*url.URL, error) { return nil, nil },
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var d net.Dialer
+			nc, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			cc := &countingConn{Conn: nc}
+			pd.mu.Lock()
+			defer pd.mu.Unlock()
+			pd.conns = append(pd.conns, cc)
+			return cc, nil
+		},
+	}
+}
+
+// protocols returns what each TLS handshake selected, in order.
+func (pd *proxyDialer) protocols() []string {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	return slices.Clone(pd.alpn)
+}
+
+// wire returns the bytes read and written on all the TCP connections.
+func (pd *proxyDialer) wire() int64 {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	var n int64
+	for _, c := range pd.conns {
+		n += c.total()
+	}
+	return n
+}
+
 // proxySizes are the echo sizes through a proxy: the three length
 // encodings at their edges, and 1 MiB, which spans many HTTP/2 DATA frames
 // and flow control windows on both hops.
@@ -273,43 +352,11 @@ type proxySuite struct {
 // runProxyClient runs the checks of s, one WebSocket each, and checks that
 // every one was opened on HTTP/2.
 func runProxyClient(t *testing.T, s proxySuite) {
-	// dialer returns a Dialer for HTTP/2 only, whose TLS handshakes record
-	// the protocol the proxy selected, and whose TCP dials are counted.
-	type dialStats struct {
-		dials atomic.Int64
-		alpn  atomic.Pointer[string]
-		conn  atomic.Pointer[countingConn]
-	}
-	dialer := func(st *dialStats, pool *handshake.HTTP2Pool) handshake.Dialer {
-		cfg := s.tls.Clone()
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			p := cs.NegotiatedProtocol
-			st.alpn.Store(&p)
-			return nil
-		}
-		return handshake.Dialer{
-			TLSConfig: cfg,
-			HTTP2:     handshake.HTTP2Always,
-			HTTP2Pool: pool,
-			Proxy:     func(*http.Request) (*url.URL, error) { return nil, nil },
-			NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				var d net.Dialer
-				nc, err := d.DialContext(ctx, network, addr)
-				if err != nil {
-					return nil, err
-				}
-				st.dials.Add(1)
-				cc := &countingConn{Conn: nc}
-				st.conn.Store(cc)
-				return cc, nil
-			},
-		}
-	}
-	dialWith := func(t *testing.T, st *dialStats, pool *handshake.HTTP2Pool, url string) (*conn.Conn, context.Context) {
+	dialWith := func(t *testing.T, pd *proxyDialer, url string) (*conn.Conn, context.Context) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 		t.Cleanup(cancel)
-		o := conn.DialOptions{Dialer: dialer(st, pool)}
+		o := conn.DialOptions{Dialer: pd.dialer()}
 		o.ReadLimit = readLimit
 		if s.exts != nil {
 			o.Extensions = s.exts()
@@ -327,17 +374,20 @@ func runProxyClient(t *testing.T, s proxySuite) {
 		}
 		return c, ctx
 	}
-	dial := func(t *testing.T, url string) (*conn.Conn, context.Context) {
+	// dial opens a WebSocket on a TCP connection of its own, which must
+	// have selected h2 in TLS.
+	dialMode := func(t *testing.T, mode handshake.HTTP2Mode, url string) (*conn.Conn, context.Context) {
 		t.Helper()
-		var st dialStats
-		c, ctx := dialWith(t, &st, nil, url)
-		if n := st.dials.Load(); n != 1 {
-			t.Errorf("Dial made %d TCP connections, want 1", n)
-		}
-		if p := st.alpn.Load(); p == nil || *p != "h2" {
-			t.Errorf("TLS selected protocol %v, want h2", p)
+		pd := &proxyDialer{tls: s.tls, mode: mode}
+		c, ctx := dialWith(t, pd, url)
+		if alpn := pd.protocols(); len(alpn) != 1 || alpn[0] != "h2" {
+			t.Errorf("TLS handshakes selected %q, want one, of h2", alpn)
 		}
 		return c, ctx
+	}
+	dial := func(t *testing.T, url string) (*conn.Conn, context.Context) {
+		t.Helper()
+		return dialMode(t, handshake.HTTP2Always, url)
 	}
 	closeWith := func(t *testing.T, c *conn.Conn, code conn.StatusCode, reason string) {
 		t.Helper()
@@ -379,15 +429,14 @@ func runProxyClient(t *testing.T, s proxySuite) {
 		t.Run(fmt.Sprintf("echo/compressible/%d", compressibleSize), func(t *testing.T) {
 			// The proxy forwards the compressed frames as they are: the
 			// client's TCP connection carries a fraction of the message.
-			var st dialStats
-			c, ctx := dialWith(t, &st, nil, s.url)
+			pd := &proxyDialer{tls: s.tls, mode: handshake.HTTP2Always}
+			c, ctx := dialWith(t, pd, s.url)
 			echo(t, c, ctx, conn.MessageText, compressibleText())
 			closeWith(t, c, conn.StatusNormalClosure, "")
-			cc := st.conn.Load()
-			if cc == nil {
-				t.Fatal("Dial did not use Dialer.NetDialContext")
+			if alpn := pd.protocols(); len(alpn) != 1 || alpn[0] != "h2" {
+				t.Fatalf("TLS handshakes selected %q, want one, of h2", alpn)
 			}
-			checkWire(t, 2*compressibleSize, cc.total())
+			checkWire(t, 2*compressibleSize, pd.wire())
 		})
 	}
 
@@ -428,25 +477,32 @@ func runProxyClient(t *testing.T, s proxySuite) {
 	t.Run("pool", func(t *testing.T) {
 		// WebSockets dialled with one HTTP2Pool share one TCP connection
 		// to the proxy, each on its own stream, open at the same time.
-		var st dialStats
-		pool := new(handshake.HTTP2Pool)
-		defer pool.CloseIdleConnections()
+		pd := &proxyDialer{tls: s.tls, mode: handshake.HTTP2Always, pool: new(handshake.HTTP2Pool)}
+		defer pd.pool.CloseIdleConnections()
 		var cs []*conn.Conn
 		var ctx context.Context
 		for range 3 {
 			var c *conn.Conn
-			c, ctx = dialWith(t, &st, pool, s.url)
+			c, ctx = dialWith(t, pd, s.url)
 			cs = append(cs, c)
 		}
 		for i, c := range cs {
 			echo(t, c, ctx, conn.MessageBinary, payload(1000+i, conn.MessageBinary))
 		}
-		if n := st.dials.Load(); n != 1 {
-			t.Errorf("3 WebSockets on one pool made %d TCP connections, want 1", n)
+		if alpn := pd.protocols(); len(alpn) != 1 {
+			t.Errorf("3 WebSockets on one pool made %d TCP connections, want 1", len(alpn))
 		}
 		for _, c := range cs {
 			closeWith(t, c, conn.StatusNormalClosure, "")
 		}
+	})
+
+	t.Run("if-offered", func(t *testing.T) {
+		// HTTP2IfOffered sees the proxy's SETTINGS_ENABLE_CONNECT_PROTOCOL
+		// and stays on HTTP/2.
+		c, ctx := dialMode(t, handshake.HTTP2IfOffered, s.url)
+		echo(t, c, ctx, conn.MessageText, []byte(utf8Text))
+		closeWith(t, c, conn.StatusNormalClosure, "")
 	})
 
 	t.Run("close/by-hybi", func(t *testing.T) {
@@ -493,7 +549,7 @@ func TestProxyH2Client(t *testing.T) {
 					s.ext = wantExtensions{deflate: true}
 				}
 				srv, backend := node.startServer(t, args...)
-				addr, cfg := startProxy(t, p, backend, false)
+				addr, cfg := startProxy(t, p, proxyConfig{backend: backend})
 				s.url, s.tls = "wss://"+addr+"/", cfg
 				s.peerClosed = func(t *testing.T, code conn.StatusCode, reason string) {
 					t.Helper()
@@ -507,6 +563,74 @@ func TestProxyH2Client(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestProxyH2Fallback runs hybi's client against HAProxy told not to
+// announce extended CONNECT (h2-workaround-bogus-websocket-clients): it
+// still selects h2 in TLS, so HTTP2Always must fail with
+// ErrExtendedConnectNotSupported, and HTTP2IfOffered must fall back to
+// the HTTP/1.1 handshake on a new connection, through the same proxy to
+// Node's ws.
+func TestProxyH2Fallback(t *testing.T) {
+	var p h2Proxy
+	for _, q := range h2Proxies {
+		if q.name == "haproxy" {
+			p = q
+		}
+	}
+	p.require(t)
+	node := peerNamed(t, "node-ws")
+	node.require(t)
+	_, backend := node.startServer(t)
+	addr, cfg := startProxy(t, p, proxyConfig{backend: backend, noExtendedConnect: true})
+	url := "wss://" + addr + "/"
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+
+	t.Run("always", func(t *testing.T) {
+		pd := &proxyDialer{tls: cfg, mode: handshake.HTTP2Always}
+		c, resp, err := conn.Dial(ctx, url, &conn.DialOptions{Dialer: pd.dialer()})
+		if err == nil {
+			c.CloseNow()
+			t.Fatalf("Dial succeeded (%s), want an error", resp.Proto)
+		}
+		if !errors.Is(err, handshake.ErrExtendedConnectNotSupported) || resp != nil {
+			t.Errorf("Dial: %v (response %v), want an error wrapping ErrExtendedConnectNotSupported and no response", err, resp)
+		}
+		if alpn := pd.protocols(); !slices.Equal(alpn, []string{"h2"}) {
+			t.Errorf("TLS handshakes selected %q, want [h2]", alpn)
+		}
+	})
+
+	t.Run("if-offered", func(t *testing.T) {
+		pd := &proxyDialer{tls: cfg, mode: handshake.HTTP2IfOffered}
+		c, resp, err := conn.Dial(ctx, url, &conn.DialOptions{Dialer: pd.dialer()})
+		if err != nil {
+			t.Fatalf("Dial: %v (response %v)", err, resp)
+		}
+		defer c.CloseNow()
+		if resp.ProtoMajor != 1 || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Errorf("handshake response %s %q, want HTTP/1.1 101", resp.Proto, resp.Status)
+		}
+		// The HTTP/2 connection without the setting, then one that
+		// offers no ALPN, as HTTP2Never does with TLSConfig.NextProtos
+		// unset, so that HAProxy speaks HTTP/1.1.
+		if alpn := pd.protocols(); !slices.Equal(alpn, []string{"h2", ""}) {
+			t.Errorf("TLS handshakes selected %q, want [h2 \"\"]", alpn)
+		}
+		want := payload(70000, conn.MessageBinary)
+		if err := c.Write(ctx, conn.MessageBinary, want); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		typ, got, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+		expectMessage(t, typ, got, conn.MessageBinary, want)
+		if err := c.Close(conn.StatusNormalClosure, ""); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 }
 
 // TestProxyH2Server runs hybi's client through each proxy to hybi's server
@@ -533,7 +657,7 @@ func TestProxyH2Server(t *testing.T) {
 					s.ext = wantExtensions{deflate: true}
 				}
 				backend, reqs := startH2Backend(t, es)
-				addr, cfg := startProxy(t, p, backend, true)
+				addr, cfg := startProxy(t, p, proxyConfig{backend: backend, h2Backend: true})
 				s.url, s.tls = "wss://"+addr+"/", cfg
 				s.peerClosed = func(t *testing.T, code conn.StatusCode, reason string) {
 					t.Helper()
