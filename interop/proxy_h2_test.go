@@ -374,8 +374,8 @@ func runProxyClient(t *testing.T, s proxySuite) {
 		}
 		return c, ctx
 	}
-	// dial opens a WebSocket on a TCP connection of its own, which must
-	// have selected h2 in TLS.
+	// dialMode opens a WebSocket on a TCP connection of its own, which
+	// must have selected h2 in TLS.
 	dialMode := func(t *testing.T, mode handshake.HTTP2Mode, url string) (*conn.Conn, context.Context) {
 		t.Helper()
 		pd := &proxyDialer{tls: s.tls, mode: mode}
@@ -391,8 +391,7 @@ func runProxyClient(t *testing.T, s proxySuite) {
 	}
 	closeWith := func(t *testing.T, c *conn.Conn, code conn.StatusCode, reason string) {
 		t.Helper()
-		// nil means the proxy's close frame came back with the same code
-		// (conn checks it against what it sent).
+		// nil: the backend's close frame came back through the proxy.
 		if err := c.Close(code, reason); err != nil {
 			t.Errorf("Close(%d, %q): %v", code, reason, err)
 		}
@@ -509,6 +508,10 @@ func runProxyClient(t *testing.T, s proxySuite) {
 		c, _ := dial(t, s.url)
 		closeWith(t, c, proxyCloseByHybi, "bye")
 		s.peerClosed(t, proxyCloseByHybi, "bye")
+		// Both backends answer a close frame with its code.
+		if ce := c.CloseReason(); ce == nil || ce.Code != proxyCloseByHybi {
+			t.Errorf("CloseReason() = %v, want the backend's answer with code %d", ce, proxyCloseByHybi)
+		}
 	})
 
 	t.Run("close/by-peer", func(t *testing.T) {
