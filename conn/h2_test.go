@@ -520,6 +520,9 @@ func TestHTTP2NotOffered(t *testing.T) {
 	if !errors.Is(err, handshake.ErrExtendedConnectNotSupported) {
 		t.Fatalf("HTTP2Always: %v, want ErrExtendedConnectNotSupported", err)
 	}
+	if n := strings.Count(err.Error(), "handshake:"); n != 1 {
+		t.Errorf("HTTP2Always: %q names the package %d times", err, n)
+	}
 	c, resp, err := conn.Dial(context.Background(), s.WSURL("/"), s.dialOptions(handshake.HTTP2IfOffered))
 	if err != nil {
 		t.Fatalf("HTTP2IfOffered: %v", err)

@@ -177,7 +177,8 @@ func (d *Dialer) roundTripStream(ctx context.Context, rt http.RoundTripper, req 
 		pw.Close()
 		cancel()
 		if isExtendedConnectRefused(err) {
-			err = fmt.Errorf("%w: the server's HTTP/2 SETTINGS do not allow extended CONNECT", ErrExtendedConnectNotSupported)
+			// The sentinel's text begins with "handshake:" already.
+			return nil, nil, fmt.Errorf("%w: the server's HTTP/2 SETTINGS do not allow extended CONNECT", ErrExtendedConnectNotSupported)
 		}
 		return nil, nil, fmt.Errorf("handshake: %w", err)
 	}
