@@ -1,6 +1,6 @@
 module github.com/hybi-go/hybi/bench
 
-go 1.26
+go 1.26.0
 
 replace github.com/hybi-go/hybi => ../
 
@@ -16,4 +16,5 @@ require (
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
+	golang.org/x/net v0.63.0 // indirect
 )
