@@ -187,11 +187,24 @@ func h2EchoOne(ctx context.Context, c *config, s *server, msg *load.Message, cel
 		cell.Err = err.Error()
 		return
 	}
+	var wait func()
+	if c.profiled("hybi") {
+		name := fmt.Sprintf("h2-%s-%s-%d-%d", cell.Transport, sizeName(cell.Size), cell.WebSockets, cell.TCPConns)
+		ch := make(chan func(), 1)
+		go func() {
+			time.Sleep(c.warmup)
+			ch <- s.profile(c.pprofDir, name, c.d)
+		}()
+		wait = func() { (<-ch)() }
+	}
 	var r load.Result
 	if k.h2 != nil {
 		r = load.EchoH2(k.h2, msg, c.warmup, c.d)
 	} else {
 		r = load.Echo(k.h1, msg, c.warmup, c.d)
+	}
+	if wait != nil {
+		wait()
 	}
 	after, err := s.stats(false)
 	cell.Rate = r.Rate()
