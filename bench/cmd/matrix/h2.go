@@ -31,7 +31,10 @@ type h2Cell struct {
 	P99Ms       float64 `json:"p99_ms"`
 	CPUPerMsgUs float64 `json:"server_cpu_us_per_msg"`
 	AllocPerMsg float64 `json:"server_alloc_bytes_per_msg"`
-	Err         string  `json:"error,omitempty"`
+	// Read and write system calls of the server per message.
+	ReadsPerMsg  float64 `json:"server_reads_per_msg"`
+	WritesPerMsg float64 `json:"server_writes_per_msg"`
+	Err          string  `json:"error,omitempty"`
 }
 
 // h2IdleCell is the server's memory per idle WebSocket.
@@ -56,15 +59,22 @@ type h2Plan struct {
 }
 
 func (c *config) h2Plan() h2Plan {
+	p := h2Plan{sizes: []int{16, 1 << 10, 16 << 10}, websockets: []int{16, 256}, tcpConns: []int{1, 16},
+		transports: []string{transH1, transTLS, transH2}, idleWS: 1000, idleTCP: []int{1, 16},
+		idleTransports: []string{transH1, transTLS, transH2}}
 	if c.quick {
 		// A smoke test of the HTTP/2 path: one echo cell and one idle
 		// measurement, with hybi over HTTP/1.1 for the ratio.
-		return h2Plan{sizes: []int{1 << 10}, websockets: []int{16}, tcpConns: []int{1},
+		p = h2Plan{sizes: []int{1 << 10}, websockets: []int{16}, tcpConns: []int{1},
 			transports: []string{transH1, transH2}, idleWS: 100, idleTCP: []int{1}, idleTransports: []string{transH2}}
 	}
-	return h2Plan{sizes: []int{16, 1 << 10, 16 << 10}, websockets: []int{16, 256}, tcpConns: []int{1, 16},
-		transports: []string{transH1, transTLS, transH2}, idleWS: 1000, idleTCP: []int{1, 16},
-		idleTransports: []string{transH1, transTLS, transH2}}
+	if c.sizesSet {
+		p.sizes = c.sizes
+	}
+	if c.connsSet {
+		p.websockets = c.conns
+	}
+	return p
 }
 
 // runH2 runs the h2 scenario, if hybi is among the libraries.
@@ -93,8 +103,8 @@ func runH2(ctx context.Context, c *config, res *results) {
 					} else {
 						h2EchoOne(ctx, c, s, msg, &cell)
 					}
-					log.Printf("h2 %-8s %6s x%-3d over %3d TCP %10.0f msg/s p50 %7.3f ms p99 %7.3f ms cpu %6.1f us/msg %7.0f B/msg %s",
-						t, sizeName(size), ws, n, cell.Rate, cell.P50Ms, cell.P99Ms, cell.CPUPerMsgUs, cell.AllocPerMsg, cell.Err)
+					log.Printf("h2 %-8s %6s x%-3d over %3d TCP %10.0f msg/s p50 %7.3f ms p99 %7.3f ms cpu %6.1f us/msg %7.0f B/msg %.2f+%.2f syscalls/msg %s",
+						t, sizeName(size), ws, n, cell.Rate, cell.P50Ms, cell.P99Ms, cell.CPUPerMsgUs, cell.AllocPerMsg, cell.ReadsPerMsg, cell.WritesPerMsg, cell.Err)
 					res.H2 = append(res.H2, cell)
 				}
 			}
@@ -189,7 +199,9 @@ func h2EchoOne(ctx context.Context, c *config, s *server, msg *load.Message, cel
 	}
 	var wait func()
 	if c.profiled("hybi") {
-		name := fmt.Sprintf("h2-%s-%s-%d-%d", cell.Transport, sizeName(cell.Size), cell.WebSockets, cell.TCPConns)
+		// Files are named hybi-h2-TRANSPORT-SIZE-Nws-Ntcp.
+		tag := map[string]string{transH1: "h1", transTLS: "tls", transH2: "h2"}[cell.Transport]
+		name := fmt.Sprintf("h2-%s-%s-%dws-%dtcp", tag, sizeName(cell.Size), cell.WebSockets, cell.TCPConns)
 		ch := make(chan func(), 1)
 		go func() {
 			time.Sleep(c.warmup)
@@ -216,6 +228,8 @@ func h2EchoOne(ctx context.Context, c *config, s *server, msg *load.Message, cel
 		msgs := float64(r.Count) * float64(c.warmup+r.Elapsed) / float64(r.Elapsed)
 		cell.CPUPerMsgUs = float64(after.CPUNanos-before.CPUNanos) / 1e3 / msgs
 		cell.AllocPerMsg = float64(after.TotalAlloc-before.TotalAlloc) / msgs
+		cell.ReadsPerMsg = float64(after.SyscR-before.SyscR) / msgs
+		cell.WritesPerMsg = float64(after.SyscW-before.SyscW) / msgs
 	}
 	if r.Err != nil {
 		cell.Err = fmt.Sprintf("%d errors, first: %v", r.Errors, r.Err)
@@ -266,17 +280,18 @@ func (r *results) h2Markdown(p func(string, ...any)) {
 		p("## WebSockets over HTTP/2\n\n")
 		p("hybi's echo server (`conn.Handler`) over HTTP/2 (RFC 8441 extended CONNECT, `bench-server -tls` with `GODEBUG=http2xconnect=1`), beside the same server over HTTP/1.1, in cleartext (`hybi`, the reference of the ratios) and over TLS (`hybi-tls`, a TLS connection per WebSocket). No peer serves WebSockets over HTTP/2. The HTTP/2 load client (`load.H2Conn`, golang.org/x/net/http2's Framer) spreads the WebSockets evenly over the TCP connections, one closed-loop echo in flight on each; it grants the server 1 GiB windows. Server CPU and allocation are per echoed message.\n\n")
 		for _, size := range uniq(r.H2, func(c h2Cell) int { return c.Size }) {
-			p("### %s\n\n| WebSockets | Transport | TCP conns | msg/s | × HTTP/1.1 | MB/s | p50 ms | p99 ms | p99 × HTTP/1.1 | server CPU µs/msg | CPU × HTTP/1.1 | server alloc B/msg |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n", sizeName(size))
+			p("### %s\n\n| WebSockets | Transport | TCP conns | msg/s | × HTTP/1.1 | MB/s | p50 ms | p99 ms | p99 × HTTP/1.1 | server CPU µs/msg | CPU × HTTP/1.1 | server alloc B/msg | server syscalls/msg (read+write) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n", sizeName(size))
 			for _, ws := range uniq(r.H2, func(c h2Cell) int { return c.WebSockets }) {
 				cells := filter(r.H2, func(c h2Cell) bool { return c.Size == size && c.WebSockets == ws })
 				ref, _ := find(cells, func(c h2Cell) bool { return c.Transport == transH1 && c.Err == "" && c.Rate > 0 })
 				for _, c := range cells {
 					if c.Err != "" {
-						p("| %d | %s | %d | error: %s | | | | | | | | |\n", ws, c.Transport, c.TCPConns, mdEscape(c.Err))
+						p("| %d | %s | %d | error: %s | | | | | | | | | |\n", ws, c.Transport, c.TCPConns, mdEscape(c.Err))
 						continue
 					}
-					p("| %d | %s | %d | %s | %s | %s | %.3f | %.3f | %s | %.1f | %s | %s |\n", ws, c.Transport, c.TCPConns, num(c.Rate), ratio(c.Rate, ref.Rate),
-						num(c.MBps), c.P50Ms, c.P99Ms, ratio(c.P99Ms, ref.P99Ms), c.CPUPerMsgUs, ratio(c.CPUPerMsgUs, ref.CPUPerMsgUs), num(c.AllocPerMsg))
+					p("| %d | %s | %d | %s | %s | %s | %.3f | %.3f | %s | %.1f | %s | %s | %.2f + %.2f |\n", ws, c.Transport, c.TCPConns, num(c.Rate), ratio(c.Rate, ref.Rate),
+						num(c.MBps), c.P50Ms, c.P99Ms, ratio(c.P99Ms, ref.P99Ms), c.CPUPerMsgUs, ratio(c.CPUPerMsgUs, ref.CPUPerMsgUs), num(c.AllocPerMsg),
+						c.ReadsPerMsg, c.WritesPerMsg)
 				}
 			}
 			p("\n")
