@@ -48,5 +48,5 @@ func serveCoder(ln net.Listener, o Options) error {
 				return
 			}
 		}
-	}))
+	}), o)
 }

@@ -35,5 +35,5 @@ func serveGorilla(ln net.Listener, o Options) error {
 				return
 			}
 		}
-	}))
+	}), o)
 }

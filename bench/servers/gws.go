@@ -37,5 +37,5 @@ func serveGws(ln net.Listener, o Options) error {
 			return
 		}
 		go c.ReadLoop()
-	}))
+	}), o)
 }

@@ -18,6 +18,7 @@ func init() {
 	register(&Lib{
 		Name:        "hybi",
 		Deflate:     true,
+		TLS:         true,
 		DeflateMode: "deflate.New(nil) (context takeover both ways, level 1)",
 		Notes:       "conn.Handler (each connection in its own goroutine, as conn's docs advise) + Reader, each message read into a pooled buffer and written back",
 		Serve: func(ln net.Listener, o Options) error {
@@ -94,7 +95,7 @@ func serveHybiPoll(ln net.Listener, o Options) error {
 			}
 			return c.Write(ctx, typ, b.Bytes())
 		})
-	}))
+	}), o)
 }
 
 func serveHybiWith(ln net.Listener, o Options, do *deflate.Options, detached bool, echo func(*conn.Conn)) error {
@@ -105,8 +106,10 @@ func serveHybiWith(ln net.Listener, o Options, do *deflate.Options, detached boo
 	}
 	if detached {
 		// conn.Handler serves each connection in its own goroutine and
-		// returns from ServeHTTP, so net/http frees the request's state.
-		return serveHTTP(ln, conn.Handler(opts, func(_ context.Context, c *conn.Conn) { echo(c) }))
+		// returns from ServeHTTP, so net/http frees the request's state;
+		// an HTTP/2 stream it serves in the handler's goroutine, which
+		// the stream needs.
+		return serveHTTP(ln, conn.Handler(opts, func(_ context.Context, c *conn.Conn) { echo(c) }), o)
 	}
 	return serveHTTP(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := conn.Accept(w, r, opts)
@@ -114,7 +117,7 @@ func serveHybiWith(ln net.Listener, o Options, do *deflate.Options, detached boo
 			return
 		}
 		echo(c)
-	}))
+	}), o)
 }
 
 func hybiEcho(c *conn.Conn) {

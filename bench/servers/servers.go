@@ -3,6 +3,7 @@
 package servers
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +18,10 @@ type Options struct {
 	// Deflate turns on permessage-deflate negotiation, in the library's
 	// usual configuration.
 	Deflate bool
+	// TLS, if not nil, serves HTTPS with it: HTTP/2 (where WebSockets
+	// are RFC 8441 streams) and HTTP/1.1, chosen by ALPN. Only libraries
+	// whose Lib.TLS is set honour it.
+	TLS *tls.Config
 }
 
 // ServeFunc serves WebSocket echo on ln until ln is closed.
@@ -27,7 +32,9 @@ type Lib struct {
 	Name string
 	// Deflate reports whether the adapter supports permessage-deflate;
 	// DeflateMode says in which configuration.
-	Deflate     bool
+	Deflate bool
+	// TLS reports whether the adapter serves Options.TLS.
+	TLS         bool
 	DeflateMode string
 	// Notes says what is idiomatic about the adapter.
 	Notes string
@@ -103,11 +110,24 @@ func IsPeer(name string) bool {
 }
 
 // serveHTTP serves h on ln with a plain net/http server, as every adapter
-// built on net/http does.
-func serveHTTP(ln net.Listener, h http.Handler) error {
+// built on net/http does; with o.TLS, HTTPS with HTTP/2 as well.
+func serveHTTP(ln net.Listener, h http.Handler, o Options) error {
 	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	return s.Serve(ln)
+	if o.TLS == nil {
+		return s.Serve(ln)
+	}
+	s.TLSConfig = o.TLS
+	// Each WebSocket on an HTTP/2 connection is a stream that stays open:
+	// net/http's default of 250 concurrent streams would refuse the
+	// 251st WebSocket, and the benchmark puts up to 1,000 on one
+	// connection.
+	s.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreams}
+	return s.ServeTLS(ln, "", "")
 }
+
+// maxStreams is the HTTP/2 server's limit on streams, so on WebSockets,
+// per connection.
+const maxStreams = 100_000
 
 // readLimit is raised for every library, so that 1 MiB messages pass.
 const readLimit = 64 << 20

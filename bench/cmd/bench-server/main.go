@@ -1,7 +1,12 @@
 // Command bench-server runs one library's echo server for the benchmark
 // matrix, in a process of its own so that its memory can be measured.
 //
-//	bench-server -lib hybi -addr 127.0.0.1:0 [-deflate]
+//	bench-server -lib hybi -addr 127.0.0.1:0 [-deflate] [-tls]
+//
+// With -tls it serves HTTPS with a self-signed certificate: HTTP/2 and
+// HTTP/1.1, chosen by ALPN. WebSockets over HTTP/2 (RFC 8441) also need
+// GODEBUG=http2xconnect=1 in the environment at start (Go 1.24 to 1.27);
+// the matrix sets it.
 //
 // It prints one line, "ws=ADDR ctl=ADDR", once both listeners are open.
 // The control listener serves /stats (memory and CPU as JSON; ?gc=1 runs
@@ -33,6 +38,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "WebSocket listen address (loopback only)")
 	ctlAddr := flag.String("ctl", "127.0.0.1:0", "control listen address (stats, pprof)")
 	deflate := flag.Bool("deflate", false, "negotiate permessage-deflate")
+	useTLS := flag.Bool("tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1) with a self-signed certificate")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench-server: ")
@@ -43,6 +49,15 @@ func main() {
 	}
 	if *deflate && !l.Deflate {
 		log.Fatalf("%s: permessage-deflate not supported by this adapter", l.Name)
+	}
+	o := servers.Options{Deflate: *deflate}
+	if *useTLS {
+		if !l.TLS {
+			log.Fatalf("%s: TLS not supported by this adapter", l.Name)
+		}
+		if o.TLS, err = servers.SelfSigned(); err != nil {
+			log.Fatal(err)
+		}
 	}
 	raiseNoFile()
 	for _, a := range []string{*addr, *ctlAddr} {
@@ -66,7 +81,7 @@ func main() {
 	go http.Serve(ctl, mux)
 
 	errc := make(chan error, 1)
-	go func() { errc <- l.Serve(ln, servers.Options{Deflate: *deflate}) }()
+	go func() { errc <- l.Serve(ln, o) }()
 	fmt.Printf("ws=%s ctl=%s\n", ln.Addr(), ctl.Addr())
 	log.Fatal(<-errc)
 }

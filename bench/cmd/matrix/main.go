@@ -34,6 +34,8 @@ type config struct {
 	d, warmup    time.Duration
 	sizes        []int
 	conns        []int
+	sizesSet     bool // -sizes was given: the h2 scenario takes it too
+	connsSet     bool // -conns was given: WebSockets per h2 cell
 	idleConns    int
 	loadRate     float64
 	loadDur      time.Duration
@@ -54,11 +56,11 @@ func main() {
 	flag.StringVar(&c.out, "out", "results", "output directory")
 	flag.BoolVar(&c.quick, "quick", false, "run a small subset (under a minute), for CI smoke")
 	flag.StringVar(&libs, "libs", strings.Join(servers.Names(), ","), "libraries to run; variants: "+strings.Join(servers.Variants(), ", "))
-	flag.StringVar(&only, "only", "", "scenarios to run (comma list of echo,idle,deflate,startup); empty means all")
+	flag.StringVar(&only, "only", "", "scenarios to run (comma list of echo,idle,deflate,startup,h2); empty means all")
 	flag.DurationVar(&c.d, "d", 0, "measurement time per echo cell (default 2s, quick 1s)")
 	flag.DurationVar(&c.warmup, "warmup", 0, "warmup per echo cell (default 500ms, quick 200ms)")
-	flag.StringVar(&sizes, "sizes", "", "echo message sizes in bytes (default 16,1024,16384,1048576)")
-	flag.StringVar(&conns, "conns", "", "echo connection counts (default 1,16,256)")
+	flag.StringVar(&sizes, "sizes", "", "echo message sizes in bytes (default 16,1024,16384,1048576; h2: 16,1024,16384)")
+	flag.StringVar(&conns, "conns", "", "echo connection counts (default 1,16,256; h2: 16,256 WebSockets)")
 	flag.IntVar(&c.idleConns, "idle-conns", 0, "connections for the idle and 10K-load scenarios (default 10000, quick 1000)")
 	flag.Float64Var(&c.loadRate, "rate", 0, "total message rate of the 10K load (default 10000/s: one message per connection per second)")
 	flag.DurationVar(&c.loadDur, "load-d", 0, "measurement time of the 10K load (default 3s, quick 1s)")
@@ -113,10 +115,10 @@ func main() {
 		c.conns = []int{16, 256}
 	}
 	if sizes != "" {
-		c.sizes = parseInts(sizes)
+		c.sizes, c.sizesSet = parseInts(sizes), true
 	}
 	if conns != "" {
-		c.conns = parseInts(conns)
+		c.conns, c.connsSet = parseInts(conns), true
 	}
 	c.libs = strings.Split(libs, ",")
 	for _, l := range c.libs {
@@ -184,6 +186,7 @@ func main() {
 	run("echo", runEcho)
 	run("idle", runIdle)
 	run("deflate", runDeflate)
+	run("h2", runH2)
 	res.Elapsed = time.Since(start)
 
 	if err := res.write(c.out); err != nil {

@@ -102,6 +102,8 @@ type results struct {
 	Idle    []idleCell    `json:"idle"`
 	Load    []loadCell    `json:"load"`
 	Deflate []deflateCell `json:"deflate"`
+	H2      []h2Cell      `json:"h2,omitempty"`
+	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
 	Bars    []bar         `json:"bars"`
 }
 
@@ -290,6 +292,8 @@ func (r *results) markdown() string {
 		p("\n")
 	}
 
+	r.h2Markdown(p)
+
 	if len(r.Startup) > 0 {
 		p("## Startup\n\nFrom exec of the server binary to the first echo on a fresh connection (median of %d); \"listening\" is when the server printed its address.\n\n", r.Startup[0].Samples)
 		p("| Library | first echo ms | × best peer | listening ms |\n|---|---|---|---|\n")
@@ -375,5 +379,5 @@ func (r *results) errors() []string {
 	for _, c := range r.Deflate {
 		add("deflate", c.Lib, c.Err)
 	}
-	return e
+	return append(e, r.h2Errors()...)
 }

@@ -48,7 +48,29 @@ func startServer(ctx context.Context, bin, lib string, deflate bool) (*server, e
 	if deflate {
 		args = append(args, "-deflate")
 	}
+	return startServerArgs(ctx, bin, lib, args, nil)
+}
+
+// startServerTLS starts bench-server, with useTLS serving HTTPS: HTTP/2
+// with WebSockets over it, which net/http's server offers only when
+// GODEBUG holds http2xconnect=1 at start (Go 1.24 to 1.27), and HTTP/1.1.
+func startServerTLS(ctx context.Context, bin, lib string, useTLS bool) (*server, error) {
+	args := []string{"-lib", lib, "-addr", "127.0.0.1:0"}
+	if !useTLS {
+		return startServerArgs(ctx, bin, lib, args, nil)
+	}
+	godebug := os.Getenv("GODEBUG")
+	if godebug != "" {
+		godebug += ","
+	}
+	env := append(os.Environ(), "GODEBUG="+godebug+"http2xconnect=1")
+	return startServerArgs(ctx, bin, lib, append(args, "-tls"), env)
+}
+
+// startServerArgs starts bench-server with args, and env if not nil.
+func startServerArgs(ctx context.Context, bin, lib string, args, env []string) (*server, error) {
 	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
