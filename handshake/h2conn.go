@@ -15,10 +15,12 @@ import (
 //
 // net/http's HTTP/2 read deadlines end the stream for good, while the
 // layers above (raw's context interrupter) expect a deadline to interrupt a
-// read and the next read to go on. So reads run in a goroutine of their
-// own, one at a time, and a deadline only stops the wait for it: its data
-// is kept for the next Read. Write deadlines are net/http's (server) or a
-// timer (client); an expired one ends the stream.
+// read and the next read to go on. So the stream is read by a goroutine of
+// its own, started by the first Read and living as long as the stream,
+// one read at a time when a Read asks for one; a deadline only stops the
+// wait for it, and its data is kept for the next Read. A Read costs no
+// allocation. Write deadlines are net/http's (server) or a timer (client);
+// an expired one ends the stream.
 type streamConn struct {
 	r     io.ReadCloser // the peer's half of the stream
 	w     io.Writer     // ours
@@ -32,10 +34,18 @@ type streamConn struct {
 
 	rmu sync.Mutex // one Read at a time
 
-	mu      sync.Mutex    // guards what follows
-	pending chan struct{} // closed when the read in flight ends; nil if none
-	buf     []byte        // the reader goroutine's buffer; buf[off:n] unread
+	// wake asks the reader goroutine for one read of buf[:want]; ready
+	// tells Read that a read ended. Both hold at most one token: a token
+	// left in ready by a read whose Read gave up only makes the next Read
+	// look again.
+	wake, ready chan struct{}
+
+	mu      sync.Mutex // guards what follows
+	started bool       // the reader goroutine runs
+	reading bool       // it owns buf: a read is in flight
+	buf     []byte     // buf[off:n] unread
 	off, n  int
+	want    int           // how much of buf the read in flight may fill
 	rerr    error         // the error that ended the last read
 	expired chan struct{} // closed once the read deadline has passed
 	isExp   bool          // expired is closed
@@ -54,6 +64,8 @@ func newStreamConn(r io.ReadCloser, w io.Writer, flush func() error, local, remo
 		local: local, remote: remote,
 		expired: make(chan struct{}),
 		done:    make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+		ready:   make(chan struct{}, 1),
 	}
 }
 
@@ -66,73 +78,90 @@ func (c *streamConn) Read(p []byte) (int, error) {
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	c.mu.Lock()
-	if n := c.take(p); n > 0 {
-		c.mu.Unlock()
-		return n, nil
-	}
-	if c.closed {
-		c.mu.Unlock()
-		return 0, net.ErrClosed
-	}
-	if c.pending == nil && c.rerr != nil {
-		err := c.rerr
-		c.mu.Unlock()
-		return 0, err
-	}
-	if c.isExp {
-		c.mu.Unlock()
-		return 0, os.ErrDeadlineExceeded
-	}
-	if c.pending == nil {
-		// Size the buffer for what the caller asks, within reason: the
-		// Raw session asks for little while a connection is idle.
-		want := min(max(len(p), 128), 16<<10)
-		if cap(c.buf) < want {
-			c.buf = make([]byte, want)
+	for {
+		c.mu.Lock()
+		if n := c.take(p); n > 0 {
+			c.mu.Unlock()
+			return n, nil
 		}
-		c.pending = make(chan struct{})
-		go c.readBody(c.buf[:want], c.pending)
-	}
-	pending, expired := c.pending, c.expired
-	c.mu.Unlock()
+		if c.closed {
+			c.mu.Unlock()
+			return 0, net.ErrClosed
+		}
+		if !c.reading && c.rerr != nil {
+			err := c.rerr
+			c.mu.Unlock()
+			return 0, err
+		}
+		if c.isExp {
+			c.mu.Unlock()
+			return 0, os.ErrDeadlineExceeded
+		}
+		if !c.reading {
+			// Size the buffer for what the caller asks, within reason:
+			// the Raw session asks for little while a connection is idle.
+			c.want = min(max(len(p), 128), 16<<10)
+			if cap(c.buf) < c.want {
+				c.buf = make([]byte, c.want)
+			}
+			c.reading = true
+			if !c.started {
+				c.started = true
+				go c.readLoop()
+			}
+			c.wake <- struct{}{} // empty: the reader took the last token
+		}
+		expired := c.expired
+		c.mu.Unlock()
 
-	select {
-	case <-pending:
-	case <-expired:
-		return 0, os.ErrDeadlineExceeded
-	case <-c.done:
-		return 0, net.ErrClosed
-	case <-c.handlerDone:
-		return 0, errHandlerDone
+		select {
+		case <-c.ready:
+		case <-expired:
+			return 0, os.ErrDeadlineExceeded
+		case <-c.done:
+			return 0, net.ErrClosed
+		case <-c.handlerDone:
+			return 0, errHandlerDone
+		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pending = nil
-	if n := c.take(p); n > 0 {
-		return n, nil
-	}
-	return 0, c.rerr
 }
 
-// readBody is the reader goroutine: it owns buf until it closes done.
-func (c *streamConn) readBody(buf []byte, done chan struct{}) {
-	n, err := c.r.Read(buf)
-	if n == 0 && err == nil {
-		err = io.ErrNoProgress
+// readLoop is the reader goroutine: it reads the stream once per token in
+// wake, owning buf while it does, until the stream ends or is closed.
+func (c *streamConn) readLoop() {
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		c.mu.Lock()
+		buf := c.buf[:c.want]
+		c.mu.Unlock()
+		n, err := c.r.Read(buf)
+		if n == 0 && err == nil {
+			err = io.ErrNoProgress
+		}
+		c.mu.Lock()
+		c.off, c.n = 0, n
+		if err != nil {
+			c.rerr = err
+		}
+		c.reading = false
+		c.mu.Unlock()
+		select {
+		case c.ready <- struct{}{}:
+		default: // a token is there already
+		}
+		if err != nil {
+			return
+		}
 	}
-	c.mu.Lock()
-	c.off, c.n = 0, n
-	if err != nil {
-		c.rerr = err
-	}
-	close(done)
-	c.mu.Unlock()
 }
 
 // take copies unread data to p; c.mu is held.
 func (c *streamConn) take(p []byte) int {
-	if c.pending != nil || c.off >= c.n {
+	if c.reading || c.off >= c.n {
 		return 0
 	}
 	n := copy(p, c.buf[c.off:c.n])
