@@ -142,8 +142,10 @@ func newServer(h http.Handler) *http.Server {
 // cfg, it serves HTTPS: HTTP/2 and HTTP/1.1.
 func serve(ctx context.Context, ln net.Listener, h *handler, cfg *tls.Config) error {
 	srv := newServer(h)
-	// Requests, and so the WebSocket handlers, see ctx end at shutdown.
-	srv.BaseContext = func(net.Listener) context.Context { return ctx }
+	// The WebSocket handlers see ctx end at shutdown. Not through
+	// srv.BaseContext: on HTTP/2 the end of r.Context() ends the
+	// request's stream, and the WebSocket on it, before it can be closed.
+	h.ctx = ctx
 	errc := make(chan error, 1)
 	if cfg != nil {
 		srv.TLSConfig = cfg
@@ -170,8 +172,9 @@ type handler struct {
 	mux     *http.ServeMux
 	accept  conn.AcceptOptions
 	logger  *log.Logger
-	verbose bool           // log each WebSocket accepted, and each the client closes
-	conns   sync.WaitGroup // running WebSocket handlers
+	verbose bool            // log each WebSocket accepted, and each the client closes
+	ctx     context.Context // ends at shutdown: the WebSockets close with 1001
+	conns   sync.WaitGroup  // running WebSocket handlers
 }
 
 // newHandler returns the echo server's handler. With anyOrigin, pages from
@@ -179,7 +182,7 @@ type handler struct {
 // handshake.Upgrader applies, which accepts the page's own origin. With
 // compress, the server accepts permessage-deflate offers.
 func newHandler(anyOrigin, compress bool, logger *log.Logger) *handler {
-	h := &handler{mux: http.NewServeMux(), logger: logger}
+	h := &handler{mux: http.NewServeMux(), logger: logger, ctx: context.Background()}
 	h.accept.Extensions = extensions(compress)
 	if anyOrigin {
 		h.accept.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
@@ -212,7 +215,7 @@ func (h *handler) echo(w http.ResponseWriter, r *http.Request) {
 	if h.verbose {
 		h.logger.Printf("accept %s %s %q %q", r.RemoteAddr, r.Proto, c.Subprotocol(), c.Extensions())
 	}
-	ctx := r.Context()
+	ctx := h.ctx // not r.Context(), see serve
 	var p []byte // reused: AppendRead allocates only to grow it
 	for {
 		var typ conn.MessageType
