@@ -38,7 +38,11 @@
 // ends when the handler returns, so the handler must read until the
 // connection ends, as above, or be a Handler, which serves HTTP/2
 // WebSockets in the handler's goroutine. A Conn whose handler returned
-// fails with StatusAbnormalClosure (1006).
+// fails with StatusAbnormalClosure (1006). The handler's return is seen as
+// the end of r.Context(), which also ends when a context the server's
+// BaseContext or ConnContext returned is cancelled: that, too, fails the
+// Conn at once, with no closing handshake, so a server that wants to close
+// with StatusGoingAway at shutdown tells its handlers some other way.
 //
 // Dial uses HTTP/2 when DialOptions.Dialer.HTTP2 asks for it
 // (handshake.HTTP2Always or HTTP2IfOffered); a handshake.HTTP2Pool lets

@@ -44,13 +44,18 @@ var browserConfigs = []struct {
 		[]string{"permessage-deflate"}, true},
 }
 
-// browserPage runs the checks in the browser: run(cfg) echoes a set of
-// messages (text and binary, every length encoding, multi-byte UTF-8,
-// compressible and incompressible, a burst of 200 without waiting), closes
-// with 4000, then opens a second connection on which the server closes
-// with 4001. It stores a summary in window.results[cfg].
-const browserPage = `<!doctype html><meta charset="utf-8"><title>hybi interop</title><script>
+// browserScript defines run(cfg, ask) in a page: it echoes a set of
+// messages (text and binary, every length encoding up to 1 MiB, multi-byte
+// UTF-8, compressible and incompressible, a burst of 200 without waiting),
+// closes with 4000, then opens a second connection, sets
+// window.awaiting[cfg], and, with ask, asks the server to close it with
+// "close-me"; otherwise the test makes the server close it. It stores a
+// summary in window.results[cfg] once the server has closed. The page may
+// be served over http or https; the WebSocket is on the page's host, at
+// /ws?cfg=CFG.
+const browserScript = `
 window.results = {};
+window.awaiting = {};
 function pattern(n) { const a = 'abcdefghijklmnopqrstuvwxyz0123456789'; let s = ''; for (let i = 0; i < n; i++) s += a[i % a.length]; return s; }
 function bytes(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 255; return b; }
 function random(n) { const b = new Uint8Array(n); for (let i = 0; i < n; i += 65536) crypto.getRandomValues(b.subarray(i, Math.min(n, i + 65536))); return b; }
@@ -62,7 +67,8 @@ function same(a, b) {
   return true;
 }
 function open(cfg) {
-  const ws = new WebSocket('ws://' + location.host + '/ws?cfg=' + cfg);
+  const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+  const ws = new WebSocket(scheme + location.host + '/ws?cfg=' + cfg);
   ws.binaryType = 'arraybuffer';
   const queue = []; let waiter = null;
   ws.onmessage = e => { if (waiter) { const w = waiter; waiter = null; w(e.data); } else queue.push(e.data); };
@@ -70,14 +76,14 @@ function open(cfg) {
   ws.closed = new Promise(r => { ws.onclose = e => r({code: e.code, reason: e.reason, wasClean: e.wasClean}); });
   return new Promise((res, rej) => { ws.onopen = () => res(ws); ws.onerror = () => rej(new Error('websocket error')); });
 }
-async function run(cfg) {
+async function run(cfg, ask) {
   const r = {errors: [], echoed: 0};
   try {
     const ws = await open(cfg);
     r.extensions = ws.extensions;
     const json = JSON.stringify(Array.from({length: 2000}, (_, i) => ({id: i, name: 'user' + (i % 37), tags: ['a', 'b', 'c'], ok: i % 3 === 0})));
-    const msgs = ['', 'hello', 'héllo wörld ✓ 𝄞', pattern(125), pattern(126), pattern(65535), pattern(65536), json,
-      bytes(0), bytes(1), bytes(125), bytes(126), bytes(65536), bytes(1 << 20), random(100000)];
+    const msgs = ['', 'hello', 'héllo wörld ✓ 𝄞', pattern(125), pattern(126), pattern(65535), pattern(65536), pattern(1 << 20), json,
+      bytes(0), bytes(1), bytes(125), bytes(126), bytes(65535), bytes(65536), bytes(1 << 20), random(100000)];
     for (const m of msgs) {
       ws.send(m);
       const got = await ws.next();
@@ -89,15 +95,81 @@ async function run(cfg) {
     ws.close(4000, 'bye from the browser');
     r.browserClose = await ws.closed;
     const ws2 = await open(cfg);
-    ws2.send('close-me');
+    window.awaiting[cfg] = true;
+    if (ask) ws2.send('close-me');
     r.serverClose = await ws2.closed;
   } catch (e) { r.errors.push(String(e)); }
   window.results[cfg] = r;
 }
-</script><p>hybi interop page</p>`
+`
+
+// browserPage is a page with browserScript.
+const browserPage = `<!doctype html><meta charset="utf-8"><title>hybi interop</title><script>` +
+	browserScript + `</script><p>hybi interop page</p>`
 
 // browserEchoes is how many echoes run(cfg) checks.
-const browserEchoes = 15 + 200
+const browserEchoes = 17 + 200
+
+// closeEvent is a close event as the page reports it.
+type closeEvent struct {
+	Code     int
+	Reason   string
+	WasClean bool
+}
+
+// browserRun starts run(cfg, ask) in tab.
+func browserRun(ctx context.Context, t *testing.T, tab *chromium.Tab, cfg string, ask bool) {
+	t.Helper()
+	if _, err := tab.Eval(ctx, fmt.Sprintf(`run(%q, %t), true`, cfg, ask)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkBrowserRun waits for the results of run(cfg) in tab and checks
+// them: every echo matched, ws.extensions contains each of want (none
+// means it is empty), the browser's close ended cleanly with its code
+// 4000 echoed, and the server's close arrived as serverClose.
+func checkBrowserRun(ctx context.Context, t *testing.T, tab *chromium.Tab, cfg string, want []string, serverClose closeEvent) {
+	t.Helper()
+	tab.WaitFor(ctx, t, fmt.Sprintf(`window.results[%q] !== undefined`, cfg))
+	v, err := tab.Eval(ctx, fmt.Sprintf(`window.results[%q]`, cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Errors       []string
+		Echoed       int
+		Extensions   string
+		BrowserClose closeEvent
+		ServerClose  closeEvent
+	}
+	if err := json.Unmarshal(v, &r); err != nil {
+		t.Fatalf("results %s: %v", v, err)
+	}
+	for _, e := range r.Errors {
+		t.Errorf("browser: %s", e)
+	}
+	if r.Echoed != browserEchoes {
+		t.Errorf("%d echoes matched, want %d", r.Echoed, browserEchoes)
+	}
+	if len(want) == 0 && r.Extensions != "" {
+		t.Errorf("ws.extensions = %q, want none", r.Extensions)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.Extensions, w) {
+			t.Errorf("ws.extensions = %q, want it to contain %q", r.Extensions, w)
+		}
+	}
+	// The close event reports the first close frame the browser
+	// received: the server's reply, which echoes the code (RFC 6455,
+	// Section 5.5.1) without the reason.
+	if want := (closeEvent{4000, "", true}); r.BrowserClose != want {
+		t.Errorf("browser's close event after its own close: %+v, want %+v", r.BrowserClose, want)
+	}
+	if r.ServerClose != serverClose {
+		t.Errorf("browser's close event after the server's close: %+v, want %+v", r.ServerClose, serverClose)
+	}
+}
 
 // TestChromium runs hybi's server against the WebSocket of headless
 // Chromium, with and without permessage-deflate in each configuration the
@@ -185,52 +257,8 @@ func TestChromium(t *testing.T) {
 			if bc.poll && perr != nil {
 				t.Skipf("conn/poll: %v", perr)
 			}
-			if _, err := tab.Eval(ctx, fmt.Sprintf(`run(%q), true`, bc.name)); err != nil {
-				t.Fatal(err)
-			}
-			tab.WaitFor(ctx, t, fmt.Sprintf(`window.results[%q] !== undefined`, bc.name))
-			v, err := tab.Eval(ctx, fmt.Sprintf(`window.results[%q]`, bc.name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			type closeEvent struct {
-				Code     int
-				Reason   string
-				WasClean bool
-			}
-			var r struct {
-				Errors       []string
-				Echoed       int
-				Extensions   string
-				BrowserClose closeEvent
-				ServerClose  closeEvent
-			}
-			if err := json.Unmarshal(v, &r); err != nil {
-				t.Fatalf("results %s: %v", v, err)
-			}
-			for _, e := range r.Errors {
-				t.Errorf("browser: %s", e)
-			}
-			if r.Echoed != browserEchoes {
-				t.Errorf("%d echoes matched, want %d", r.Echoed, browserEchoes)
-			}
-			if len(bc.want) == 0 && r.Extensions != "" {
-				t.Errorf("ws.extensions = %q, want none", r.Extensions)
-			}
-			for _, w := range bc.want {
-				if !strings.Contains(r.Extensions, w) {
-					t.Errorf("ws.extensions = %q, want it to contain %q", r.Extensions, w)
-				}
-			}
-			// The close event reports the first close frame the browser
-			// received: the server's reply, which echoes the code (RFC
-			// 6455, Section 5.5.1) without the reason.
-			if want := (closeEvent{4000, "", true}); r.BrowserClose != want {
-				t.Errorf("browser's close event after its own close: %+v, want %+v", r.BrowserClose, want)
-			}
-			if want := (closeEvent{4001, "bye from the server", true}); r.ServerClose != want {
-				t.Errorf("browser's close event after the server's close: %+v, want %+v", r.ServerClose, want)
-			}
+			browserRun(ctx, t, tab, bc.name, true)
+			checkBrowserRun(ctx, t, tab, bc.name, bc.want, closeEvent{4001, "bye from the server", true})
 			// The server saw the browser's code and reason, and its own
 			// closing handshake completed.
 			events := 2 // the browser's close as the handler read it, and the server's

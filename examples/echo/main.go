@@ -12,8 +12,8 @@
 // self-signed certificate made at start; WebSockets over HTTP/2 (RFC 8441)
 // need GODEBUG=http2xconnect=1 in the environment on Go 1.24 to 1.27, and
 // browsers use HTTP/1.1 without it. -v logs a line for each WebSocket
-// accepted: "accept REMOTE PROTO SUBPROTOCOL EXTENSIONS", the last two
-// quoted. The client's -insecure skips the verification of the server's
+// accepted, "accept REMOTE PROTO SUBPROTOCOL EXTENSIONS", and for each the
+// client closes, "close REMOTE CODE REASON", the strings quoted. The client's -insecure skips the verification of the server's
 // certificate, and -h2 dials over HTTP/2 only.
 //
 // The server echoes every message on /ws with its type. The client sends
@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	noDeflate := fs.Bool("no-deflate", false, "do not negotiate permessage-deflate")
 	dial := fs.String("dial", "", "instead of serving, connect to this ws:// or wss:// `URL` and echo what it sends")
 	useTLS := fs.Bool("tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1) with a self-signed certificate")
-	verbose := fs.Bool("v", false, "log each WebSocket accepted")
+	verbose := fs.Bool("v", false, "log each WebSocket accepted, and each the client closes")
 	insecure := fs.Bool("insecure", false, "with -dial, do not verify the server's certificate")
 	h2 := fs.Bool("h2", false, "with -dial, open the WebSocket over HTTP/2 only (RFC 8441)")
 	if err := fs.Parse(args); err != nil {
@@ -142,8 +142,10 @@ func newServer(h http.Handler) *http.Server {
 // cfg, it serves HTTPS: HTTP/2 and HTTP/1.1.
 func serve(ctx context.Context, ln net.Listener, h *handler, cfg *tls.Config) error {
 	srv := newServer(h)
-	// Requests, and so the WebSocket handlers, see ctx end at shutdown.
-	srv.BaseContext = func(net.Listener) context.Context { return ctx }
+	// The WebSocket handlers see ctx end at shutdown. Not through
+	// srv.BaseContext: on HTTP/2 the end of r.Context() ends the
+	// request's stream, and the WebSocket on it, before it can be closed.
+	h.ctx = ctx
 	errc := make(chan error, 1)
 	if cfg != nil {
 		srv.TLSConfig = cfg
@@ -170,8 +172,9 @@ type handler struct {
 	mux     *http.ServeMux
 	accept  conn.AcceptOptions
 	logger  *log.Logger
-	verbose bool           // log each WebSocket accepted
-	conns   sync.WaitGroup // running WebSocket handlers
+	verbose bool            // log each WebSocket accepted, and each the client closes
+	ctx     context.Context // ends at shutdown: the WebSockets close with 1001
+	conns   sync.WaitGroup  // running WebSocket handlers
 }
 
 // newHandler returns the echo server's handler. With anyOrigin, pages from
@@ -179,7 +182,7 @@ type handler struct {
 // handshake.Upgrader applies, which accepts the page's own origin. With
 // compress, the server accepts permessage-deflate offers.
 func newHandler(anyOrigin, compress bool, logger *log.Logger) *handler {
-	h := &handler{mux: http.NewServeMux(), logger: logger}
+	h := &handler{mux: http.NewServeMux(), logger: logger, ctx: context.Background()}
 	h.accept.Extensions = extensions(compress)
 	if anyOrigin {
 		h.accept.Upgrader.CheckOrigin = func(*http.Request) bool { return true }
@@ -212,7 +215,7 @@ func (h *handler) echo(w http.ResponseWriter, r *http.Request) {
 	if h.verbose {
 		h.logger.Printf("accept %s %s %q %q", r.RemoteAddr, r.Proto, c.Subprotocol(), c.Extensions())
 	}
-	ctx := r.Context()
+	ctx := h.ctx // not r.Context(), see serve
 	var p []byte // reused: AppendRead allocates only to grow it
 	for {
 		var typ conn.MessageType
@@ -223,13 +226,22 @@ func (h *handler) echo(w http.ResponseWriter, r *http.Request) {
 		if cap(p) > 64<<10 {
 			p = nil // do not keep a large buffer on an idle connection
 		}
+		var ce *conn.CloseError
 		switch {
 		case err == nil:
 			continue
-		case conn.CloseStatus(err) != 0 && conn.CloseStatus(err) != conn.StatusAbnormalClosure:
+		case errors.As(err, &ce) && ce.Code != conn.StatusAbnormalClosure:
 			// The client closed; conn has answered its close frame.
+			if h.verbose {
+				h.logger.Printf("close %s %d %q", r.RemoteAddr, ce.Code, ce.Reason)
+			}
+		case conn.CloseStatus(err) != 0 && conn.CloseStatus(err) != conn.StatusAbnormalClosure:
+			// conn failed the connection with this code, as the
+			// protocol asks.
 		case ctx.Err() != nil:
-			c.Close(conn.StatusGoingAway, "server shutting down")
+			if err := c.Close(conn.StatusGoingAway, "server shutting down"); err != nil {
+				h.logger.Printf("%s: %v", r.RemoteAddr, err)
+			}
 		default:
 			h.logger.Printf("%s: %v", r.RemoteAddr, err)
 		}

@@ -6,6 +6,8 @@ package chromium
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +49,19 @@ func Require(t testing.TB) string {
 	return bin
 }
 
+// SPKIFlag returns the flag with which Chromium trusts the certificates
+// of these DER-encoded SubjectPublicKeyInfos, as a test server's
+// self-signed one, and no others: --ignore-certificate-errors-spki-list,
+// which Chromium honours only with a --user-data-dir, as Launch gives it.
+func SPKIFlag(spkis ...[]byte) string {
+	hashes := make([]string, len(spkis))
+	for i, spki := range spkis {
+		sum := sha256.Sum256(spki)
+		hashes[i] = base64.StdEncoding.EncodeToString(sum[:])
+	}
+	return "--ignore-certificate-errors-spki-list=" + strings.Join(hashes, ",")
+}
+
 // Browser is a headless Chromium and a DevTools connection to it.
 type Browser struct {
 	c       *conn.Conn
@@ -69,15 +84,19 @@ type Tab struct {
 }
 
 // Launch starts Chromium with a fresh profile and connects to its DevTools
-// endpoint. Cleanup closes the connection and kills Chromium's process
-// group.
-func Launch(ctx context.Context, t testing.TB, bin string) *Browser {
+// endpoint. flags are added to Chromium's own: a test serving HTTPS with a
+// certificate of its own passes SPKIFlag's. Cleanup closes the connection
+// and kills Chromium's process group.
+func Launch(ctx context.Context, t testing.TB, bin string, flags ...string) *Browser {
 	dir := t.TempDir()
-	cmd := exec.Command(bin,
+	args := []string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
-		"--user-data-dir="+dir, "--remote-debugging-port=0", "about:blank")
+		"--user-data-dir=" + dir, "--remote-debugging-port=0",
+	}
+	args = append(append(args, flags...), "about:blank")
+	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its helpers die with it
 	var stderr strings.Builder
 	cmd.Stderr = &limitWriter{w: &stderr, n: 16 << 10}
