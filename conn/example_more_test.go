@@ -166,8 +166,9 @@ func ExampleNetConn() {
 	// "WEBSOCKET!\n" <nil>
 }
 
-// Graceful shutdown: http.Server.Shutdown does not see hijacked
-// connections, so a Tracker closes them with 1001.
+// Graceful shutdown: http.Server.Shutdown does not close WebSockets (it
+// forgets hijacked HTTP/1.1 ones and waits for HTTP/2 ones), so a Tracker
+// closes them with 1001, before Shutdown.
 func ExampleTracker() {
 	var tracker conn.Tracker
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +202,7 @@ func ExampleTracker() {
 		time.Sleep(time.Millisecond)
 	}
 
-	// At shutdown: srv.Config.Shutdown(ctx) for plain HTTP, then:
+	// At shutdown, first (then srv.Config.Shutdown(ctx) for plain HTTP):
 	fmt.Println(tracker.Shutdown(ctx))
 	fmt.Println(conn.CloseStatus(<-readErr))
 	// Output:

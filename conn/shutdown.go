@@ -11,8 +11,10 @@ import (
 var ErrShuttingDown = errors.New("websocket: server shutting down")
 
 // Tracker keeps the connections a server accepted, so that they can all be
-// closed when the server stops. http.Server.Shutdown cannot do it: a
-// WebSocket connection is hijacked from net/http, which forgets it.
+// closed when the server stops. http.Server.Shutdown cannot do it: an
+// HTTP/1.1 WebSocket is hijacked from net/http, which forgets it, and one
+// on an HTTP/2 stream is a request Shutdown waits for without ending it.
+// So the Tracker goes first:
 //
 //	var tracker conn.Tracker
 //	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
@@ -20,8 +22,8 @@ var ErrShuttingDown = errors.New("websocket: server shutting down")
 //		...
 //	})
 //	...
+//	tracker.Shutdown(ctx) // refuses new WebSockets, closes every one with 1001 and waits
 //	srv.Shutdown(ctx)     // stops accepting, waits for plain HTTP requests
-//	tracker.Shutdown(ctx) // closes every WebSocket with 1001 and waits
 //
 // The zero value is ready to use. A Tracker forgets a connection once it
 // has ended (a close handshake, CloseNow, or a failure); it holds no

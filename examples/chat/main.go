@@ -92,9 +92,11 @@ func serve(ctx context.Context, ln net.Listener, rm *room) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	// The members first: http.Server.Shutdown does not close WebSockets.
+	err := rm.shutdown(sctx)
+	err = errors.Join(err, srv.Shutdown(sctx))
 	<-errc
-	return errors.Join(err, rm.shutdown(sctx))
+	return err
 }
 
 // room is the chat server: the page on /, members on /ws.
