@@ -56,7 +56,21 @@ type streamConn struct {
 
 	wmu     sync.Mutex // one Write at a time; held while writing
 	wclosed bool       // under wmu
+
+	// The write deadline reaches the stream only while a Write is in
+	// flight: net/http resets an HTTP/2 stream whose write deadline has
+	// passed even when nothing is being written, and raw's interrupter
+	// can set one just after a write ended.
+	wdmu      sync.Mutex
+	wdeadline time.Time // as last set
+	writing   bool      // a Write is in flight
+	applied   bool      // the stream has a write deadline of ours
 }
+
+// interruptGrace is how long after an interrupt (a write deadline set in
+// the past) a write in flight is cut: the write may have just ended, and
+// its end clears the deadline before the stream is reset for nothing.
+const interruptGrace = 10 * time.Millisecond
 
 func newStreamConn(r io.ReadCloser, w io.Writer, flush func() error, local, remote net.Addr) *streamConn {
 	return &streamConn{
@@ -181,11 +195,55 @@ func (c *streamConn) Write(p []byte) (int, error) {
 		return 0, errHandlerDone
 	default:
 	}
+	if err := c.beginWrite(); err != nil {
+		return 0, err
+	}
 	n, err := c.w.Write(p)
 	if err == nil && c.flush != nil {
 		err = c.flush()
 	}
+	c.endWrite()
 	return n, err
+}
+
+// beginWrite gives the stream the write deadline for the write about to
+// start, or fails it, writing nothing, if the deadline has passed.
+func (c *streamConn) beginWrite() error {
+	c.wdmu.Lock()
+	defer c.wdmu.Unlock()
+	if !c.wdeadline.IsZero() {
+		if !c.wdeadline.After(time.Now()) {
+			return os.ErrDeadlineExceeded
+		}
+		c.applyWriteDeadline(c.wdeadline)
+	}
+	c.writing = true
+	return nil
+}
+
+// endWrite takes the write deadline back from the stream.
+func (c *streamConn) endWrite() {
+	c.wdmu.Lock()
+	defer c.wdmu.Unlock()
+	c.writing = false
+	if c.applied {
+		c.applyWriteDeadline(time.Time{})
+	}
+}
+
+// applyWriteDeadline sets t on the stream; c.wdmu is held. A time in the
+// past is put interruptGrace ahead.
+func (c *streamConn) applyWriteDeadline(t time.Time) {
+	if c.setWriteDeadline == nil {
+		return
+	}
+	if !t.IsZero() {
+		if now := time.Now(); !t.After(now) {
+			t = now.Add(interruptGrace)
+		}
+	}
+	c.setWriteDeadline(t)
+	c.applied = !t.IsZero()
 }
 
 // Close ends the stream: a read or write in progress returns, and what
@@ -262,13 +320,18 @@ func (c *streamConn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline sets when a Write fails. On HTTP/2 an expired write
-// deadline ends the stream: what was cut short cannot be taken back.
+// SetWriteDeadline sets when a Write fails. A deadline that passes while
+// a write is in flight ends the stream (net/http cannot take back what it
+// cut short); one that has passed when a write begins fails that write,
+// writing nothing, and leaves the stream as it was.
 func (c *streamConn) SetWriteDeadline(t time.Time) error {
-	if c.setWriteDeadline == nil {
-		return nil
+	c.wdmu.Lock()
+	defer c.wdmu.Unlock()
+	c.wdeadline = t
+	if c.writing && (c.applied || !t.IsZero()) {
+		c.applyWriteDeadline(t)
 	}
-	return c.setWriteDeadline(t)
+	return nil
 }
 
 // streamAddr is the address of an end of a stream whose connection's
