@@ -90,6 +90,11 @@ type ClientFunc func(ctx context.Context, base, agent string) error
 // and returns the results the client earned. A client that ends without
 // running every case leaves the rest out of the results.
 func RunClient(ctx context.Context, client ClientFunc, cases []*suite.Case, o *suite.Options) ([]*suite.Result, error) {
+	return runClient(ctx, client, cases, o, StartServer)
+}
+
+// runClient is RunClient with the fuzzing server served by start.
+func runClient(ctx context.Context, client ClientFunc, cases []*suite.Case, o *suite.Options, start func(http.Handler) (string, func(), error)) ([]*suite.Result, error) {
 	if o == nil {
 		o = &suite.Options{}
 	}
@@ -98,7 +103,7 @@ func RunClient(ctx context.Context, client ClientFunc, cases []*suite.Case, o *s
 		agent = "client"
 	}
 	srv := &suite.Server{Cases: cases, Opts: o}
-	base, stop, err := StartServer(srv)
+	base, stop, err := start(srv)
 	if err != nil {
 		return nil, err
 	}

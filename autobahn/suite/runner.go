@@ -202,7 +202,13 @@ func runClientCase(ctx context.Context, serverURL string, index int, c *Case, ag
 		}
 		offer = strings.Join(parts, ", ")
 	}
-	d, err := dial(ctx, serverURL, offer)
+	var d *dialed
+	var err error
+	if o.HTTP2 {
+		d, err = dialStream(ctx, serverURL, offer, o.TLSConfig)
+	} else {
+		d, err = dial(ctx, serverURL, offer)
+	}
 	if err != nil {
 		return failedResult(c, agent, index, false, started, err)
 	}

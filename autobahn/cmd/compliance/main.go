@@ -6,6 +6,7 @@
 //	go run ./autobahn/cmd/compliance
 //	go run ./autobahn/cmd/compliance -server-url ws://127.0.0.1:9001 -role server
 //	go run ./autobahn/cmd/compliance -client-cmd 'node autobahn/node/client.js {url} {agent}' -role client
+//	go run ./autobahn/cmd/compliance -h2     # the same catalogue over HTTP/2 (RFC 8441)
 //
 // It exits with status 1 when a case is not OK; INFORMATIONAL is allowed
 // for 7.1.6, 7.13.1 and 7.13.2 only, and UNIMPLEMENTED counts as a failure.
@@ -16,6 +17,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +45,7 @@ func main() {
 		exclude   = flag.String("exclude", "", "comma-separated case patterns to leave out")
 		useRaw    = flag.Bool("raw", false, "test hybi's Raw-session testees instead of the Default ones")
 		usePoll   = flag.Bool("poll", false, "serve the Default session's server testee from conn/poll (Linux) instead of a goroutine per connection")
+		useH2     = flag.Bool("h2", false, "run every case over HTTP/2 (RFC 8441): on a stream opened with an extended CONNECT, over TLS with a self-signed certificate; -server-url must then be wss:// and trusted by the system")
 		agent     = flag.String("agent", "", "agent name (default hybi-server / hybi-client, or server / client)")
 		deflateN  = flag.Int("deflate-messages", 100, "messages per 12.*/13.* case (the suite sends 1000)")
 		maxWait   = flag.Duration("max-wait", 0, "cap on a case's wait for a stuck peer (default 60s)")
@@ -58,10 +61,26 @@ func main() {
 	if *check != "" {
 		os.Exit(checkIndex(os.Stdout, *check, sel))
 	}
+	if *useH2 && (*usePoll || *clientCmd != "") {
+		fmt.Fprintln(os.Stderr, "-h2 tests hybi's testees or a wss:// server; it does not go with -poll or -client-cmd")
+		os.Exit(2)
+	}
+	if *useH2 && !autobahn.ExtendedConnectEnabled() {
+		// net/http's HTTP/2 server reads GODEBUG once, at start.
+		os.Exit(reexecWithExtendedConnect())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	var h2 *autobahn.HTTP2
+	if *useH2 {
+		var err error
+		if h2, err = autobahn.NewHTTP2(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	opts := func(a string) *suite.Options {
-		o := &suite.Options{Agent: a, DeflateMessages: *deflateN, MaxWait: *maxWait}
+		o := &suite.Options{Agent: a, DeflateMessages: *deflateN, MaxWait: *maxWait, HTTP2: *useH2}
 		if *verbose {
 			o.Logf = func(f string, args ...any) { fmt.Printf(f+"\n", args...) }
 		}
@@ -77,6 +96,9 @@ func main() {
 			os.Exit(2)
 		}
 		session = "Default, conn/poll"
+	}
+	if *useH2 {
+		session += ", HTTP/2"
 	}
 	var failed []*suite.Result
 	report := func(dir, title string, res []*suite.Result, took time.Duration) {
@@ -102,6 +124,9 @@ func main() {
 		if *usePoll {
 			def = "hybi-poll-server"
 		}
+		if *useH2 {
+			def = "hybi-h2-server"
+		}
 		a := pick(*agent, def, *serverURL != "", "server")
 		start := time.Now()
 		var res []*suite.Result
@@ -119,7 +144,11 @@ func main() {
 				to.Poller = p
 			}
 			var err error
-			res, err = autobahn.RunHybiServer(ctx, to, sel, opts(a))
+			if h2 != nil {
+				res, err = h2.RunHybiServer(ctx, to, sel, opts(a))
+			} else {
+				res, err = autobahn.RunHybiServer(ctx, to, sel, opts(a))
+			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(2)
@@ -132,15 +161,24 @@ func main() {
 		report(filepath.Join(*out, "servers"), title, res, time.Since(start))
 	}
 	if *role == "client" || *role == "both" {
-		a := pick(*agent, "hybi-client", *clientCmd != "", "client")
+		def := "hybi-client"
+		if *useH2 {
+			def = "hybi-h2-client"
+		}
+		a := pick(*agent, def, *clientCmd != "", "client")
 		client := autobahn.HybiClient(testee.Options{Raw: *useRaw})
+		run := autobahn.RunClient
+		if h2 != nil {
+			client = h2.HybiClient(testee.Options{Raw: *useRaw})
+			run = h2.RunClient
+		}
 		title := "client " + a + " (" + session + " session)"
 		if *clientCmd != "" {
 			client = commandClient(*clientCmd)
 			title = "client " + a
 		}
 		start := time.Now()
-		res, err := autobahn.RunClient(ctx, client, sel, opts(a))
+		res, err := run(ctx, client, sel, opts(a))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
@@ -149,6 +187,35 @@ func main() {
 	if len(failed) > 0 {
 		os.Exit(1)
 	}
+}
+
+// reexecWithExtendedConnect runs this command again with
+// GODEBUG=http2xconnect=1, which net/http's HTTP/2 server needs at start
+// to take extended CONNECT, and returns its exit status.
+func reexecWithExtendedConnect() int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "-h2: cannot run again with GODEBUG=http2xconnect=1:", err)
+		return 2
+	}
+	godebug := os.Getenv("GODEBUG")
+	if godebug != "" {
+		godebug += ","
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), "GODEBUG="+godebug+"http2xconnect=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// An interrupt reaches the child too (same process group); wait for it.
+	signal.Ignore(os.Interrupt)
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+			return ee.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, "-h2:", err)
+		return 2
+	}
+	return 0
 }
 
 // checkIndex tallies the index.json of a report, the runner's or the real
