@@ -57,7 +57,9 @@ func dialStream(ctx context.Context, rawURL, extensions string, cfg *tls.Config)
 	if cfg.ServerName == "" {
 		cfg.ServerName = u.Hostname()
 	}
-	cfg.NextProtos = []string{"h2"}
+	// http/1.1 too, so that a server without h2 completes TLS and the
+	// runner can say what is missing rather than report an alert.
+	cfg.NextProtos = []string{"h2", "http/1.1"}
 	d := tls.Dialer{Config: cfg}
 	nc, err := d.DialContext(hctx, "tcp", host)
 	if err != nil {
