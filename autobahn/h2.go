@@ -9,11 +9,15 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hybi-go/hybi/autobahn/suite"
@@ -30,6 +34,48 @@ import (
 // (Go 1.24 to 1.27), which this approximates by the environment now.
 func ExtendedConnectEnabled() bool {
 	return strings.Contains(os.Getenv("GODEBUG"), "http2xconnect=1")
+}
+
+// ReexecWithExtendedConnect runs this command again with
+// GODEBUG=http2xconnect=1, which net/http's HTTP/2 server needs at start
+// to take extended CONNECT, and returns its exit status.
+func ReexecWithExtendedConnect() int {
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot run again with GODEBUG=http2xconnect=1:", err)
+		return 2
+	}
+	godebug := os.Getenv("GODEBUG")
+	if godebug != "" {
+		godebug += ","
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), "GODEBUG="+godebug+"http2xconnect=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	// Pass signals on, and wait for the child to end.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		for s := range sig {
+			cmd.Process.Signal(s)
+		}
+	}()
+	err = cmd.Wait()
+	signal.Stop(sig)
+	close(sig)
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+			return ee.ExitCode()
+		}
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
 }
 
 // errNoExtendedConnect is the error of serving HTTP/2 without it.

@@ -16,8 +16,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,7 +45,8 @@ func main() {
 		exclude   = flag.String("exclude", "", "comma-separated case patterns to leave out")
 		useRaw    = flag.Bool("raw", false, "test hybi's Raw-session testees instead of the Default ones")
 		usePoll   = flag.Bool("poll", false, "serve the Default session's server testee from conn/poll (Linux) instead of a goroutine per connection")
-		useH2     = flag.Bool("h2", false, "run every case over HTTP/2 (RFC 8441): on a stream opened with an extended CONNECT, over TLS with a self-signed certificate; -server-url must then be wss:// and trusted by the system")
+		useH2     = flag.Bool("h2", false, "run every case over HTTP/2 (RFC 8441): on a stream opened with an extended CONNECT, over TLS; hybi's testees and the fuzzing server use a self-signed certificate (a -client-cmd must accept it), a -server-url must be wss://")
+		insecure  = flag.Bool("insecure", false, "with -h2 and -server-url: do not verify the server's certificate")
 		agent     = flag.String("agent", "", "agent name (default hybi-server / hybi-client, or server / client)")
 		deflateN  = flag.Int("deflate-messages", 100, "messages per 12.*/13.* case (the suite sends 1000)")
 		maxWait   = flag.Duration("max-wait", 0, "cap on a case's wait for a stuck peer (default 60s)")
@@ -61,13 +62,13 @@ func main() {
 	if *check != "" {
 		os.Exit(checkIndex(os.Stdout, *check, sel))
 	}
-	if *useH2 && (*usePoll || *clientCmd != "") {
-		fmt.Fprintln(os.Stderr, "-h2 tests hybi's testees or a wss:// server; it does not go with -poll or -client-cmd")
+	if *useH2 && *usePoll {
+		fmt.Fprintln(os.Stderr, "-h2 does not go with -poll")
 		os.Exit(2)
 	}
 	if *useH2 && !autobahn.ExtendedConnectEnabled() {
 		// net/http's HTTP/2 server reads GODEBUG once, at start.
-		os.Exit(reexecWithExtendedConnect())
+		os.Exit(autobahn.ReexecWithExtendedConnect())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -81,6 +82,9 @@ func main() {
 	}
 	opts := func(a string) *suite.Options {
 		o := &suite.Options{Agent: a, DeflateMessages: *deflateN, MaxWait: *maxWait, HTTP2: *useH2}
+		if *insecure {
+			o.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+		}
 		if *verbose {
 			o.Logf = func(f string, args ...any) { fmt.Printf(f+"\n", args...) }
 		}
@@ -187,35 +191,6 @@ func main() {
 	if len(failed) > 0 {
 		os.Exit(1)
 	}
-}
-
-// reexecWithExtendedConnect runs this command again with
-// GODEBUG=http2xconnect=1, which net/http's HTTP/2 server needs at start
-// to take extended CONNECT, and returns its exit status.
-func reexecWithExtendedConnect() int {
-	exe, err := os.Executable()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "-h2: cannot run again with GODEBUG=http2xconnect=1:", err)
-		return 2
-	}
-	godebug := os.Getenv("GODEBUG")
-	if godebug != "" {
-		godebug += ","
-	}
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Env = append(os.Environ(), "GODEBUG="+godebug+"http2xconnect=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	// An interrupt reaches the child too (same process group); wait for it.
-	signal.Ignore(os.Interrupt)
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() >= 0 {
-			return ee.ExitCode()
-		}
-		fmt.Fprintln(os.Stderr, "-h2:", err)
-		return 2
-	}
-	return 0
 }
 
 // checkIndex tallies the index.json of a report, the runner's or the real
