@@ -10,7 +10,8 @@
 //   - package testee: hybi's echo server and client testees, on the Default
 //     session or the Raw one;
 //   - cmd/compliance: one command that runs the whole catalogue against
-//     hybi's server and client and prints a tally per section;
+//     hybi's server and client and prints a tally per section, over
+//     HTTP/1.1 or, with -h2, over HTTP/2 (RFC 8441; see HTTP2);
 //   - cmd/testee-server and cmd/testee-client: the testees on their own,
 //     for the real suite (see docker/);
 //   - docker/: configuration and a script for the real suite's image.
