@@ -101,8 +101,9 @@ func main() {
 		}
 		session = "Default, conn/poll"
 	}
+	over := ""
 	if *useH2 {
-		session += ", HTTP/2"
+		over = ", over HTTP/2"
 	}
 	var failed []*suite.Result
 	report := func(dir, title string, res []*suite.Result, took time.Duration) {
@@ -158,9 +159,9 @@ func main() {
 				os.Exit(2)
 			}
 		}
-		title := "server " + a
+		title := "server " + a + strings.TrimPrefix(over, ",")
 		if *serverURL == "" {
-			title += " (" + session + " session)"
+			title = "server " + a + " (" + session + " session" + over + ")"
 		}
 		report(filepath.Join(*out, "servers"), title, res, time.Since(start))
 	}
@@ -176,10 +177,10 @@ func main() {
 			client = h2.HybiClient(testee.Options{Raw: *useRaw})
 			run = h2.RunClient
 		}
-		title := "client " + a + " (" + session + " session)"
+		title := "client " + a + " (" + session + " session" + over + ")"
 		if *clientCmd != "" {
 			client = commandClient(*clientCmd)
-			title = "client " + a
+			title = "client " + a + strings.TrimPrefix(over, ",")
 		}
 		start := time.Now()
 		res, err := run(ctx, client, sel, opts(a))
