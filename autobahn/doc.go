@@ -10,7 +10,8 @@
 //   - package testee: hybi's echo server and client testees, on the Default
 //     session or the Raw one;
 //   - cmd/compliance: one command that runs the whole catalogue against
-//     hybi's server and client and prints a tally per section;
+//     hybi's server and client and prints a tally per section, over
+//     HTTP/1.1 or, with -h2, over HTTP/2 (RFC 8441; see HTTP2);
 //   - cmd/testee-server and cmd/testee-client: the testees on their own,
 //     for the real suite (see docker/);
 //   - docker/: configuration and a script for the real suite's image.
@@ -90,6 +91,11 @@ type ClientFunc func(ctx context.Context, base, agent string) error
 // and returns the results the client earned. A client that ends without
 // running every case leaves the rest out of the results.
 func RunClient(ctx context.Context, client ClientFunc, cases []*suite.Case, o *suite.Options) ([]*suite.Result, error) {
+	return runClient(ctx, client, cases, o, StartServer)
+}
+
+// runClient is RunClient with the fuzzing server served by start.
+func runClient(ctx context.Context, client ClientFunc, cases []*suite.Case, o *suite.Options, start func(http.Handler) (string, func(), error)) ([]*suite.Result, error) {
 	if o == nil {
 		o = &suite.Options{}
 	}
@@ -98,7 +104,7 @@ func RunClient(ctx context.Context, client ClientFunc, cases []*suite.Case, o *s
 		agent = "client"
 	}
 	srv := &suite.Server{Cases: cases, Opts: o}
-	base, stop, err := StartServer(srv)
+	base, stop, err := start(srv)
 	if err != nil {
 		return nil, err
 	}

@@ -48,7 +48,11 @@
 // (handshake.HTTP2Always or HTTP2IfOffered); a handshake.HTTP2Pool lets
 // WebSockets share a connection. On HTTP/2 a cancelled read leaves the
 // connection usable as on HTTP/1.1, but a write cut short by its context
-// resets the stream, and the connection fails (1006).
+// resets the stream, and the connection fails (1006). Where TCP would be
+// closed, the stream ends (END_STREAM); a server that fails the
+// connection ends the stream right after its close frame, since
+// net/http's handler cannot end its half alone (over TCP it shuts down
+// its sending side and waits for the client to close).
 //
 // # Concurrency
 //

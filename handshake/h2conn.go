@@ -1,6 +1,7 @@
 package handshake
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -28,6 +29,7 @@ type streamConn struct {
 
 	setWriteDeadline func(time.Time) error
 	onClose          func()          // ends our half of the stream and releases it
+	closeWrite       func() error    // what CloseWrite does; nil if unsupported
 	handlerDone      <-chan struct{} // server: closed once the handler returned
 
 	local, remote net.Addr
@@ -273,6 +275,18 @@ func (c *streamConn) Close() error {
 		c.onClose()
 	}
 	return nil
+}
+
+// CloseWrite is how a session that fails the connection stops sending
+// while it waits for the peer to end (TCP's half-close). A server ends the
+// whole stream instead: net/http's handler cannot end its half alone, and
+// unlike a TCP reset, ending a stream destroys nothing sent before it. A
+// client reports errors.ErrUnsupported and keeps the stream open.
+func (c *streamConn) CloseWrite() error {
+	if c.closeWrite == nil {
+		return errors.ErrUnsupported
+	}
+	return c.closeWrite()
 }
 
 func (c *streamConn) LocalAddr() net.Addr  { return c.local }

@@ -52,6 +52,7 @@ func (u *Upgrader) upgradeStream(w http.ResponseWriter, r *http.Request) (*Resul
 
 	sc := newStreamConn(r.Body, w, rc.Flush, localAddr(r), remoteAddr(r))
 	sc.setWriteDeadline = rc.SetWriteDeadline
+	sc.closeWrite = sc.Close
 	// The handler must not return before the WebSocket is closed: net/http
 	// recycles w then. When it does anyway, its context ends; stop using w
 	// from then on rather than write to a recycled ResponseWriter.

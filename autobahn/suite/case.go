@@ -1,6 +1,7 @@
 package suite
 
 import (
+	"crypto/tls"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,16 @@ type Options struct {
 	DeflateMessages int
 	// Logf, if set, receives one line per case.
 	Logf func(format string, args ...any)
+
+	// HTTP2 makes the fuzzing client open each case's WebSocket over
+	// HTTP/2 (RFC 8441): a TLS connection of its own that selects "h2",
+	// then an extended CONNECT; the server URL is wss://. The fuzzing
+	// server needs no option: it takes the extended CONNECT of any
+	// request that comes to it over HTTP/2.
+	HTTP2 bool
+	// TLSConfig configures the fuzzing client's TLS connections (HTTP2);
+	// nil means the defaults. The runner sets ServerName and NextProtos.
+	TLSConfig *tls.Config
 }
 
 func (o *Options) closeTimeout() time.Duration {

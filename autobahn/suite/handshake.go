@@ -136,7 +136,13 @@ type accepted struct {
 // accept performs the server handshake on an HTTP request. negotiate gets
 // the client's Sec-WebSocket-Extensions values and returns the response
 // value ("" for none).
+//
+// A request that came over HTTP/2 is an extended CONNECT (RFC 8441); see
+// acceptStream.
 func accept(w http.ResponseWriter, r *http.Request, negotiate func(offers string) string) (*accepted, error) {
+	if r.ProtoMajor == 2 {
+		return acceptStream(w, r, negotiate)
+	}
 	reqDump, _ := httputil.DumpRequest(r, false)
 	bad := func(format string, args ...any) (*accepted, error) {
 		err := fmt.Errorf(format, args...)

@@ -168,8 +168,9 @@ func failedResult(c *Case, agent string, index int, isServer bool, started time.
 }
 
 // RunClient is the fuzzing client: it runs cases, one connection each,
-// against the WebSocket server at serverURL (ws://) and returns their
-// results in order. It stops early only when ctx is done.
+// against the WebSocket server at serverURL (ws://; wss:// over HTTP/2
+// with Options.HTTP2) and returns their results in order. It stops early
+// only when ctx is done.
 func RunClient(ctx context.Context, serverURL string, cases []*Case, o *Options) []*Result {
 	if o == nil {
 		o = &Options{}
@@ -202,7 +203,13 @@ func runClientCase(ctx context.Context, serverURL string, index int, c *Case, ag
 		}
 		offer = strings.Join(parts, ", ")
 	}
-	d, err := dial(ctx, serverURL, offer)
+	var d *dialed
+	var err error
+	if o.HTTP2 {
+		d, err = dialStream(ctx, serverURL, offer, o.TLSConfig)
+	} else {
+		d, err = dial(ctx, serverURL, offer)
+	}
 	if err != nil {
 		return failedResult(c, agent, index, false, started, err)
 	}
@@ -233,7 +240,8 @@ func runClientCase(ctx context.Context, serverURL string, index int, c *Case, ag
 // it with the suite's protocol. GET /getCaseCount answers with the number
 // of cases in a text message; /runCase?case=N&agent=A runs case N
 // (1-based) on that connection; /updateReports?agent=A calls
-// OnUpdateReports. Results are kept per agent.
+// OnUpdateReports. Results are kept per agent. Served over HTTP/2, it
+// takes each of these as an extended CONNECT (RFC 8441) instead.
 //
 // The command endpoints end as the real suite's fuzzing server ends them
 // (autobahntestsuite's FuzzingProtocol.onOpen calls sendClose() with no

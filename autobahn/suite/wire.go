@@ -181,6 +181,19 @@ func (w *writer) abort() {
 	}
 }
 
+// stop ends the writing after a write failed, and leaves the connection
+// to the reader: what the peer sent before it ended the connection is
+// still read, until the end, when the session closes it. Over HTTP/2 a
+// server ends the stream (END_STREAM, then RST_STREAM(NO_ERROR), RFC 9113,
+// Section 8.1) while the runner may still be sending; closing the stream
+// at the failed write would throw away the server's last frames.
+func (w *writer) stop() {
+	w.mu.Lock()
+	w.closed = true
+	w.q = nil
+	w.mu.Unlock()
+}
+
 func (w *writer) next() (outItem, bool, bool) {
 	for {
 		w.mu.Lock()
@@ -222,12 +235,12 @@ func (w *writer) run() {
 			return
 		}
 		if err := w.write(it); err != nil {
-			w.abort()
+			w.stop()
 			return
 		}
 		if !more {
 			if err := w.bw.Flush(); err != nil {
-				w.abort()
+				w.stop()
 				return
 			}
 		}

@@ -7,6 +7,7 @@ package testee
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,15 @@ type Options struct {
 	// conn/poll Poller (no goroutine per connection) instead of a
 	// goroutine each. The caller closes it.
 	Poller *poll.Poller
+	// HTTP2 makes the client testee open every WebSocket over HTTP/2
+	// (RFC 8441; handshake.HTTP2Always), all on one HTTP/2 connection
+	// while the server allows the streams; the base URL is then wss://.
+	// The server testee needs no option: it takes an extended CONNECT
+	// from any HTTP/2 server it is served by.
+	HTTP2 bool
+	// TLSConfig configures the client testee's TLS (wss://); nil means the
+	// defaults.
+	TLSConfig *tls.Config
 
 	// Faults, for testing the runner only: a testee with one of them set
 	// is broken on purpose. They apply to the Raw testee.
@@ -64,9 +74,15 @@ func acceptOptions() *conn.AcceptOptions {
 	return o
 }
 
-// dialOptions are the Default session's client options.
-func dialOptions() *conn.DialOptions {
+// dialOptions are the Default session's client options; pool carries
+// the HTTP/2 connections of t.HTTP2.
+func dialOptions(t Options, pool *handshake.HTTP2Pool) *conn.DialOptions {
 	o := &conn.DialOptions{Options: conn.Options{ReadLimit: ReadLimit}}
+	o.Dialer.TLSConfig = t.TLSConfig
+	if t.HTTP2 {
+		o.Dialer.HTTP2 = handshake.HTTP2Always
+		o.Dialer.HTTP2Pool = pool
+	}
 	// PERMESSAGE-DEFLATE: the client offers the extension (the 12.* and
 	// 13.* cases). The offer must carry client_no_context_takeover: the
 	// suite's server answers of 13.2, 13.5 and 13.6 ask for it, and decline
@@ -140,33 +156,39 @@ func echoConn(ctx context.Context, c *conn.Conn) error {
 }
 
 // RunClient is the client testee: it asks the fuzzing server at base
-// (ws://host:port) how many cases there are, runs each one as agent (one
-// connection per case, echoing every message), then asks it to write its
-// reports.
+// (ws://host:port, or wss:// with HTTP2) how many cases there are, runs
+// each one as agent (one WebSocket per case, echoing every message), then
+// asks it to write its reports.
 func RunClient(ctx context.Context, base, agent string, o Options) error {
 	if o.broken() && !o.Raw {
 		return errors.New("testee: faults apply to the Raw testee only")
 	}
 	base = strings.TrimRight(base, "/")
-	n, err := caseCount(ctx, base)
+	var pool *handshake.HTTP2Pool
+	if o.HTTP2 {
+		pool = new(handshake.HTTP2Pool)
+		defer pool.CloseIdleConnections()
+	}
+	dopts := func() *conn.DialOptions { return dialOptions(o, pool) }
+	n, err := caseCount(ctx, base, dopts)
 	if err != nil {
 		return fmt.Errorf("getCaseCount: %w", err)
 	}
 	q := url.QueryEscape(agent)
 	for i := 1; i <= n; i++ {
 		cctx, cancel := context.WithTimeout(ctx, CaseTimeout)
-		err := runCase(cctx, fmt.Sprintf("%s/runCase?case=%d&agent=%s", base, i, q), o)
+		err := runCase(cctx, fmt.Sprintf("%s/runCase?case=%d&agent=%s", base, i, q), o, dopts())
 		cancel()
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	return command(ctx, base+"/updateReports?agent="+q, nil)
+	return command(ctx, base+"/updateReports?agent="+q, dopts(), nil)
 }
 
-func caseCount(ctx context.Context, base string) (int, error) {
+func caseCount(ctx context.Context, base string, dopts func() *conn.DialOptions) (int, error) {
 	n := -1
-	err := command(ctx, base+"/getCaseCount", func(p []byte) error {
+	err := command(ctx, base+"/getCaseCount", dopts(), func(p []byte) error {
 		var err error
 		n, err = strconv.Atoi(strings.TrimSpace(string(p)))
 		return err
@@ -183,10 +205,10 @@ func caseCount(ctx context.Context, base string) (int, error) {
 // also send 1000, or drop TCP with no close frame at all. Any of these is
 // the end of the command; an error in a close frame, or a connection
 // broken by anything but the peer's clean end of stream, is not.
-func command(ctx context.Context, u string, f func([]byte) error) error {
+func command(ctx context.Context, u string, do *conn.DialOptions, f func([]byte) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, _, err := conn.Dial(ctx, u, dialOptions())
+	c, _, err := conn.Dial(ctx, u, do)
 	if err != nil {
 		return err
 	}
@@ -219,9 +241,8 @@ func commandEnded(err error) bool {
 	return false
 }
 
-func runCase(ctx context.Context, u string, o Options) error {
+func runCase(ctx context.Context, u string, o Options, do *conn.DialOptions) error {
 	if o.Raw {
-		do := dialOptions()
 		d := do.Dialer
 		var agreed []extension.Agreed
 		d.Extensions = extension.Offers(do.Extensions)
@@ -237,7 +258,7 @@ func runCase(ctx context.Context, u string, o Options) error {
 		rc := raw.New(res.Conn, res.Buffered, raw.Client, rawOptions(agreed))
 		return echoRaw(ctx, rc, agreed, o)
 	}
-	c, _, err := conn.Dial(ctx, u, dialOptions())
+	c, _, err := conn.Dial(ctx, u, do)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@
 //	go run ./autobahn/cmd/compliance
 //	go run ./autobahn/cmd/compliance -server-url ws://127.0.0.1:9001 -role server
 //	go run ./autobahn/cmd/compliance -client-cmd 'node autobahn/node/client.js {url} {agent}' -role client
+//	go run ./autobahn/cmd/compliance -h2     # the same catalogue over HTTP/2 (RFC 8441)
 //
 // It exits with status 1 when a case is not OK; INFORMATIONAL is allowed
 // for 7.1.6, 7.13.1 and 7.13.2 only, and UNIMPLEMENTED counts as a failure.
@@ -15,6 +16,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -43,6 +45,8 @@ func main() {
 		exclude   = flag.String("exclude", "", "comma-separated case patterns to leave out")
 		useRaw    = flag.Bool("raw", false, "test hybi's Raw-session testees instead of the Default ones")
 		usePoll   = flag.Bool("poll", false, "serve the Default session's server testee from conn/poll (Linux) instead of a goroutine per connection")
+		useH2     = flag.Bool("h2", false, "run every case over HTTP/2 (RFC 8441): on a stream opened with an extended CONNECT, over TLS; hybi's testees and the fuzzing server use a self-signed certificate (a -client-cmd must accept it), a -server-url must be wss://")
+		insecure  = flag.Bool("insecure", false, "with -h2 and -server-url: do not verify the server's certificate")
 		agent     = flag.String("agent", "", "agent name (default hybi-server / hybi-client, or server / client)")
 		deflateN  = flag.Int("deflate-messages", 100, "messages per 12.*/13.* case (the suite sends 1000)")
 		maxWait   = flag.Duration("max-wait", 0, "cap on a case's wait for a stuck peer (default 60s)")
@@ -58,10 +62,29 @@ func main() {
 	if *check != "" {
 		os.Exit(checkIndex(os.Stdout, *check, sel))
 	}
+	if *useH2 && *usePoll {
+		fmt.Fprintln(os.Stderr, "-h2 does not go with -poll")
+		os.Exit(2)
+	}
+	if *useH2 && !autobahn.ExtendedConnectEnabled() {
+		// net/http's HTTP/2 server reads GODEBUG once, at start.
+		os.Exit(autobahn.ReexecWithExtendedConnect())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	var h2 *autobahn.HTTP2
+	if *useH2 {
+		var err error
+		if h2, err = autobahn.NewHTTP2(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	opts := func(a string) *suite.Options {
-		o := &suite.Options{Agent: a, DeflateMessages: *deflateN, MaxWait: *maxWait}
+		o := &suite.Options{Agent: a, DeflateMessages: *deflateN, MaxWait: *maxWait, HTTP2: *useH2}
+		if *insecure {
+			o.TLSConfig = &tls.Config{InsecureSkipVerify: true}
+		}
 		if *verbose {
 			o.Logf = func(f string, args ...any) { fmt.Printf(f+"\n", args...) }
 		}
@@ -77,6 +100,10 @@ func main() {
 			os.Exit(2)
 		}
 		session = "Default, conn/poll"
+	}
+	over := ""
+	if *useH2 {
+		over = ", over HTTP/2"
 	}
 	var failed []*suite.Result
 	report := func(dir, title string, res []*suite.Result, took time.Duration) {
@@ -102,6 +129,9 @@ func main() {
 		if *usePoll {
 			def = "hybi-poll-server"
 		}
+		if *useH2 {
+			def = "hybi-h2-server"
+		}
 		a := pick(*agent, def, *serverURL != "", "server")
 		start := time.Now()
 		var res []*suite.Result
@@ -119,28 +149,41 @@ func main() {
 				to.Poller = p
 			}
 			var err error
-			res, err = autobahn.RunHybiServer(ctx, to, sel, opts(a))
+			if h2 != nil {
+				res, err = h2.RunHybiServer(ctx, to, sel, opts(a))
+			} else {
+				res, err = autobahn.RunHybiServer(ctx, to, sel, opts(a))
+			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(2)
 			}
 		}
-		title := "server " + a
+		title := "server " + a + strings.TrimPrefix(over, ",")
 		if *serverURL == "" {
-			title += " (" + session + " session)"
+			title = "server " + a + " (" + session + " session" + over + ")"
 		}
 		report(filepath.Join(*out, "servers"), title, res, time.Since(start))
 	}
 	if *role == "client" || *role == "both" {
-		a := pick(*agent, "hybi-client", *clientCmd != "", "client")
+		def := "hybi-client"
+		if *useH2 {
+			def = "hybi-h2-client"
+		}
+		a := pick(*agent, def, *clientCmd != "", "client")
 		client := autobahn.HybiClient(testee.Options{Raw: *useRaw})
-		title := "client " + a + " (" + session + " session)"
+		run := autobahn.RunClient
+		if h2 != nil {
+			client = h2.HybiClient(testee.Options{Raw: *useRaw})
+			run = h2.RunClient
+		}
+		title := "client " + a + " (" + session + " session" + over + ")"
 		if *clientCmd != "" {
 			client = commandClient(*clientCmd)
-			title = "client " + a
+			title = "client " + a + strings.TrimPrefix(over, ",")
 		}
 		start := time.Now()
-		res, err := autobahn.RunClient(ctx, client, sel, opts(a))
+		res, err := run(ctx, client, sel, opts(a))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
