@@ -508,11 +508,14 @@ func writeCall(c *conn.Conn, b, fill byte, stale *io.WriteCloser, record func(wr
 	}
 	ctx, cancel := callCtx(a)
 	defer cancel()
-	done := ctx.Err() != nil
 	// A context done before the call: nothing sent, ctx.Err() returned.
+	// Not only the cancelled kind: under load a context that expires
+	// within 200 µs has expired by now too, and its error is
+	// DeadlineExceeded.
+	doneErr := ctx.Err()
 	wantCancel := func(what string, err error) error {
-		if done && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%s under a cancelled context returned %v", what, err)
+		if doneErr != nil && !errors.Is(err, doneErr) {
+			return fmt.Errorf("%s under a context done before the call (%v) returned %v", what, doneErr, err)
 		}
 		return nil
 	}
