@@ -2,15 +2,9 @@ package autobahn
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +16,7 @@ import (
 
 	"github.com/hybi-go/hybi/autobahn/suite"
 	"github.com/hybi-go/hybi/autobahn/testee"
+	"github.com/hybi-go/hybi/internal/selfsigned"
 )
 
 // The catalogue over HTTP/2 (RFC 8441): the same cases, each on a stream
@@ -163,36 +158,11 @@ func (h *HTTP2) HybiClient(t testee.Options) ClientFunc {
 // self-signed certificate for 127.0.0.1, ::1 and localhost, valid for a
 // day, and of a client that trusts it.
 func SelfSigned() (server, client *tls.Config, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := selfsigned.New("hybi autobahn testee")
 	if err != nil {
 		return nil, nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "hybi autobahn testee"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, err
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
-	server = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}},
-		NextProtos:   []string{"h2", "http/1.1"},
-	}
-	return server, &tls.Config{RootCAs: roots}, nil
+	server = c.ServerConfig()
+	server.NextProtos = []string{"h2", "http/1.1"}
+	return server, &tls.Config{RootCAs: c.Pool()}, nil
 }

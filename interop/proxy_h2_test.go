@@ -2,16 +2,10 @@ package interop_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,6 +22,7 @@ import (
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/extension/deflate"
 	"github.com/hybi-go/hybi/handshake"
+	"github.com/hybi-go/hybi/internal/selfsigned"
 	"github.com/hybi-go/hybi/internal/testnet"
 )
 
@@ -224,35 +219,14 @@ func waitListening(pr *process, addr string, timeout time.Duration) error {
 // returns a pool that trusts it.
 func writeCert(t *testing.T, dir string) *x509.CertPool {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := selfsigned.New("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	certPEM, keyPEM, err := c.PEM()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	for name, data := range map[string][]byte{
 		"cert.pem":    certPEM,
 		"key.pem":     keyPEM,
@@ -262,9 +236,7 @@ func writeCert(t *testing.T, dir string) *x509.CertPool {
 			t.Fatal(err)
 		}
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
-	return roots
+	return c.Pool()
 }
 
 // A proxyDialer makes the handshake.Dialer of a test, which records the
