@@ -3,6 +3,7 @@ package handshake
 import (
 	"bytes"
 	"errors"
+	"github.com/hybi-go/hybi/internal/syncbuf"
 	"io"
 	"net"
 	"os"
@@ -11,27 +12,9 @@ import (
 	"time"
 )
 
-// lockedBuffer is a bytes.Buffer safe for a writer and a checker.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func newTestStream() (*streamConn, *io.PipeWriter, *lockedBuffer) {
+func newTestStream() (*streamConn, *io.PipeWriter, *syncbuf.Buffer) {
 	pr, pw := io.Pipe()
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	return newStreamConn(pr, &out, nil, streamAddr("local"), streamAddr("remote")), pw, &out
 }
 

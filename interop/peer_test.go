@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hybi-go/hybi/internal/syncbuf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +97,7 @@ func (p peer) require(t *testing.T) {
 type process struct {
 	cmd    *exec.Cmd
 	out    *lineBuffer
-	stderr *lockedBuffer
+	stderr *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the process has exited
 	err    error         // cmd.Wait's result, set before done is closed
@@ -113,7 +114,7 @@ func (p peer) start(t *testing.T, script string, args ...string) *process {
 	// Kill (the default Cancel) then give up on the pipes after WaitDelay,
 	// so Wait cannot hang on a grandchild holding stdout open.
 	cmd.WaitDelay = 5 * time.Second
-	pr := &process{cmd: cmd, out: newLineBuffer(), stderr: new(lockedBuffer), cancel: cancel, done: make(chan struct{})}
+	pr := &process{cmd: cmd, out: newLineBuffer(), stderr: new(syncbuf.Buffer), cancel: cancel, done: make(chan struct{})}
 	cmd.Stdout = pr.out
 	cmd.Stderr = pr.stderr
 	if err := cmd.Start(); err != nil {
@@ -232,25 +233,6 @@ func (b *lineBuffer) snapshot() ([]string, <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.lines...), b.changed
-}
-
-// lockedBuffer is a bytes.Buffer safe for the writer goroutine of exec and
-// the test reading it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // checkResults turns each "PASS name" or "FAIL name: why" line of a peer

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/hybi-go/hybi/internal/syncbuf"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,26 +24,8 @@ import (
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-// syncBuffer is a bytes.Buffer safe for one writer and a polling reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitFor waits until b holds s.
-func (b *syncBuffer) waitFor(t *testing.T, s string) {
+func waitFor(t *testing.T, b *syncbuf.Buffer, s string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(b.String(), s); {
 		if time.Now().After(deadline) {
@@ -56,7 +39,7 @@ func (b *syncBuffer) waitFor(t *testing.T, s string) {
 // test writes lines to.
 type session struct {
 	stdin          *io.PipeWriter
-	stdout, stderr syncBuffer
+	stdout, stderr syncbuf.Buffer
 	code           chan int
 }
 
@@ -124,15 +107,15 @@ func TestDialDefault(t *testing.T) {
 		serverErr <- c.CloseReason()
 	})
 	s := start(t, "dial", wsURL(srv))
-	s.stderr.waitFor(t, "connected to ")
+	waitFor(t, &s.stderr, "connected to ")
 	s.send("héllo")
-	s.stdout.waitFor(t, "< text héllo\n< binary 3 bytes: 0001ff\n")
+	waitFor(t, &s.stdout, "< text héllo\n< binary 3 bytes: 0001ff\n")
 	s.send("//slash")
-	s.stdout.waitFor(t, "< text /slash\n")
+	waitFor(t, &s.stdout, "< text /slash\n")
 	s.send("/ping")
-	s.stdout.waitFor(t, "< pong ")
+	waitFor(t, &s.stdout, "< pong ")
 	s.send("/nonsense")
-	s.stderr.waitFor(t, "unknown command /nonsense")
+	waitFor(t, &s.stderr, "unknown command /nonsense")
 	s.send("/close 4001 see you")
 	if code := s.wait(t); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, s.stderr.String())
@@ -315,7 +298,7 @@ func TestDialRaw(t *testing.T) {
 		saw = append(saw, f)
 	})
 	s := start(t, "dial", "-raw", wsURL(srv))
-	s.stdout.waitFor(t, "< binary fin=1 rsv=000 len=2: dead\n")
+	waitFor(t, &s.stdout, "< binary fin=1 rsv=000 len=2: dead\n")
 	s.send("from client")
 	if code := s.wait(t); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, s.stderr.String())
@@ -351,9 +334,9 @@ func TestDialRawClientCloses(t *testing.T) {
 		}
 	})
 	s := start(t, "dial", "-raw", wsURL(srv))
-	s.stderr.waitFor(t, "connected")
+	waitFor(t, &s.stderr, "connected")
 	s.send("/ping toolong" + strings.Repeat("x", 130))
-	s.stderr.waitFor(t, "at most 125 bytes")
+	waitFor(t, &s.stderr, "at most 125 bytes")
 	s.send("/close 4002 later")
 	if code := s.wait(t); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, s.stderr.String())

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/hybi-go/hybi/internal/syncbuf"
 	"io"
 	"log"
 	"net"
@@ -149,7 +150,7 @@ func TestPingFloodHoldsNoWorker(t *testing.T) {
 // connection is closed with 1011, and the poller goes on serving the
 // others with the same worker.
 func TestHandlerPanic(t *testing.T) {
-	var logged syncBuffer
+	var logged syncbuf.Buffer
 	o := &poll.Options{Workers: 1, ErrorLog: log.New(&logged, "", 0)}
 	p, url := server(t, o, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
 		b, err := io.ReadAll(r)
@@ -209,23 +210,4 @@ func TestStalledHeaderBound(t *testing.T) {
 		t.Errorf("stalled peer not closed: %v", err)
 	}
 	waitLen(t, p, 1)
-}
-
-// syncBuffer is a bytes.Buffer safe for the poller's workers to log to
-// while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

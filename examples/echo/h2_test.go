@@ -5,11 +5,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/hybi-go/hybi/internal/syncbuf"
 	"log"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +17,6 @@ import (
 	"github.com/hybi-go/hybi/handshake"
 	"github.com/hybi-go/hybi/internal/testnet"
 )
-
-// syncBuffer is a log destination safe for the server and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestServeTLS serves with -tls and -v and echoes over HTTP/2 and over
 // HTTP/1.1, each logged with its protocol.
@@ -50,7 +32,7 @@ func TestServeTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h := newHandler(false, true, log.New(&logs, "", 0))
 	h.verbose = true
 	ctx, stop := context.WithCancel(context.Background())

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"github.com/hybi-go/hybi/internal/syncbuf"
 	"log"
 	"net"
 	"strings"
@@ -30,7 +31,7 @@ func TestServeShutdownHTTP2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	served := make(chan error, 1)

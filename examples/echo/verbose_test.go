@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/hybi-go/hybi/internal/syncbuf"
 	"log"
 	"net/http/httptest"
 	"regexp"
@@ -13,7 +14,7 @@ import (
 // TestVerboseClose checks that -v logs the code and reason of the
 // client's close, after the accept line.
 func TestVerboseClose(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h := newHandler(false, true, log.New(&logs, "", 0))
 	h.verbose = true
 	srv := httptest.NewServer(h)
