@@ -1,0 +1,373 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hybi-go/hybi/conn"
+)
+
+// Broker carries messages between the nodes (server processes) of a
+// cluster: NATS, Redis pub/sub, or anything with publish and subscribe
+// by topic. Adapters for NATS and Redis live in the module
+// github.com/hybi-go/hybi/cluster, so that this module does not depend
+// on their clients.
+//
+// A Broker need not be reliable: a Cluster gives what its broker gives,
+// at most once for NATS core and Redis pub/sub. It must keep the order of
+// the messages published from one goroutine to one topic, as both do for
+// the messages of one connection.
+type Broker interface {
+	// Publish sends msg to every subscription to topic, on every node,
+	// this one included. It may return before msg has left; it owns msg
+	// from the call on (the caller does not modify it again). It returns
+	// an error when msg will not be sent: the broker is unreachable, its
+	// buffer is full, or ctx is done while Publish waits for room.
+	Publish(ctx context.Context, topic string, msg []byte) error
+	// Subscribe calls deliver for every message published to topic,
+	// in the order the broker delivers them and one call at a time, until
+	// unsubscribe is called. deliver must not keep msg after it returns,
+	// and should return quickly. Subscribe returns once the subscription
+	// is in place on the broker, or with an error when it cannot be.
+	Subscribe(ctx context.Context, topic string, deliver func(msg []byte)) (unsubscribe func(), err error)
+}
+
+// ClusterOptions configures a Cluster. A nil *ClusterOptions means the
+// zero value.
+type ClusterOptions struct {
+	// Node names this node in the cluster: it must differ from every other
+	// node's, and be 1 to 255 bytes long. "" means a random name.
+	Node string
+	// Hub configures the local hub of each topic (queue size, slow-consumer
+	// policy, write timeout).
+	Hub *Options
+}
+
+// A Cluster spans topics (rooms) across nodes: each topic with members on
+// this node has a local Hub, subscribed to the topic on the broker while
+// it has members. Publish delivers a message to the local members at once
+// and sends it through the broker to the other nodes, whose subscriptions
+// broadcast it to their own members. A message carries its type (text or
+// binary) and the name of the node that published it, so that this node
+// does not deliver its own messages a second time when the broker echoes
+// them back.
+//
+// Local delivery is the Hub's: each message is framed and compressed once
+// per node and queued for every member under the hub's slow-consumer
+// policy. Every member receives the messages published to its topic from
+// one goroutine in the order they were published, each at most once.
+//
+// Its methods are safe for concurrent use.
+type Cluster struct {
+	broker Broker
+	node   string
+	hub    Options
+
+	mu     sync.Mutex
+	topics map[string]*topic
+	closed bool
+
+	received  atomic.Int64
+	skipped   atomic.Int64
+	malformed atomic.Int64
+}
+
+// topic is one topic's local hub and broker subscription.
+type topic struct {
+	name        string
+	hub         *Hub
+	members     int           // Joins not yet Left; guarded by Cluster.mu
+	ready       chan struct{} // closed once subscribed (or failed)
+	err         error         // why subscribing failed; read after ready
+	unsubscribe func()        // set before ready is closed
+}
+
+// ClusterStats counts what a Cluster received from its broker.
+type ClusterStats struct {
+	Received  int64 // messages from other nodes, broadcast to local members
+	Skipped   int64 // this node's own messages echoed by the broker
+	Malformed int64 // messages that were not a Cluster's envelope
+}
+
+// ErrClusterClosed is returned by Join and Publish after Close.
+var ErrClusterClosed = errors.New("hub: cluster closed")
+
+// NewCluster returns a cluster node that relays through b.
+func NewCluster(b Broker, o *ClusterOptions) (*Cluster, error) {
+	var opts ClusterOptions
+	if o != nil {
+		opts = *o
+	}
+	if opts.Node == "" {
+		var id [8]byte
+		rand.Read(id[:])
+		opts.Node = hex.EncodeToString(id[:])
+	}
+	if len(opts.Node) > 255 {
+		return nil, fmt.Errorf("hub: node name is %d bytes long, over 255", len(opts.Node))
+	}
+	cl := &Cluster{broker: b, node: opts.Node, topics: make(map[string]*topic)}
+	if opts.Hub != nil {
+		cl.hub = *opts.Hub
+	}
+	return cl, nil
+}
+
+// Node returns this node's name.
+func (cl *Cluster) Node() string { return cl.node }
+
+// Join makes c a member of topic's local hub, subscribing this node to
+// topic first when c is its first local member. The caller keeps reading
+// c and must call Leave with the same topic when done with it.
+func (cl *Cluster) Join(ctx context.Context, name string, c *conn.Conn) (*Member, error) {
+	for {
+		cl.mu.Lock()
+		if cl.closed {
+			cl.mu.Unlock()
+			return nil, ErrClusterClosed
+		}
+		t := cl.topics[name]
+		if t == nil {
+			t = &topic{name: name, hub: New(&cl.hub), ready: make(chan struct{})}
+			cl.topics[name] = t
+			t.members++
+			cl.mu.Unlock()
+			t.unsubscribe, t.err = cl.broker.Subscribe(ctx, name, func(msg []byte) { cl.deliver(t, msg) })
+			if t.err != nil {
+				t.err = fmt.Errorf("hub: subscribing to topic %q: %w", name, t.err)
+				cl.mu.Lock()
+				t.members--
+				if cl.topics[name] == t {
+					delete(cl.topics, name)
+				}
+				cl.mu.Unlock()
+			}
+			close(t.ready)
+			if t.err != nil {
+				return nil, t.err
+			}
+			return t.hub.Add(c), nil
+		}
+		t.members++
+		cl.mu.Unlock()
+		select {
+		case <-t.ready:
+		case <-ctx.Done():
+			cl.release(t)
+			return nil, ctx.Err()
+		}
+		if t.err != nil {
+			// The first member's subscription failed; try again, as the
+			// first member of a new topic.
+			cl.mu.Lock()
+			t.members--
+			cl.mu.Unlock()
+			continue
+		}
+		return t.hub.Add(c), nil
+	}
+}
+
+// Leave takes m out of topic's local hub (see Hub.Remove), and
+// unsubscribes this node from topic when m was its last local member.
+func (cl *Cluster) Leave(name string, m *Member) {
+	cl.mu.Lock()
+	t := cl.topics[name]
+	cl.mu.Unlock()
+	if t == nil || m.h != t.hub {
+		// Not a member of this topic: still stop its writer.
+		m.h.Remove(m)
+		return
+	}
+	t.hub.Remove(m)
+	cl.release(t)
+}
+
+// release drops one Join of t, unsubscribing when it was the last.
+func (cl *Cluster) release(t *topic) {
+	cl.mu.Lock()
+	t.members--
+	last := t.members == 0 && cl.topics[t.name] == t
+	if last {
+		delete(cl.topics, t.name)
+	}
+	cl.mu.Unlock()
+	if last {
+		<-t.ready
+		if t.unsubscribe != nil {
+			t.unsubscribe()
+		}
+	}
+}
+
+// Hub returns topic's local hub, or nil when it has no local member.
+func (cl *Cluster) Hub(name string) *Hub {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if t := cl.topics[name]; t != nil {
+		return t.hub
+	}
+	return nil
+}
+
+// Publish sends data as one message of type typ to every member of
+// topic on every node: at once to this node's members, through the
+// broker to the others. An error says that the other nodes will not get
+// the message (the local members have); the broker's adapter counts such
+// drops.
+func (cl *Cluster) Publish(ctx context.Context, name string, typ conn.MessageType, data []byte) error {
+	if typ != conn.MessageText && typ != conn.MessageBinary {
+		return fmt.Errorf("hub: cannot publish a message of type %v", typ)
+	}
+	cl.mu.Lock()
+	if cl.closed {
+		cl.mu.Unlock()
+		return ErrClusterClosed
+	}
+	t := cl.topics[name]
+	cl.mu.Unlock()
+	if t != nil {
+		select {
+		case <-t.ready:
+			if t.err == nil {
+				t.hub.Broadcast(typ, data)
+			}
+		default:
+			// Still subscribing: the first member is not in the hub yet.
+		}
+	}
+	return cl.broker.Publish(ctx, name, cl.envelope(typ, data))
+}
+
+// Stats returns what the cluster has received so far.
+func (cl *Cluster) Stats() ClusterStats {
+	return ClusterStats{
+		Received:  cl.received.Load(),
+		Skipped:   cl.skipped.Load(),
+		Malformed: cl.malformed.Load(),
+	}
+}
+
+// Close unsubscribes from every topic; later Joins and Publishes fail
+// with ErrClusterClosed. Members stay in their hubs, their connections
+// open: the caller closes them and calls Leave as usual. It does not
+// close the broker.
+func (cl *Cluster) Close() {
+	cl.mu.Lock()
+	cl.closed = true
+	topics := cl.topics
+	cl.topics = make(map[string]*topic)
+	cl.mu.Unlock()
+	for _, t := range topics {
+		<-t.ready
+		if t.unsubscribe != nil {
+			t.unsubscribe()
+		}
+	}
+}
+
+// The envelope of a message between nodes: a version byte, the message
+// type, the length of the node's name, the name, then the payload.
+const envelopeVersion = 1
+
+func (cl *Cluster) envelope(typ conn.MessageType, data []byte) []byte {
+	b := make([]byte, 0, 3+len(cl.node)+len(data))
+	b = append(b, envelopeVersion, byte(typ), byte(len(cl.node)))
+	b = append(b, cl.node...)
+	return append(b, data...)
+}
+
+// parseEnvelope returns the parts of msg; ok is false when it is not an
+// envelope.
+func parseEnvelope(msg []byte) (typ conn.MessageType, node, data []byte, ok bool) {
+	if len(msg) < 3 || msg[0] != envelopeVersion {
+		return 0, nil, nil, false
+	}
+	typ = conn.MessageType(msg[1])
+	if typ != conn.MessageText && typ != conn.MessageBinary {
+		return 0, nil, nil, false
+	}
+	n := int(msg[2])
+	if n == 0 || len(msg) < 3+n {
+		return 0, nil, nil, false
+	}
+	return typ, msg[3 : 3+n], msg[3+n:], true
+}
+
+// deliver broadcasts a message from the broker to t's local members,
+// unless this node published it.
+func (cl *Cluster) deliver(t *topic, msg []byte) {
+	typ, node, data, ok := parseEnvelope(msg)
+	switch {
+	case !ok:
+		cl.malformed.Add(1)
+	case string(node) == cl.node:
+		cl.skipped.Add(1)
+	default:
+		cl.received.Add(1)
+		t.hub.Broadcast(typ, data)
+	}
+}
+
+// MemoryBroker is a Broker within one process, for tests and examples:
+// it connects the Clusters given it as if they were nodes. Publish
+// delivers synchronously to every subscription, in order.
+type MemoryBroker struct {
+	mu   sync.Mutex // held through a delivery, which keeps the order
+	subs map[string]map[*memorySub]struct{}
+}
+
+type memorySub struct{ deliver func([]byte) }
+
+// Publish implements Broker.
+func (b *MemoryBroker) Publish(ctx context.Context, topic string, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs[topic] {
+		s.deliver(msg)
+	}
+	return nil
+}
+
+// Subscribe implements Broker.
+func (b *MemoryBroker) Subscribe(ctx context.Context, topic string, deliver func([]byte)) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := &memorySub{deliver: deliver}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.subs == nil {
+		b.subs = make(map[string]map[*memorySub]struct{})
+	}
+	if b.subs[topic] == nil {
+		b.subs[topic] = make(map[*memorySub]struct{})
+	}
+	b.subs[topic][s] = struct{}{}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			delete(b.subs[topic], s)
+			if len(b.subs[topic]) == 0 {
+				delete(b.subs, topic)
+			}
+		})
+	}, nil
+}
+
+// Subscriptions returns how many subscriptions topic has.
+func (b *MemoryBroker) Subscriptions(topic string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs[topic])
+}
