@@ -192,11 +192,13 @@ func (q *Queue) Stats() Stats {
 }
 
 // Backoff returns the wait before reconnection attempt n (from 0): from
-// 50 ms doubling up to 1 s.
+// 50 ms doubling up to 250 ms, short since every message published while
+// a node is away from the broker is lost to it.
 func Backoff(n int) time.Duration {
+	const most = 250 * time.Millisecond
 	d := 50 * time.Millisecond
-	for ; n > 0 && d < time.Second; n-- {
+	for ; n > 0 && d < most; n-- {
 		d *= 2
 	}
-	return min(d, time.Second)
+	return min(d, most)
 }

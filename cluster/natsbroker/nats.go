@@ -87,7 +87,7 @@ func Dial(url string, o *Options) (*Broker, error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.q.Connected.Store(true)
 			b.q.Reconnects.Add(1)
-			b.logf("natsbroker: reconnected to %s", nc.ConnectedUrlRedacted())
+			b.logf("natsbroker: reconnected to %s; %d messages dropped so far", nc.ConnectedUrlRedacted(), b.q.Dropped.Load())
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			if sub != nil {

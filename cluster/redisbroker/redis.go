@@ -159,7 +159,7 @@ func (b *Broker) reader() {
 			}
 			b.q.Connected.Store(true)
 			b.q.Reconnects.Add(1)
-			b.logf("redisbroker: subscriber reconnected")
+			b.logf("redisbroker: subscriber reconnected; %d messages dropped so far", b.q.Dropped.Load())
 			continue
 		}
 		switch m := m.(type) {
