@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hybi-go/hybi/cluster"
 	"github.com/hybi-go/hybi/cluster/internal/brokertest"
 	"github.com/hybi-go/hybi/cluster/natsbroker"
@@ -339,6 +341,76 @@ func TestQueuePolicy(t *testing.T) {
 			}
 			if got := strings.Join(sent, " "); got != want {
 				t.Fatalf("sent %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestBackpressureRedis makes Redis slower than the publisher (CLIENT
+// PAUSE WRITE holds every PUBLISH for a while): under DropNewest the
+// publish queue fills and Publish fails at once, counting each drop;
+// under Block, Publish waits and nothing is lost. What was queued arrives
+// in order either way.
+func TestBackpressureRedis(t *testing.T) {
+	for _, policy := range []cluster.Policy{cluster.DropNewest, cluster.Block} {
+		t.Run(policy.String(), func(t *testing.T) {
+			ctx := testCtx(t)
+			b := brokertest.Start(t, "redis")
+			pub, sub := dial(t, "redis", b.URL(), policy, 4), dial(t, "redis", b.URL(), cluster.Block, 0)
+			var rec recorder
+			unsub, err := sub.Subscribe(ctx, "room", rec.deliver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unsub()
+			admin := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(b.URL(), "redis://")})
+			defer admin.Close()
+			if err := admin.Do(ctx, "CLIENT", "PAUSE", "600", "WRITE").Err(); err != nil {
+				t.Fatal(err)
+			}
+			const n = 40
+			var failed int
+			var longest time.Duration
+			for i := range n {
+				start := time.Now()
+				err := pub.Publish(ctx, "room", []byte(strconv.Itoa(i)))
+				longest = max(longest, time.Since(start))
+				switch {
+				case err == nil:
+				case policy == cluster.DropNewest && errors.Is(err, cluster.ErrQueueFull):
+					failed++
+				default:
+					t.Fatalf("Publish %d: %v", i, err)
+				}
+			}
+			s := pub.Stats()
+			t.Logf("%d of %d refused, longest Publish %v, stats %+v", failed, n, longest, s)
+			switch policy {
+			case cluster.DropNewest:
+				if failed == 0 || s.Dropped != int64(failed) {
+					t.Fatalf("%d refused, %d counted: want some, all counted", failed, s.Dropped)
+				}
+				if longest > 300*time.Millisecond {
+					t.Fatalf("a Publish waited %v under DropNewest", longest)
+				}
+			case cluster.Block:
+				if longest < 200*time.Millisecond {
+					t.Fatalf("no Publish waited for the paused broker (longest %v)", longest)
+				}
+			}
+			want := n - failed
+			waitFor(t, "the queued messages", func() bool { return len(rec.snapshot()) >= want })
+			got := rec.snapshot()
+			if len(got) != want {
+				t.Fatalf("received %d, want %d", len(got), want)
+			}
+			last := -1
+			for _, m := range got {
+				i, _ := strconv.Atoi(m)
+				if i <= last {
+					t.Fatalf("received %q after %d", m, last)
+				}
+				last = i
 			}
 		})
 	}
