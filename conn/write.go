@@ -379,7 +379,8 @@ func (w *messageWriter) Close() error {
 
 // Ping sends a ping and waits for its pong (RFC 6455, Section 5.5.2). The
 // pong is seen by the goroutine reading the connection, so Ping returns
-// only while some goroutine reads.
+// only while some goroutine reads. Once this end has called Close or
+// CloseNow, a Ping under way or new returns ErrClosed.
 func (c *Conn) Ping(ctx context.Context) error {
 	c.pingMu.Lock()
 	if c.pings == nil {
