@@ -29,6 +29,7 @@ import (
 	"github.com/hybi-go/hybi/handshake"
 	"github.com/hybi-go/hybi/internal/leakcheck"
 	"github.com/hybi-go/hybi/internal/syncbuf"
+	"github.com/hybi-go/hybi/internal/testnet"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -304,7 +305,7 @@ func TestREADMEFreshModule(t *testing.T) {
 		t.Fatalf("README.md has %d whole Go programs; want the echo server (conn.Accept) then the client (conn.Dial)", len(progs))
 	}
 	const readmeAddr = "127.0.0.1:8080"
-	addr := freeAddr(t)
+	addr := testnet.FreeAddr(t)
 	dir := t.TempDir() // outside the repository: no go.work or parent go.mod applies
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=")
 
@@ -583,15 +584,4 @@ func waitListening(t *testing.T, addr string, p *process) {
 		}
 	}
 	t.Fatalf("nothing listens on %s:\n%s", addr, p.out.String())
-}
-
-// freeAddr returns a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
