@@ -89,6 +89,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// pair connects a publishing node (under policy, with a publish queue of
+// queue) and a subscribing node, subscribed to "room" until the test ends
+// or unsub is called.
+func pair(t *testing.T, kind string, b brokertest.Broker, policy cluster.Policy, queue int) (pub, sub adapter, rec *recorder, unsub func()) {
+	t.Helper()
+	pub, sub = dial(t, kind, b.URL(), policy, queue), dial(t, kind, b.URL(), cluster.Block, 0)
+	rec = &recorder{}
+	unsub, err := sub.Subscribe(testCtx(t), "room", rec.deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(unsub)
+	return pub, sub, rec, unsub
+}
+
 // TestOrder publishes 2,000 messages from one node: another node's
 // subscription gets them all, once each, in order.
 func TestOrder(t *testing.T) {
@@ -96,13 +111,7 @@ func TestOrder(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			ctx := testCtx(t)
 			b := brokertest.Start(t, kind)
-			pub, sub := dial(t, kind, b.URL(), cluster.Block, 0), dial(t, kind, b.URL(), cluster.Block, 0)
-			var rec recorder
-			unsub, err := sub.Subscribe(ctx, "room", rec.deliver)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unsub()
+			pub, sub, rec, unsub := pair(t, kind, b, cluster.Block, 0)
 			const n = 2000
 			for i := range n {
 				if err := pub.Publish(ctx, "room", []byte(strconv.Itoa(i))); err != nil {
@@ -144,13 +153,7 @@ func TestBrokerOutage(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			ctx := testCtx(t)
 			b := brokertest.Start(t, kind)
-			pub, sub := dial(t, kind, b.URL(), cluster.Block, 0), dial(t, kind, b.URL(), cluster.Block, 0)
-			var rec recorder
-			unsub, err := sub.Subscribe(ctx, "room", rec.deliver)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unsub()
+			pub, sub, rec, _ := pair(t, kind, b, cluster.Block, 0)
 			pub.Publish(ctx, "room", []byte("before"))
 			waitFor(t, "the first message", func() bool { return len(rec.snapshot()) == 1 })
 
@@ -356,13 +359,7 @@ func TestBackpressureRedis(t *testing.T) {
 		t.Run(policy.String(), func(t *testing.T) {
 			ctx := testCtx(t)
 			b := brokertest.Start(t, "redis")
-			pub, sub := dial(t, "redis", b.URL(), policy, 4), dial(t, "redis", b.URL(), cluster.Block, 0)
-			var rec recorder
-			unsub, err := sub.Subscribe(ctx, "room", rec.deliver)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unsub()
+			pub, _, rec, _ := pair(t, "redis", b, policy, 4)
 			admin := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(b.URL(), "redis://")})
 			defer admin.Close()
 			if err := admin.Do(ctx, "CLIENT", "PAUSE", "600", "WRITE").Err(); err != nil {
