@@ -227,7 +227,7 @@ func TestClusterNodes(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					defer cl.Leave("room", m)
+					defer cl.Leave(m)
 					joined <- struct{}{}
 					for _, err := range c.Messages(context.Background()) {
 						if err != nil {

@@ -68,9 +68,10 @@ type Cluster struct {
 	node   string
 	hub    Options
 
-	mu     sync.Mutex
-	topics map[string]*topic
-	closed bool
+	mu      sync.Mutex
+	topics  map[string]*topic
+	members map[*Member]*topic // joined and not left
+	closed  bool
 
 	received  atomic.Int64
 	skipped   atomic.Int64
@@ -111,7 +112,7 @@ func NewCluster(b Broker, o *ClusterOptions) (*Cluster, error) {
 	if len(opts.Node) > 255 {
 		return nil, fmt.Errorf("hub: node name is %d bytes long, over 255", len(opts.Node))
 	}
-	cl := &Cluster{broker: b, node: opts.Node, topics: make(map[string]*topic)}
+	cl := &Cluster{broker: b, node: opts.Node, topics: make(map[string]*topic), members: make(map[*Member]*topic)}
 	if opts.Hub != nil {
 		cl.hub = *opts.Hub
 	}
@@ -123,7 +124,7 @@ func (cl *Cluster) Node() string { return cl.node }
 
 // Join makes c a member of topic's local hub, subscribing this node to
 // topic first when c is its first local member. The caller keeps reading
-// c and must call Leave with the same topic when done with it.
+// c and must call Leave when done with it.
 func (cl *Cluster) Join(ctx context.Context, name string, c *conn.Conn) (*Member, error) {
 	for {
 		cl.mu.Lock()
@@ -151,7 +152,7 @@ func (cl *Cluster) Join(ctx context.Context, name string, c *conn.Conn) (*Member
 			if t.err != nil {
 				return nil, t.err
 			}
-			return t.hub.Add(c), nil
+			return cl.add(t, c), nil
 		}
 		t.members++
 		cl.mu.Unlock()
@@ -169,23 +170,31 @@ func (cl *Cluster) Join(ctx context.Context, name string, c *conn.Conn) (*Member
 			cl.mu.Unlock()
 			continue
 		}
-		return t.hub.Add(c), nil
+		return cl.add(t, c), nil
 	}
 }
 
-// Leave takes m out of topic's local hub (see Hub.Remove), and
-// unsubscribes this node from topic when m was its last local member.
-func (cl *Cluster) Leave(name string, m *Member) {
+// add makes c a member of t's hub, counted in t.members already.
+func (cl *Cluster) add(t *topic, c *conn.Conn) *Member {
+	m := t.hub.Add(c)
 	cl.mu.Lock()
-	t := cl.topics[name]
+	cl.members[m] = t
 	cl.mu.Unlock()
-	if t == nil || m.h != t.hub {
-		// Not a member of this topic: still stop its writer.
-		m.h.Remove(m)
-		return
+	return m
+}
+
+// Leave takes m out of its topic's local hub (see Hub.Remove), and
+// unsubscribes this node from the topic when m was its last local member.
+// Leave may be called more than once.
+func (cl *Cluster) Leave(m *Member) {
+	cl.mu.Lock()
+	t, ok := cl.members[m]
+	delete(cl.members, m)
+	cl.mu.Unlock()
+	m.h.Remove(m)
+	if ok {
+		cl.release(t)
 	}
-	t.hub.Remove(m)
-	cl.release(t)
 }
 
 // release drops one Join of t, unsubscribing when it was the last.

@@ -32,7 +32,7 @@ func ExampleCluster() {
 			if err != nil {
 				return
 			}
-			defer cl.Leave("lobby", m)
+			defer cl.Leave(m)
 			for _, err := range c.Messages(context.Background()) {
 				if err != nil {
 					return

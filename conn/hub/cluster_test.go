@@ -33,7 +33,7 @@ func clusterServer(t *testing.T, cl *hub.Cluster) string {
 			c.Close(conn.StatusInternalError, err.Error())
 			return
 		}
-		defer cl.Leave(topic, m)
+		defer cl.Leave(m)
 		for _, err := range c.Messages(context.Background()) {
 			if err != nil {
 				return
@@ -268,5 +268,50 @@ func TestClusterConcurrent(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
+	}
+}
+
+// TestClusterLeaveTwice leaves a topic twice with the same member: the
+// second Leave does nothing, so the topic stays subscribed for the member
+// that remains.
+func TestClusterLeaveTwice(t *testing.T) {
+	ctx := testCtx(t)
+	b := &hub.MemoryBroker{}
+	a, other := newCluster(t, b, "a"), newCluster(t, b, "b")
+	url := clusterServer(t, a)
+	stay := joinCluster(t, ctx, a, url, "room")
+	// A member joined by hand, left twice.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		m, err := a.Join(r.Context(), "room", c)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		a.Leave(m)
+		a.Leave(m)
+		c.Close(conn.StatusNormalClosure, "")
+	}))
+	defer srv.Close()
+	c, _, err := conn.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); conn.CloseStatus(err) != conn.StatusNormalClosure {
+		t.Fatalf("read: %v", err)
+	}
+	if n := a.Hub("room").Len(); n != 1 {
+		t.Fatalf("%d members left, want 1", n)
+	}
+	if n := b.Subscriptions("room"); n != 1 {
+		t.Fatalf("%d subscriptions, want 1 for the member that stays", n)
+	}
+	other.Publish(ctx, "room", conn.MessageText, []byte("still here"))
+	if _, text := readMsg(t, ctx, stay); text != "still here" {
+		t.Fatalf("got %q", text)
 	}
 }

@@ -183,7 +183,7 @@ func startNode(kind string, br brokertest.Broker, i int) (*benchNode, error) {
 			if err != nil {
 				return
 			}
-			defer nd.cl.Leave(topic, m)
+			defer nd.cl.Leave(m)
 		} else {
 			m = nd.h.Add(c)
 			defer nd.h.Remove(m)

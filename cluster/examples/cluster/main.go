@@ -256,7 +256,7 @@ func (nd *node) join(w http.ResponseWriter, r *http.Request) {
 		nd.publish(room, event{Kind: "join", Name: name, Node: nd.cl.Node()})
 	}
 	defer func() {
-		nd.cl.Leave(topic(room), m)
+		nd.cl.Leave(m)
 		nd.joined.Add(-1)
 		if nd.presence {
 			nd.publish(room, event{Kind: "leave", Name: name, Node: nd.cl.Node()})
