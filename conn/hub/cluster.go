@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -73,9 +74,17 @@ type Cluster struct {
 	members map[*Member]*topic // joined and not left
 	closed  bool
 
+	// publishing holds the one token of the right to publish: sequence
+	// numbers reach the broker in the order they are given. A channel
+	// rather than a mutex, so that a publisher waiting for it can give up
+	// when its context ends.
+	publishing chan struct{}
+	seq        map[string]uint64 // last sequence number per topic; guarded by the token
+
 	received  atomic.Int64
 	skipped   atomic.Int64
 	malformed atomic.Int64
+	missed    atomic.Int64
 }
 
 // topic is one topic's local hub and broker subscription.
@@ -86,13 +95,27 @@ type topic struct {
 	ready       chan struct{} // closed once subscribed (or failed)
 	err         error         // why subscribing failed; read after ready
 	unsubscribe func()        // set before ready is closed
+
+	// last is the last sequence number received from each other node;
+	// only deliver uses it, one call at a time.
+	last map[string]uint64
 }
+
+// maxTrackedNodes bounds the nodes whose sequence numbers a topic follows,
+// whatever names the broker's publishers make up.
+const maxTrackedNodes = 1024
 
 // ClusterStats counts what a Cluster received from its broker.
 type ClusterStats struct {
 	Received  int64 // messages from other nodes, broadcast to local members
 	Skipped   int64 // this node's own messages echoed by the broker
 	Malformed int64 // messages that were not a Cluster's envelope
+	// Missed counts the messages of other nodes that never arrived: the
+	// gaps in each node's sequence numbers per topic, counted when the
+	// next message arrives. Whatever lost them (the publisher's broker
+	// queue, a broken connection, the broker), members here did not get
+	// them.
+	Missed int64
 }
 
 // ErrClusterClosed is returned by Join and Publish after Close.
@@ -112,7 +135,14 @@ func NewCluster(b Broker, o *ClusterOptions) (*Cluster, error) {
 	if len(opts.Node) > 255 {
 		return nil, fmt.Errorf("hub: node name is %d bytes long, over 255", len(opts.Node))
 	}
-	cl := &Cluster{broker: b, node: opts.Node, topics: make(map[string]*topic), members: make(map[*Member]*topic)}
+	cl := &Cluster{
+		broker:     b,
+		node:       opts.Node,
+		topics:     make(map[string]*topic),
+		members:    make(map[*Member]*topic),
+		publishing: make(chan struct{}, 1),
+		seq:        make(map[string]uint64),
+	}
 	if opts.Hub != nil {
 		cl.hub = *opts.Hub
 	}
@@ -134,7 +164,7 @@ func (cl *Cluster) Join(ctx context.Context, name string, c *conn.Conn) (*Member
 		}
 		t := cl.topics[name]
 		if t == nil {
-			t = &topic{name: name, hub: New(&cl.hub), ready: make(chan struct{})}
+			t = &topic{name: name, hub: New(&cl.hub), ready: make(chan struct{}), last: make(map[string]uint64)}
 			cl.topics[name] = t
 			t.members++
 			cl.mu.Unlock()
@@ -250,7 +280,14 @@ func (cl *Cluster) Publish(ctx context.Context, name string, typ conn.MessageTyp
 			// Still subscribing: the first member is not in the hub yet.
 		}
 	}
-	return cl.broker.Publish(ctx, name, cl.envelope(typ, data))
+	select {
+	case cl.publishing <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("hub: waiting to publish: %w", ctx.Err())
+	}
+	defer func() { <-cl.publishing }()
+	cl.seq[name]++
+	return cl.broker.Publish(ctx, name, cl.envelope(typ, cl.seq[name], data))
 }
 
 // Stats returns what the cluster has received so far.
@@ -259,6 +296,7 @@ func (cl *Cluster) Stats() ClusterStats {
 		Received:  cl.received.Load(),
 		Skipped:   cl.skipped.Load(),
 		Malformed: cl.malformed.Load(),
+		Missed:    cl.missed.Load(),
 	}
 }
 
@@ -281,46 +319,67 @@ func (cl *Cluster) Close() {
 }
 
 // The envelope of a message between nodes: a version byte, the message
-// type, the length of the node's name, the name, then the payload.
+// type, the length of the node's name, the name, the message's sequence
+// number among the node's on its topic (uvarint, from 1), then the
+// payload.
 const envelopeVersion = 1
 
-func (cl *Cluster) envelope(typ conn.MessageType, data []byte) []byte {
-	b := make([]byte, 0, 3+len(cl.node)+len(data))
+func (cl *Cluster) envelope(typ conn.MessageType, seq uint64, data []byte) []byte {
+	b := make([]byte, 0, 3+len(cl.node)+binary.MaxVarintLen64+len(data))
 	b = append(b, envelopeVersion, byte(typ), byte(len(cl.node)))
 	b = append(b, cl.node...)
+	b = binary.AppendUvarint(b, seq)
 	return append(b, data...)
 }
 
 // parseEnvelope returns the parts of msg; ok is false when it is not an
 // envelope.
-func parseEnvelope(msg []byte) (typ conn.MessageType, node, data []byte, ok bool) {
+func parseEnvelope(msg []byte) (typ conn.MessageType, node []byte, seq uint64, data []byte, ok bool) {
 	if len(msg) < 3 || msg[0] != envelopeVersion {
-		return 0, nil, nil, false
+		return 0, nil, 0, nil, false
 	}
 	typ = conn.MessageType(msg[1])
 	if typ != conn.MessageText && typ != conn.MessageBinary {
-		return 0, nil, nil, false
+		return 0, nil, 0, nil, false
 	}
 	n := int(msg[2])
 	if n == 0 || len(msg) < 3+n {
-		return 0, nil, nil, false
+		return 0, nil, 0, nil, false
 	}
-	return typ, msg[3 : 3+n], msg[3+n:], true
+	seq, k := binary.Uvarint(msg[3+n:])
+	if k <= 0 || seq == 0 {
+		return 0, nil, 0, nil, false
+	}
+	return typ, msg[3 : 3+n], seq, msg[3+n+k:], true
 }
 
 // deliver broadcasts a message from the broker to t's local members,
-// unless this node published it.
+// unless this node published it, and counts the messages missed before
+// it.
 func (cl *Cluster) deliver(t *topic, msg []byte) {
-	typ, node, data, ok := parseEnvelope(msg)
+	typ, node, seq, data, ok := parseEnvelope(msg)
 	switch {
 	case !ok:
 		cl.malformed.Add(1)
+		return
 	case string(node) == cl.node:
 		cl.skipped.Add(1)
-	default:
-		cl.received.Add(1)
-		t.hub.Broadcast(typ, data)
+		return
 	}
+	last, seen := t.last[string(node)]
+	switch {
+	case seen && seq > last:
+		cl.missed.Add(int64(seq - last - 1))
+		t.last[string(node)] = seq
+	case seen:
+		// Not after the last: the node started again (or the broker
+		// repeated itself); follow it from here.
+		t.last[string(node)] = seq
+	case len(t.last) < maxTrackedNodes:
+		t.last[string(node)] = seq
+	}
+	cl.received.Add(1)
+	t.hub.Broadcast(typ, data)
 }
 
 // MemoryBroker is a Broker within one process, for tests and examples:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -170,15 +171,16 @@ func TestClusterMalformed(t *testing.T) {
 	b := &hub.MemoryBroker{}
 	a := newCluster(t, b, "a")
 	c := joinCluster(t, ctx, a, clusterServer(t, a), "room")
-	for _, junk := range [][]byte{nil, {1}, {1, 1}, {1, 1, 0}, {1, 1, 9, 'x'}, {2, 1, 1, 'b'}, {1, 8, 1, 'b', 'y'}, {1, 9, 1, 'b'}} {
+	for _, junk := range [][]byte{nil, {1}, {1, 1}, {1, 1, 0}, {1, 1, 9, 'x'}, {2, 1, 1, 'b', 1}, {1, 8, 1, 'b', 1, 'y'},
+		{1, 9, 1, 'b', 1}, {1, 1, 1, 'b'}, {1, 1, 1, 'b', 0}, {1, 1, 1, 'b', 0x80}} {
 		b.Publish(ctx, "room", junk)
 	}
-	b.Publish(ctx, "room", []byte{1, 2, 1, 'b', 0xff}) // binary from node b
+	b.Publish(ctx, "room", []byte{1, 2, 1, 'b', 1, 0xff}) // binary from node b, its first
 	if typ, text := readMsg(t, ctx, c); typ != conn.MessageBinary || text != "\xff" {
 		t.Fatalf("got %v %q, want the one well-formed message", typ, text)
 	}
-	if s := a.Stats(); s.Malformed != 8 || s.Received != 1 {
-		t.Fatalf("stats %+v, want 8 malformed and 1 received", s)
+	if s := a.Stats(); s.Malformed != 11 || s.Received != 1 {
+		t.Fatalf("stats %+v, want 11 malformed and 1 received", s)
 	}
 }
 
@@ -313,5 +315,55 @@ func TestClusterLeaveTwice(t *testing.T) {
 	other.Publish(ctx, "room", conn.MessageText, []byte("still here"))
 	if _, text := readMsg(t, ctx, stay); text != "still here" {
 		t.Fatalf("got %q", text)
+	}
+}
+
+// lossyBroker loses every third message published through it, as a
+// broker or a broken connection may.
+type lossyBroker struct {
+	*hub.MemoryBroker
+	n int
+}
+
+func (b *lossyBroker) Publish(ctx context.Context, topic string, msg []byte) error {
+	b.n++
+	if b.n%3 == 2 {
+		return nil // lost without a word
+	}
+	return b.MemoryBroker.Publish(ctx, topic, msg)
+}
+
+// TestClusterMissed counts on the receiving node the messages of another
+// node that never arrived, and starts again with a node that restarts.
+func TestClusterMissed(t *testing.T) {
+	ctx := testCtx(t)
+	mem := &hub.MemoryBroker{}
+	a := newCluster(t, &lossyBroker{MemoryBroker: mem}, "a")
+	b := newCluster(t, mem, "b")
+	c := joinCluster(t, ctx, b, clusterServer(t, b), "room")
+	for i := range 30 {
+		a.Publish(ctx, "room", conn.MessageText, []byte(strconv.Itoa(i)))
+	}
+	// Lost: 1, 4, ..., 28; the last, 29, arrives and shows the gap before it.
+	for i := range 30 {
+		if i%3 == 1 {
+			continue
+		}
+		if _, text := readMsg(t, ctx, c); text != strconv.Itoa(i) {
+			t.Fatalf("got %q, want %d", text, i)
+		}
+	}
+	if s := b.Stats(); s.Missed != 10 || s.Received != 20 {
+		t.Fatalf("stats %+v, want 20 received and 10 missed", s)
+	}
+	// Node a again, from sequence number 1: not a gap.
+	a.Close()
+	a2 := newCluster(t, mem, "a")
+	a2.Publish(ctx, "room", conn.MessageText, []byte("back"))
+	if _, text := readMsg(t, ctx, c); text != "back" {
+		t.Fatalf("got %q", text)
+	}
+	if s := b.Stats(); s.Missed != 10 || s.Received != 21 {
+		t.Fatalf("stats %+v after node a restarted, want 21 received and still 10 missed", s)
 	}
 }

@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err = errors.Join(err, b.Close(cctx))
 	cancel()
-	logger.Printf("stopped: broker %+v", b.Stats())
+	logger.Printf("stopped: broker %+v; from other nodes %+v", b.Stats(), cl.Stats())
 	if err != nil {
 		logger.Print(err)
 		return 1

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -495,6 +496,30 @@ func runMultiProcess(t *testing.T, bin, kind string) {
 	time.Sleep(200 * time.Millisecond)
 	phase.Store(2)
 	expect(2, sendAll(2, 10, gap, 0, 1, 2))
+	// Each node counted, from the gaps in the other nodes' sequence
+	// numbers, exactly the messages its clients did not get in phase 1
+	// (phase 2's messages showed the last gaps).
+	for _, s := range nodeStats() {
+		x, _ := strconv.Atoi(strings.TrimPrefix(s.Node, "n"))
+		checked := 0
+		for _, cl := range clients {
+			cl.mu.Lock()
+			if int(cl.node.Load()) == x && !cl.cut[1] && !cl.cut[2] {
+				var missed int64
+				for k := range numPublishers {
+					if pubs[k].node != x {
+						missed += int64(sent1[k] - cl.got[1][k])
+					}
+				}
+				if missed != s.Cluster.Missed {
+					t.Errorf("client %d on %s missed %d messages in phase 1; the node counted %d", cl.id, s.Node, missed, s.Cluster.Missed)
+				}
+				checked++
+			}
+			cl.mu.Unlock()
+		}
+		t.Logf("%s counted %d messages of other nodes missed, as its %d clients saw", s.Node, s.Cluster.Missed, checked)
+	}
 
 	// Phase 3: node 2 is killed while publishers 0 and 1 (on nodes 0 and
 	// 1) send. Its clients see 1006 and move to the others; the clients
