@@ -258,7 +258,9 @@ func (cl *Cluster) Hub(name string) *Hub {
 // topic on every node: at once to this node's members, through the
 // broker to the others. An error says that the other nodes will not get
 // the message (the local members have); the broker's adapter counts such
-// drops.
+// drops. A node's Publishes reach the broker one at a time, in the order
+// of their sequence numbers; each is quick unless the broker's queue is
+// full, and a Publish waiting its turn gives up when ctx ends.
 func (cl *Cluster) Publish(ctx context.Context, name string, typ conn.MessageType, data []byte) error {
 	if typ != conn.MessageText && typ != conn.MessageBinary {
 		return fmt.Errorf("hub: cannot publish a message of type %v", typ)
