@@ -367,3 +367,51 @@ func TestClusterMissed(t *testing.T) {
 		t.Fatalf("stats %+v after node a restarted, want 21 received and still 10 missed", s)
 	}
 }
+
+// stuckBroker holds every Publish until release is closed, as an adapter
+// does under Block when its queue is full.
+type stuckBroker struct {
+	hub.MemoryBroker
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *stuckBroker) Publish(ctx context.Context, topic string, msg []byte) error {
+	select {
+	case b.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestClusterPublishWaitsWithContext has one Publish stuck in the broker:
+// another, waiting its turn, returns when its own context ends.
+func TestClusterPublishWaitsWithContext(t *testing.T) {
+	b := &stuckBroker{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	a := newCluster(t, b, "a")
+	first := make(chan error)
+	go func() { first <- a.Publish(context.Background(), "room", conn.MessageText, []byte("1")) }()
+	<-b.entered // the first has its turn, stuck in the broker
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := a.Publish(ctx, "room", conn.MessageText, []byte("2")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second Publish: %v, want its context's deadline", err)
+	}
+	select {
+	case <-b.entered:
+		t.Fatal("the second Publish reached the broker while the first was in it")
+	default:
+	}
+	close(b.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Publish(context.Background(), "room", conn.MessageText, []byte("3")); err != nil {
+		t.Fatalf("Publish after the broker moved on: %v", err)
+	}
+}
