@@ -101,6 +101,10 @@ type topic struct {
 	last map[string]uint64
 }
 
+// maxNumberedTopics bounds the topics whose sequence numbers a node keeps
+// for its own messages.
+const maxNumberedTopics = 4096
+
 // maxTrackedNodes bounds the nodes whose sequence numbers a topic follows,
 // whatever names the broker's publishers make up.
 const maxTrackedNodes = 1024
@@ -288,6 +292,12 @@ func (cl *Cluster) Publish(ctx context.Context, name string, typ conn.MessageTyp
 		return fmt.Errorf("hub: waiting to publish: %w", ctx.Err())
 	}
 	defer func() { <-cl.publishing }()
+	if _, ok := cl.seq[name]; !ok && len(cl.seq) >= maxNumberedTopics {
+		// Forget the numbering of every topic rather than grow for ever
+		// with topics published once: a receiving node takes a number that
+		// starts again for a restart, not a loss.
+		clear(cl.seq)
+	}
 	cl.seq[name]++
 	return cl.broker.Publish(ctx, name, cl.envelope(typ, cl.seq[name], data))
 }
