@@ -1,0 +1,505 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hybi-go/hybi/bench/internal/procfs"
+)
+
+// The scale scenario (issue #15, bar 8): 100,000 WebSockets held idle,
+// then one broadcast to all of them.
+//
+// The open-file limit of this machine (and of CI) is hard-capped at 20,000
+// per process, and no process here may raise it: one server cannot hold
+// 100,000 sockets, nor one client open them. So the scenario measures two
+// things per library:
+//
+//   - single: the most one server process can hold under its limit
+//     (scaleSingle, 19,000 by default), its RSS per connection, accept
+//     rate and broadcast time;
+//   - sharded: 100,000 connections over k server processes, one port each,
+//     each driven by a load-client process of its own, k = ceil(100,000 /
+//     scaleSingle): RSS summed over the k servers, the time until every
+//     one of the 100,000 clients has the broadcast (from the moment the
+//     matrix orders it, the latest arrival over all clients, on the one
+//     wall clock they share).
+//
+// Servers and clients are their own binaries (bench/cmd/scale-server,
+// bench/cmd/scale-client), built here; the client is an epoll loop with no
+// buffer per connection, spreading its connections over the source
+// addresses 127.0.0.1 to 127.0.0.16.
+const (
+	scaleTotal   = 100_000
+	scaleSingle  = 19_000
+	scaleSources = 16
+	scaleTimeout = 100 * time.Second // per client run; the scenario stops by itself
+)
+
+var scaleLibs = []string{"hybi-poll", "hybi", "gws"}
+
+type scaleCell struct {
+	Lib           string  `json:"lib"`
+	Mode          string  `json:"mode"` // "single" or "sharded"
+	Shards        int     `json:"shards"`
+	Conns         int     `json:"conns"`
+	Opened        int     `json:"opened"`
+	NoFile        uint64  `json:"nofile_limit"` // per server process, after raising
+	RSSMB         float64 `json:"rss_mb"`       // summed over the shards
+	BaseRSSMB     float64 `json:"base_rss_mb"`  // summed, before any connection
+	RSSPerConn    float64 `json:"rss_bytes_per_conn"`
+	HeapPerConn   float64 `json:"heap_bytes_per_conn"`
+	StackPerConn  float64 `json:"stack_bytes_per_conn"`
+	ConnectSecs   float64 `json:"connect_s"`
+	AcceptRate    float64 `json:"accepts_per_s"`
+	BroadcastMs   float64 `json:"broadcast_ms"` // until the last client had it
+	FanOutMs      float64 `json:"server_fanout_ms"`
+	Got           int     `json:"got"`
+	ClientsFailed int     `json:"clients_failed"`
+	Err           string  `json:"error,omitempty"`
+}
+
+func runScale(ctx context.Context, c *config, res *results) {
+	if c.quick && !c.only["scale"] {
+		log.Print("scale: left out of -quick (ask for it with -only scale)")
+		return
+	}
+	dir, err := os.MkdirTemp("", "hybi-scale-")
+	if err != nil {
+		res.Scale = append(res.Scale, scaleCell{Err: err.Error()})
+		return
+	}
+	defer os.RemoveAll(dir)
+	srvBin, cliBin := filepath.Join(dir, "scale-server"), filepath.Join(dir, "scale-client")
+	for bin, pkg := range map[string]string{srvBin: "./cmd/scale-server", cliBin: "./cmd/scale-client"} {
+		b := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+		b.Stdout, b.Stderr = os.Stderr, os.Stderr
+		if err := b.Run(); err != nil {
+			res.Scale = append(res.Scale, scaleCell{Err: fmt.Sprintf("go build %s: %v", pkg, err)})
+			return
+		}
+	}
+	raiseNoFile(0)
+	for _, lib := range scaleLibs {
+		if !c.runsLib(lib) {
+			continue
+		}
+		for _, shards := range []int{1, (scaleTotal + scaleSingle - 1) / scaleSingle} {
+			if ctx.Err() != nil {
+				return
+			}
+			n := scaleSingle
+			mode := "single"
+			if shards > 1 {
+				n, mode = scaleTotal, "sharded"
+			}
+			cell := scaleOne(ctx, srvBin, cliBin, lib, n, shards)
+			cell.Mode = mode
+			log.Printf("scale %-9s %-7s %6d conns over %d server(s) (nofile %d): RSS %.1f MB (%.0f B/conn, heap %.0f, stack %.0f), accept %.0f/s, broadcast to all in %.0f ms (server fan-out %.0f ms), %d got it %s",
+				lib, mode, cell.Opened, shards, cell.NoFile, cell.RSSMB, cell.RSSPerConn, cell.HeapPerConn, cell.StackPerConn,
+				cell.AcceptRate, cell.BroadcastMs, cell.FanOutMs, cell.Got, cell.Err)
+			res.Scale = append(res.Scale, cell)
+		}
+	}
+}
+
+// runsLib reports whether lib was asked for: by name, or as hybi's modes
+// when hybi is in the run.
+func (c *config) runsLib(lib string) bool {
+	for _, l := range c.libs {
+		if l == lib || (lib == "hybi-poll" && l == "hybi") {
+			return true
+		}
+	}
+	return false
+}
+
+// scaleProc is a child process spoken to by lines: commands on stdin,
+// JSON answers on stdout.
+type scaleProc struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Scanner
+	done chan struct{}
+}
+
+func startScaleProc(bin string, args ...string) (*scaleProc, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &scaleProc{cmd: cmd, in: in, out: bufio.NewScanner(out), done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// line reads the next line of output, waiting at most d.
+func (p *scaleProc) line(d time.Duration) (string, error) {
+	ch := make(chan string, 1)
+	go func() {
+		if p.out.Scan() {
+			ch <- p.out.Text()
+		}
+		close(ch)
+	}()
+	select {
+	case l, ok := <-ch:
+		if !ok {
+			return "", fmt.Errorf("%s exited", filepath.Base(p.cmd.Path))
+		}
+		return l, nil
+	case <-time.After(d):
+		return "", fmt.Errorf("%s: no answer within %v", filepath.Base(p.cmd.Path), d)
+	}
+}
+
+func (p *scaleProc) ask(cmd string, d time.Duration, v any) error {
+	if _, err := io.WriteString(p.in, cmd+"\n"); err != nil {
+		return err
+	}
+	l, err := p.line(d)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(l), v)
+}
+
+// stop closes stdin, which ends the child, and kills it if it lingers.
+func (p *scaleProc) stop() {
+	p.in.Close()
+	select {
+	case <-p.done:
+	case <-time.After(3 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func (p *scaleProc) rss() int64 {
+	rss, _, _ := procfs.RSS(strconv.Itoa(p.cmd.Process.Pid))
+	return rss
+}
+
+type scaleStats struct {
+	Conns      int    `json:"conns"`
+	Heap       int64  `json:"heap"`
+	Stack      int64  `json:"stack"`
+	Goroutines int    `json:"goroutines"`
+	NoFile     uint64 `json:"nofile"`
+	FanOutNs   int64  `json:"fanout_ns"`
+	Err        string `json:"err"`
+}
+
+type clientReady struct {
+	OK        int    `json:"ok"`
+	Failed    int    `json:"failed"`
+	Err       string `json:"err"`
+	ConnectNs int64  `json:"connect_ns"`
+}
+
+type clientResult struct {
+	Got        int   `json:"got"`
+	Lost       int   `json:"lost"`
+	LastUnixNs int64 `json:"last_unix_ns"`
+}
+
+// scaleOne holds total connections to lib over shards server processes
+// and broadcasts to them.
+func scaleOne(ctx context.Context, srvBin, cliBin, lib string, total, shards int) (cell scaleCell) {
+	cell = scaleCell{Lib: lib, Shards: shards, Conns: total}
+	var errs []string
+	fail := func(err error) {
+		errs = append(errs, err.Error())
+	}
+	defer func() { cell.Err = strings.Join(errs, "; ") }()
+
+	srvs := make([]*scaleProc, shards)
+	addrs := make([]string, shards)
+	defer func() {
+		for _, s := range srvs {
+			if s != nil {
+				s.stop()
+			}
+		}
+	}()
+	for i := range srvs {
+		s, err := startScaleProc(srvBin, "-lib", lib, "-addr", "127.0.0.1:0")
+		if err != nil {
+			fail(err)
+			return
+		}
+		srvs[i] = s
+		l, err := s.line(10 * time.Second)
+		if err != nil {
+			fail(err)
+			return
+		}
+		for _, f := range strings.Fields(l) {
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case "ws":
+				addrs[i] = v
+			case "nofile":
+				n, _ := strconv.ParseUint(v, 10, 64)
+				if cell.NoFile == 0 || n < cell.NoFile {
+					cell.NoFile = n
+				}
+			}
+		}
+	}
+	if per := (total + shards - 1) / shards; cell.NoFile > 0 && uint64(per)+64 > cell.NoFile {
+		fail(fmt.Errorf("%d connections per server process, over its open-file limit of %d", per, cell.NoFile))
+		return
+	}
+	// Baselines, after the servers settled.
+	time.Sleep(200 * time.Millisecond)
+	base := make([]scaleStats, shards)
+	var baseRSS int64
+	for i, s := range srvs {
+		if err := s.ask("stats", 30*time.Second, &base[i]); err != nil {
+			fail(err)
+			return
+		}
+		baseRSS += s.rss()
+	}
+
+	// One client process per server, all connecting at once.
+	clis := make([]*scaleProc, shards)
+	defer func() {
+		for _, cl := range clis {
+			if cl != nil {
+				cl.stop()
+			}
+		}
+	}()
+	t0 := time.Now()
+	for i := range clis {
+		n := total / shards
+		if i < total%shards {
+			n++
+		}
+		cl, err := startScaleProc(cliBin, "-addr", addrs[i], "-n", strconv.Itoa(n), "-src", strconv.Itoa(scaleSources),
+			"-timeout", scaleTimeout.String())
+		if err != nil {
+			fail(err)
+			return
+		}
+		clis[i] = cl
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, cl := range clis {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var r clientReady
+			l, err := cl.line(scaleTimeout + 5*time.Second)
+			if err == nil {
+				err = json.Unmarshal([]byte(l), &r)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fail(err)
+				cell.ClientsFailed++
+				return
+			}
+			cell.Opened += r.OK
+			if r.Err != "" {
+				fail(fmt.Errorf("%d connections failed, first: %s", r.Failed, r.Err))
+			}
+		}()
+	}
+	wg.Wait()
+	connect := time.Since(t0)
+	cell.ConnectSecs = connect.Seconds()
+	cell.AcceptRate = float64(cell.Opened) / connect.Seconds()
+	if cell.Opened == 0 || ctx.Err() != nil {
+		return
+	}
+
+	// Memory, after a collection in every server.
+	var rss, heap, stack int64
+	held := 0
+	for i, s := range srvs {
+		var st scaleStats
+		if err := s.ask("stats", 60*time.Second, &st); err != nil {
+			fail(err)
+			return
+		}
+		held += st.Conns
+		rss += s.rss()
+		heap += st.Heap - base[i].Heap
+		stack += st.Stack - base[i].Stack
+	}
+	cell.RSSMB, cell.BaseRSSMB = float64(rss)/1e6, float64(baseRSS)/1e6
+	cell.RSSPerConn = float64(rss-baseRSS) / float64(cell.Opened)
+	cell.HeapPerConn = float64(heap) / float64(cell.Opened)
+	cell.StackPerConn = float64(stack) / float64(cell.Opened)
+	if held != cell.Opened {
+		fail(fmt.Errorf("servers hold %d connections, clients opened %d", held, cell.Opened))
+	}
+
+	// The broadcast: ordered to every server at once, timed until the
+	// last client has it.
+	results := make(chan clientResult, shards)
+	for _, cl := range clis {
+		go func() {
+			var r clientResult
+			l, err := cl.line(scaleTimeout)
+			if err == nil {
+				err = json.Unmarshal([]byte(l), &r)
+			}
+			if err != nil {
+				r.Got = -1
+			}
+			results <- r
+		}()
+	}
+	tb := time.Now()
+	fanOut := make(chan int64, shards)
+	for _, s := range srvs {
+		go func() {
+			var st scaleStats
+			if err := s.ask("broadcast", scaleTimeout, &st); err != nil || st.Err != "" {
+				mu.Lock()
+				fail(errors.Join(err, errorsNew(st.Err)))
+				mu.Unlock()
+			}
+			fanOut <- st.FanOutNs
+		}()
+	}
+	var last int64
+	for range clis {
+		r := <-results
+		if r.Got < 0 {
+			cell.ClientsFailed++
+			continue
+		}
+		cell.Got += r.Got
+		last = max(last, r.LastUnixNs)
+	}
+	for range srvs {
+		cell.FanOutMs = max(cell.FanOutMs, float64(<-fanOut)/1e6)
+	}
+	if last > 0 {
+		cell.BroadcastMs = float64(last-tb.UnixNano()) / 1e6
+	}
+	if cell.Got < cell.Opened {
+		fail(fmt.Errorf("only %d of %d connections got the broadcast", cell.Got, cell.Opened))
+	}
+	return cell
+}
+
+func errorsNew(s string) error {
+	if s == "" {
+		return nil
+	}
+	return errors.New(s)
+}
+
+// scaleBars are issue #15's bars 7 and 8.
+func (r *results) scaleBars() []bar {
+	var bars []bar
+	// Bar 7: idle bytes per connection, against fixed figures.
+	for _, b := range []struct {
+		lib   string
+		limit float64
+		what  string
+	}{{"hybi", 4300, "a goroutine each (conn.Handler)"}, {"hybi-poll", 1300, "conn/poll"}} {
+		name := fmt.Sprintf("Idle connection with %s ≤ %s B RSS", b.what, num(b.limit))
+		h, ok := find(r.Idle, func(c idleCell) bool { return c.Lib == b.lib && c.Err == "" })
+		if !ok {
+			bars = append(bars, bar{name, "not measured", "N/A"})
+			continue
+		}
+		m := fmt.Sprintf("%s B (heap %s, stack %s) at %s conns", num(h.RSSPerConn), num(h.HeapPerConn), num(h.StackPerConn), commas(int64(h.Conns)))
+		for _, peer := range []string{"gobwas", "gorilla", "gws"} {
+			if p, ok := find(r.Idle, func(c idleCell) bool { return c.Lib == peer && c.Err == "" }); ok && p.RSSPerConn > 0 {
+				m += fmt.Sprintf("; %.2f× %s (%s B)", h.RSSPerConn/p.RSSPerConn, peer, num(p.RSSPerConn))
+			}
+		}
+		bars = append(bars, bar{name, m, verdict(h.RSSPerConn <= b.limit)})
+	}
+
+	// Bar 8: 100,000 connections, sharded.
+	name := "100,000 connections (sharded: 20,000 open files per process here): server RSS ≤ 200 MB, broadcast to all ≤ 1 s"
+	var parts []string
+	pass, measured := false, false
+	for _, c := range r.Scale {
+		if c.Mode != "sharded" {
+			continue
+		}
+		measured = true
+		if c.Err != "" && c.Opened == 0 {
+			parts = append(parts, fmt.Sprintf("%s: %s", c.Lib, c.Err))
+			continue
+		}
+		ok := c.Err == "" && c.Opened >= scaleTotal && c.Got >= scaleTotal && c.RSSMB <= 200 && c.BroadcastMs <= 1000
+		if c.Lib == "hybi-poll" || c.Lib == "hybi" {
+			pass = pass || ok
+		}
+		parts = append(parts, fmt.Sprintf("%s %s conns over %d processes: RSS %.1f MB (%s B/conn over %.1f MB of baselines), all had the broadcast in %.0f ms",
+			c.Lib, commas(int64(c.Opened)), c.Shards, c.RSSMB, num(c.RSSPerConn), c.BaseRSSMB, c.BroadcastMs))
+	}
+	if !measured {
+		bars = append(bars, bar{name, "not measured", "N/A"})
+	} else {
+		bars = append(bars, bar{name, strings.Join(parts, "; "), verdict(pass)})
+	}
+	return bars
+}
+
+func (r *results) scaleMarkdown(p func(string, ...any)) {
+	if len(r.Scale) == 0 {
+		return
+	}
+	p("## 100,000 connections (scale)\n\n")
+	p("Connections held idle, then one 16 B text message broadcast to all of them (hybi: a PreparedMessage written by GOMAXPROCS goroutines; gws: its Broadcaster). ")
+	p("**Sharded:** the open-file limit here is hard-capped at 20,000 per process (RLIMIT_NOFILE cannot be raised: no CAP_SYS_RESOURCE; CI has the same cap), so no one process can hold 100,000 sockets. ")
+	p("`single` is the most one server process holds under that limit; `sharded` spreads 100,000 over k server processes (one port each), each driven by its own epoll load-client process over source addresses 127.0.0.1-127.0.0.%d. ", scaleSources)
+	p("RSS is summed over the server processes (baselines included); B/conn is over the baselines. Broadcast time runs from the order to the servers to the last arrival at any client; server fan-out is the longest time a server spent writing.\n\n")
+	p("| Library | Mode | Servers | Conns open | open-file limit | RSS MB (baselines) | RSS B/conn | heap B/conn | stack B/conn | accepts/s | broadcast to all ms | server fan-out ms | got it |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, c := range r.Scale {
+		p("| %s | %s | %d | %s | %s | %.1f (%.1f) | %s | %s | %s | %s | %.0f | %.0f | %s |", c.Lib, c.Mode, c.Shards, commas(int64(c.Opened)),
+			commas(int64(c.NoFile)), c.RSSMB, c.BaseRSSMB, num(c.RSSPerConn), num(c.HeapPerConn), num(c.StackPerConn), num(c.AcceptRate),
+			c.BroadcastMs, c.FanOutMs, commas(int64(c.Got)))
+		if c.Err != "" {
+			p(" error: %s", mdEscape(c.Err))
+		}
+		p("\n")
+	}
+	p("\n")
+}
+
+func (r *results) scaleErrors() []string {
+	var e []string
+	for _, c := range r.Scale {
+		if c.Err != "" {
+			e = append(e, fmt.Sprintf("scale %s %s: %s", c.Lib, c.Mode, c.Err))
+		}
+	}
+	return e
+}
