@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,7 +71,10 @@ type scaleCell struct {
 	FanOutMs      float64 `json:"server_fanout_ms"`
 	Got           int     `json:"got"`
 	ClientsFailed int     `json:"clients_failed"`
-	Err           string  `json:"error,omitempty"`
+	// Classes is runtime/metrics' /memory/classes/ per connection, over
+	// the baselines: where the bytes of a held connection go.
+	Classes map[string]float64 `json:"memory_classes_per_conn,omitempty"`
+	Err     string             `json:"error,omitempty"`
 }
 
 func runScale(ctx context.Context, c *config, res *results) {
@@ -105,14 +111,32 @@ func runScale(ctx context.Context, c *config, res *results) {
 			if shards > 1 {
 				n, mode = scaleTotal, "sharded"
 			}
-			cell := scaleOne(ctx, srvBin, cliBin, lib, n, shards)
+			var prof string
+			if c.profiled(lib) {
+				prof = filepath.Join(c.pprofDir, fmt.Sprintf("%s-scale-%s-broadcast.cpu.pprof", lib, mode))
+			}
+			cell := scaleOne(ctx, srvBin, cliBin, lib, n, shards, prof)
 			cell.Mode = mode
 			log.Printf("scale %-9s %-7s %6d conns over %d server(s) (nofile %d): RSS %.1f MB (%.0f B/conn, heap %.0f, stack %.0f), accept %.0f/s, broadcast to all in %.0f ms (server fan-out %.0f ms), %d got it %s",
 				lib, mode, cell.Opened, shards, cell.NoFile, cell.RSSMB, cell.RSSPerConn, cell.HeapPerConn, cell.StackPerConn,
 				cell.AcceptRate, cell.BroadcastMs, cell.FanOutMs, cell.Got, cell.Err)
+			if mode == "single" && len(cell.Classes) > 0 {
+				log.Printf("scale %-9s where the bytes of a held connection go (runtime/metrics /memory/classes/, B/conn): %s", lib, classesText(cell.Classes))
+			}
 			res.Scale = append(res.Scale, cell)
 		}
 	}
+}
+
+func classesText(m map[string]float64) string {
+	keys := slices.Sorted(maps.Keys(m))
+	var parts []string
+	for _, k := range keys {
+		if math.Abs(m[k]) >= 1 {
+			parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // runsLib reports whether lib was asked for: by name, or as hybi's modes
@@ -202,13 +226,14 @@ func (p *scaleProc) rss() int64 {
 }
 
 type scaleStats struct {
-	Conns      int    `json:"conns"`
-	Heap       int64  `json:"heap"`
-	Stack      int64  `json:"stack"`
-	Goroutines int    `json:"goroutines"`
-	NoFile     uint64 `json:"nofile"`
-	FanOutNs   int64  `json:"fanout_ns"`
-	Err        string `json:"err"`
+	Conns      int              `json:"conns"`
+	Heap       int64            `json:"heap"`
+	Stack      int64            `json:"stack"`
+	Goroutines int              `json:"goroutines"`
+	NoFile     uint64           `json:"nofile"`
+	FanOutNs   int64            `json:"fanout_ns"`
+	Classes    map[string]int64 `json:"classes"`
+	Err        string           `json:"err"`
 }
 
 type clientReady struct {
@@ -226,7 +251,8 @@ type clientResult struct {
 
 // scaleOne holds total connections to lib over shards server processes
 // and broadcasts to them.
-func scaleOne(ctx context.Context, srvBin, cliBin, lib string, total, shards int) (cell scaleCell) {
+// With prof, the first server writes a CPU profile of its broadcast there.
+func scaleOne(ctx context.Context, srvBin, cliBin, lib string, total, shards int, prof string) (cell scaleCell) {
 	cell = scaleCell{Lib: lib, Shards: shards, Conns: total}
 	var errs []string
 	fail := func(err error) {
@@ -244,7 +270,11 @@ func scaleOne(ctx context.Context, srvBin, cliBin, lib string, total, shards int
 		}
 	}()
 	for i := range srvs {
-		s, err := startScaleProc(srvBin, "-lib", lib, "-addr", "127.0.0.1:0")
+		args := []string{"-lib", lib, "-addr", "127.0.0.1:0"}
+		if prof != "" && i == 0 {
+			args = append(args, "-broadcast-cpuprofile", prof)
+		}
+		s, err := startScaleProc(srvBin, args...)
 		if err != nil {
 			fail(err)
 			return
@@ -352,6 +382,12 @@ func scaleOne(ctx context.Context, srvBin, cliBin, lib string, total, shards int
 		rss += s.rss()
 		heap += st.Heap - base[i].Heap
 		stack += st.Stack - base[i].Stack
+		for k, v := range st.Classes {
+			if cell.Classes == nil {
+				cell.Classes = map[string]float64{}
+			}
+			cell.Classes[k] += float64(v-base[i].Classes[k]) / float64(cell.Opened)
+		}
 	}
 	cell.RSSMB, cell.BaseRSSMB = float64(rss)/1e6, float64(baseRSS)/1e6
 	cell.RSSPerConn = float64(rss-baseRSS) / float64(cell.Opened)

@@ -32,6 +32,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -175,12 +178,17 @@ type statsReply struct {
 	Goroutines int    `json:"goroutines"`
 	NoFile     uint64 `json:"nofile"`
 	FanOutNs   int64  `json:"fanout_ns,omitempty"`
-	Err        string `json:"err,omitempty"`
+	// Classes are runtime/metrics' /memory/classes/ figures, in bytes:
+	// where the process's memory goes (heap objects, stacks, runtime
+	// metadata, ...).
+	Classes map[string]uint64 `json:"classes,omitempty"`
+	Err     string            `json:"err,omitempty"`
 }
 
 func main() {
 	lib := flag.String("lib", "hybi-poll", "hybi-poll, hybi or gws")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback only)")
+	cpuProfile := flag.String("broadcast-cpuprofile", "", "write a CPU profile of the broadcast to this file")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("scale-server: ")
@@ -222,19 +230,48 @@ func main() {
 			runtime.GC()
 			debug.FreeOSMemory()
 		case "broadcast":
+			var prof *os.File
+			if *cpuProfile != "" {
+				if prof, err = os.Create(*cpuProfile); err == nil {
+					pprof.StartCPUProfile(prof)
+				}
+			}
 			t := time.Now()
 			if err := s.broadcast(); err != nil {
 				r.Err = err.Error()
 			}
 			r.FanOutNs = int64(time.Since(t))
+			if prof != nil {
+				pprof.StopCPUProfile()
+				prof.Close()
+			}
 		default:
 			r.Err = "unknown command " + sc.Text()
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		if sc.Text() == "stats" {
+			r.Classes = memoryClasses()
+		}
 		r.Conns, r.HeapInuse, r.StackInuse, r.Goroutines, r.NoFile = s.len(), ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine(), nofile
 		out.Encode(r)
 	}
+}
+
+// memoryClasses reads the leaves of runtime/metrics' /memory/classes/.
+func memoryClasses() map[string]uint64 {
+	var samples []metrics.Sample
+	for _, d := range metrics.All() {
+		if name, ok := strings.CutPrefix(d.Name, "/memory/classes/"); ok && name != "total:bytes" && d.Kind == metrics.KindUint64 {
+			samples = append(samples, metrics.Sample{Name: d.Name})
+		}
+	}
+	metrics.Read(samples)
+	m := make(map[string]uint64, len(samples))
+	for _, s := range samples {
+		m[strings.TrimSuffix(strings.TrimPrefix(s.Name, "/memory/classes/"), ":bytes")] = s.Value.Uint64()
+	}
+	return m
 }
 
 // raiseNoFile lifts the soft open-file limit to the hard one and returns
