@@ -64,7 +64,9 @@ type entry struct {
 // arguments and result are in the Poller (ctlOp, ctlEv, ctlErr), not in
 // every entry: a closure made for each call would escape, event and all,
 // and one kept per entry cost every idle connection 64 bytes.
-func (p *Poller) epollCtl(fd uintptr) { p.ctlErr = syscall.EpollCtl(p.epfd, p.ctlOp, int(fd), &p.ctlEv) }
+func (p *Poller) epollCtl(fd uintptr) {
+	p.ctlErr = syscall.EpollCtl(p.epfd, p.ctlOp, int(fd), &p.ctlEv)
+}
 
 const wakeID = 0
 
