@@ -13,12 +13,12 @@
 // fixed handshake request (the servers check a key's form, not its
 // randomness).
 //
-// It prints two JSON lines on stdout: once every connection is open or
-// has failed, {"ok","failed","err","connect_ns"}; then, once every open
-// connection has the broadcast (or the timeout ran out), {"got","lost",
-// "last_unix_ns"}, the wall-clock time the last one arrived, which the
-// parent compares with the time it ordered the broadcast. It exits at the
-// timeout or when stdin closes.
+// It prints JSON lines on stdout: once every connection is open or has
+// failed, {"ok","failed","err","connect_ns"}; then, for each broadcast
+// round, once every open connection has that round's message (or the
+// timeout ran out), {"round","got","lost","last_unix_ns"}: the wall-clock
+// time the last one arrived, which the parent compares with the time it
+// ordered the broadcast. It exits at the timeout or when stdin closes.
 package main
 
 import (
@@ -47,7 +47,6 @@ const (
 	stConnecting = iota + 1
 	stHandshake
 	stOpen
-	stDone
 	stClosed
 )
 
@@ -61,10 +60,13 @@ type client struct {
 	inflight int
 	ok       int
 	failed   int
-	done     int
 	lost     int
 	firstErr error
-	last     time.Time
+	// For broadcast round r (from 1): how many connections have it
+	// whole, and when the last of them got it.
+	roundDone []int
+	roundLast []time.Time
+	reported  int // rounds reported so far
 }
 
 func main() {
@@ -119,7 +121,7 @@ func main() {
 				c.failed = *n - c.ok
 				c.ready(out, start)
 			}
-			c.result(out)
+			c.result(out) // the round under way, however far it got
 			return
 		}
 		for started < *n && c.inflight < *inflight {
@@ -130,10 +132,8 @@ func main() {
 			c.ready(out, start)
 			readySent = true
 		}
-		if readySent && c.done+c.lost == c.ok && c.ok > 0 && c.done > 0 {
+		for readySent && c.ok > 0 && c.reported+1 < len(c.roundDone) && c.roundDone[c.reported+1]+c.lost >= c.ok {
 			c.result(out)
-			<-quit // hold the connections until the parent is done
-			return
 		}
 		k, err := syscall.EpollWait(epfd, events, 50)
 		if err != nil && err != syscall.EINTR {
@@ -157,8 +157,14 @@ func (c *client) ready(out *json.Encoder, start time.Time) {
 	out.Encode(r)
 }
 
+// result reports the next round: how many have it, and when the last did.
 func (c *client) result(out *json.Encoder) {
-	out.Encode(map[string]any{"got": c.done, "lost": c.lost, "last_unix_ns": c.last.UnixNano()})
+	c.reported++
+	r := map[string]any{"round": c.reported, "got": 0, "lost": c.lost, "last_unix_ns": 0}
+	if c.reported < len(c.roundDone) {
+		r["got"], r["last_unix_ns"] = c.roundDone[c.reported], c.roundLast[c.reported].UnixNano()
+	}
+	out.Encode(r)
 }
 
 func (c *client) fail(fd int, err error) {
@@ -259,18 +265,12 @@ func (c *client) event(fd int, events uint32, buf []byte) {
 		if rest := len(resp) - end - 4; rest > 0 {
 			c.data(fd, resp[end+4:])
 		}
-	case stOpen, stDone:
+	case stOpen:
 		n, err := syscall.Read(fd, buf)
 		if err == syscall.EAGAIN {
 			return
 		}
 		if n <= 0 {
-			if c.state[fd] == stDone {
-				// Closed after the broadcast arrived: still counted.
-				c.state[fd] = stClosed
-				syscall.Close(fd)
-				return
-			}
 			c.fail(fd, fmt.Errorf("connection lost: %d, %v", n, err))
 			return
 		}
@@ -278,22 +278,29 @@ func (c *client) event(fd int, events uint32, buf []byte) {
 	}
 }
 
-// data counts the bytes of the broadcast frame, checking its header.
+// data counts the bytes of the broadcast frames, checking the header of
+// each frame that starts at the beginning of p, and notes each round a
+// connection completes.
 func (c *client) data(fd int, p []byte) {
-	if c.state[fd] != stOpen {
-		return
-	}
 	g := int(c.got[fd])
-	if g == 0 && len(p) >= 2 && (p[0] != 0x81 || p[1] != frameLen-2) {
+	if g%frameLen == 0 && len(p) >= 2 && (p[0] != 0x81 || p[1] != frameLen-2) {
 		c.fail(fd, fmt.Errorf("unexpected frame header % x", p[:2]))
 		return
 	}
-	g += len(p)
-	c.got[fd] = uint16(min(g, 1<<15))
-	if g >= frameLen {
-		c.state[fd] = stDone
-		c.done++
-		c.last = time.Now()
+	ng := g + len(p)
+	if ng >= 1<<16 {
+		c.fail(fd, fmt.Errorf("more broadcasts than counted"))
+		return
+	}
+	c.got[fd] = uint16(ng)
+	now := time.Now()
+	for r := g/frameLen + 1; r <= ng/frameLen; r++ {
+		for r >= len(c.roundDone) {
+			c.roundDone = append(c.roundDone, 0)
+			c.roundLast = append(c.roundLast, time.Time{})
+		}
+		c.roundDone[r]++
+		c.roundLast[r] = now
 	}
 }
 
