@@ -52,7 +52,12 @@ const (
 	scaleRounds  = 3                 // broadcasts per run; the median is reported
 )
 
-var scaleLibs = []string{"hybi-poll", "hybi", "gws"}
+var scaleLibs = []string{"hybi-poll", "hybi", "gws", "netconn"}
+
+// scaleReference is not a library: a net/http handler that hijacks, answers
+// 101 and keeps the net.Conn, the floor under any library served by
+// net/http. It runs once, in one process.
+const scaleReference = "netconn"
 
 type scaleCell struct {
 	Lib             string    `json:"lib"`
@@ -113,7 +118,7 @@ func runScale(ctx context.Context, c *config, res *results) {
 			continue
 		}
 		runs := []int{1}
-		if single < scaleTotal {
+		if single < scaleTotal && lib != scaleReference {
 			runs = append(runs, (scaleTotal+single-1)/single)
 		}
 		for _, shards := range runs {
@@ -179,6 +184,9 @@ func raiseNoFileTo(want uint64) (uint64, error) {
 // runsLib reports whether lib was asked for: by name, or as hybi's modes
 // when hybi is in the run.
 func (c *config) runsLib(lib string) bool {
+	if lib == scaleReference {
+		return c.runsLib("hybi")
+	}
 	for _, l := range c.libs {
 		if l == lib || (lib == "hybi-poll" && l == "hybi") {
 			return true
@@ -553,6 +561,9 @@ func (r *results) scaleBars() []bar {
 		if c.Lib == "hybi-poll" || c.Lib == "hybi" {
 			pass = pass || ok
 		}
+		if c.Lib == scaleReference {
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %s conns over %d server processes (open-file limit %s each): RSS %.1f MB (%s B/conn over %.1f MB of baselines), all had the broadcast in %.0f ms",
 			c.Lib, commas(int64(c.Opened)), c.Shards, commas(int64(c.NoFile)), c.RSSMB, num(c.RSSPerConn), c.BaseRSSMB, c.BroadcastMs))
 	}
@@ -569,7 +580,7 @@ func (r *results) scaleMarkdown(p func(string, ...any)) {
 		return
 	}
 	p("## 100,000 connections (scale)\n\n")
-	p("Connections held idle, then one 16 B text message broadcast to all of them (hybi: a PreparedMessage written by GOMAXPROCS goroutines; gws: its Broadcaster). ")
+	p("Connections held idle, then one 16 B text message broadcast to all of them (hybi: a PreparedMessage written by GOMAXPROCS goroutines; gws: its Broadcaster). `netconn` is not a library: a net/http handler that hijacks, answers 101 and keeps the net.Conn, the floor under any library served by net/http (its net.Conn, netFD, addresses and the runtime's poll descriptor). ")
 	p("**Sharded:** the open-file limit here is hard-capped at 20,000 per process (RLIMIT_NOFILE cannot be raised: no CAP_SYS_RESOURCE; CI has the same cap), so no one process can hold 100,000 sockets. ")
 	p("`single` is the most one server process holds under that limit; `sharded` spreads 100,000 over k server processes (one port each), each driven by its own epoll load-client process over source addresses 127.0.0.1-127.0.0.%d. ", scaleSources)
 	p("RSS is summed over the server processes (baselines included); B/conn is over the baselines. Broadcast time runs from the order to the servers to the last arrival at any client, median of %d broadcasts (each run's times in results.json); server fan-out is the longest time a server spent writing. On this 2-core machine the sharded broadcast shares the cores with the other server and client processes: it is bound by CPU (the kernel's loopback send, about 10 µs per write, is most of a server's profile).\n\n", scaleRounds)

@@ -171,6 +171,43 @@ func (s *gwsServer) broadcast() error {
 	return nil
 }
 
+// netConnServer is not a library but the floor under every library that
+// serves on net/http: it hijacks the connection, answers 101 by hand
+// (the scale client checks only the status line), and keeps the net.Conn.
+// What it holds per connection (the net.Conn, its netFD and addresses,
+// the runtime's poll descriptor) any such library holds too.
+type netConnServer struct{ reg registry[net.Conn] }
+
+func (s *netConnServer) handler() (http.Handler, error) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			http.Error(w, "no hijack", http.StatusInternalServerError)
+			return
+		}
+		c, brw, err := hj.Hijack()
+		if err != nil {
+			return
+		}
+		if _, err := c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")); err != nil || brw.Reader.Buffered() > 0 {
+			c.Close()
+			return
+		}
+		s.reg.add(c)
+	}), nil
+}
+
+func (s *netConnServer) len() int { return len(s.reg.snapshot()) }
+
+func (s *netConnServer) broadcast() error {
+	conns := s.reg.snapshot()
+	frame := append([]byte{0x81, byte(len(Payload))}, Payload...)
+	return fanOut(len(conns), func(i int) error {
+		_, err := conns[i].Write(frame)
+		return err
+	})
+}
+
 type statsReply struct {
 	Conns      int    `json:"conns"`
 	HeapInuse  uint64 `json:"heap"`
@@ -186,7 +223,7 @@ type statsReply struct {
 }
 
 func main() {
-	lib := flag.String("lib", "hybi-poll", "hybi-poll, hybi or gws")
+	lib := flag.String("lib", "hybi-poll", "hybi-poll, hybi, gws, or netconn (not a library: the floor under any on net/http)")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address (loopback only)")
 	cpuProfile := flag.String("broadcast-cpuprofile", "", "write a CPU profile of the broadcast to this file")
 	flag.Parse()
@@ -202,6 +239,8 @@ func main() {
 		s = &hybiServer{}
 	case "gws":
 		s = &gwsServer{}
+	case "netconn":
+		s = &netConnServer{}
 	default:
 		log.Fatalf("unknown lib %q", *lib)
 	}
