@@ -50,6 +50,9 @@ const (
 	scaleSources = 16
 	scaleTimeout = 100 * time.Second // per client run; the scenario stops by itself
 	scaleRounds  = 3                 // broadcasts per run; the median is reported
+	// scaleRunTimeout bounds one run (one library, one or k servers),
+	// whatever goes wrong in it.
+	scaleRunTimeout = 2 * time.Minute
 )
 
 var scaleLibs = []string{"hybi-poll", "hybi", "gws", "netconn"}
@@ -198,13 +201,14 @@ func (c *config) runsLib(lib string) bool {
 // scaleProc is a child process spoken to by lines: commands on stdin,
 // JSON answers on stdout.
 type scaleProc struct {
+	ctx  context.Context // bounds every wait for an answer
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *bufio.Scanner
 	done chan struct{}
 }
 
-func startScaleProc(bin string, args ...string) (*scaleProc, error) {
+func startScaleProc(ctx context.Context, bin string, args ...string) (*scaleProc, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
@@ -218,7 +222,7 @@ func startScaleProc(bin string, args ...string) (*scaleProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &scaleProc{cmd: cmd, in: in, out: bufio.NewScanner(out), done: make(chan struct{})}
+	p := &scaleProc{ctx: ctx, cmd: cmd, in: in, out: bufio.NewScanner(out), done: make(chan struct{})}
 	go func() { cmd.Wait(); close(p.done) }()
 	return p, nil
 }
@@ -240,6 +244,8 @@ func (p *scaleProc) line(d time.Duration) (string, error) {
 		return l, nil
 	case <-time.After(d):
 		return "", fmt.Errorf("%s: no answer within %v", filepath.Base(p.cmd.Path), d)
+	case <-p.ctx.Done():
+		return "", fmt.Errorf("%s: %w", filepath.Base(p.cmd.Path), p.ctx.Err())
 	}
 }
 
@@ -300,6 +306,8 @@ type clientResult struct {
 // With prof, the first server writes a CPU profile of its broadcast there.
 func scaleOne(ctx context.Context, srvBin, cliBin, lib string, total, shards int, prof string) (cell scaleCell) {
 	cell = scaleCell{Lib: lib, Shards: shards, Conns: total}
+	ctx, cancel := context.WithTimeout(ctx, scaleRunTimeout)
+	defer cancel()
 	var errs []string
 	fail := func(err error) {
 		errs = append(errs, err.Error())
@@ -320,7 +328,7 @@ func scaleOne(ctx context.Context, srvBin, cliBin, lib string, total, shards int
 		if prof != "" && i == 0 {
 			args = append(args, "-broadcast-cpuprofile", prof)
 		}
-		s, err := startScaleProc(srvBin, args...)
+		s, err := startScaleProc(ctx, srvBin, args...)
 		if err != nil {
 			fail(err)
 			return
@@ -375,7 +383,7 @@ func scaleOne(ctx context.Context, srvBin, cliBin, lib string, total, shards int
 		if i < total%shards {
 			n++
 		}
-		cl, err := startScaleProc(cliBin, "-addr", addrs[i], "-n", strconv.Itoa(n), "-src", strconv.Itoa(scaleSources),
+		cl, err := startScaleProc(ctx, cliBin, "-addr", addrs[i], "-n", strconv.Itoa(n), "-src", strconv.Itoa(scaleSources),
 			"-timeout", scaleTimeout.String())
 		if err != nil {
 			fail(err)

@@ -22,7 +22,7 @@ func main() {
 	n := flag.Int("n", 3000, "")
 	flag.Parse()
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	h := conn.Handler(nil, func(ctx context.Context, c *conn.Conn) {
+	serve := func(ctx context.Context, c *conn.Conn) {
 		for {
 			switch *mode {
 			case "appendread":
@@ -51,7 +51,18 @@ func main() {
 				return
 			}
 		}
-	})
+	}
+	var h http.Handler = conn.Handler(nil, serve)
+	if *mode == "bgctx" || *mode == "bgctxnone" {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := conn.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			go func() { defer c.CloseNow(); serve(context.Background(), c) }()
+		})
+		if *mode == "bgctx" { *mode = "echo" } else { *mode = "none" }
+	}
 	go http.Serve(ln, h)
 	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	frame := []byte{0x82, 0x80 | 16, 1, 2, 3, 4}
