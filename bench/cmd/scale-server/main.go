@@ -11,6 +11,9 @@
 //	stats      conns held, Go heap and stack after a collection that
 //	           returns free memory to the OS (the parent reads RSS from
 //	           /proc/PID/status)
+//	heapprofile PATH
+//	           writes a heap profile (with GODEBUG=memprofilerate=1, of
+//	           every object: where each byte of a held connection goes)
 //	broadcast  writes one 16-byte text message to every connection, the
 //	           library's own way (hybi: a PreparedMessage written by a few
 //	           goroutines; gws: its Broadcaster); answers with the time the
@@ -285,6 +288,17 @@ func main() {
 				prof.Close()
 			}
 		default:
+			if path, ok := strings.CutPrefix(sc.Text(), "heapprofile "); ok {
+				// Run with GODEBUG=memprofilerate=1 for every object.
+				runtime.GC()
+				if f, err := os.Create(path); err != nil {
+					r.Err = err.Error()
+				} else {
+					pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+				break
+			}
 			r.Err = "unknown command " + sc.Text()
 		}
 		var ms runtime.MemStats
