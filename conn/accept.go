@@ -6,6 +6,7 @@ import (
 
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/handshake"
+	"github.com/hybi-go/hybi/internal/extneg"
 	"github.com/hybi-go/hybi/raw"
 )
 
@@ -14,10 +15,17 @@ import (
 type AcceptOptions struct {
 	Upgrader handshake.Upgrader
 	// Extensions are the extensions the server supports, for example
-	// deflate.New(nil). They are negotiated with extension.Negotiate: the
-	// client's offers are considered in its order of preference. When
-	// Extensions is not empty it replaces Upgrader.NegotiateExtensions.
+	// deflate.New(nil). They are negotiated with
+	// extension.NegotiateRequest, given the request (see
+	// extension.RequestAccepter): the client's offers are considered in
+	// its order of preference. When Extensions is not empty it replaces
+	// Upgrader.NegotiateExtensions.
 	Extensions []extension.Extension
+	// OnNegotiation, if not nil, is given the outcome of the negotiation
+	// of Extensions when the client offered any: what was agreed, and
+	// what the client offered that was declined, and why (not supported,
+	// declined by the extension, or its reserved bit already taken).
+	OnNegotiation func(*http.Request, *extension.Negotiation)
 	Options
 }
 
@@ -31,15 +39,7 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	if o != nil {
 		ao = *o
 	}
-	var agreed []extension.Agreed
-	if exts := ao.Extensions; len(exts) > 0 {
-		ao.Upgrader.NegotiateExtensions = func(offers []string) (string, error) {
-			resp, a, err := extension.Negotiate(exts, offers)
-			agreed = a
-			return resp, err
-		}
-	}
-	res, err := ao.Upgrader.Upgrade(w, r)
+	res, agreed, err := extneg.Upgrade(w, r, ao.Upgrader, ao.Extensions, ao.OnNegotiation)
 	if err != nil {
 		return nil, err
 	}
@@ -67,16 +67,7 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 	if o != nil {
 		do = *o
 	}
-	var agreed []extension.Agreed
-	if exts := do.Extensions; len(exts) > 0 {
-		do.Dialer.Extensions = extension.Offers(exts)
-		do.Dialer.CheckExtensions = func(resp string) error {
-			a, err := extension.Confirm(exts, resp)
-			agreed = a
-			return err
-		}
-	}
-	res, resp, err := do.Dialer.Dial(ctx, url)
+	res, resp, agreed, err := extneg.Dial(ctx, url, do.Dialer, do.Extensions)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -93,5 +84,7 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 // (server) or extension.Confirm (client) returned for that value, nil if
 // no extension is in use. The Conn owns res.Conn.
 func NewFromResult(res *handshake.Result, role raw.Role, agreed []extension.Agreed, o *Options) *Conn {
-	return newFromNet(res.Conn, res.Buffered, role, res.Subprotocol, res.Extensions, agreed, o)
+	opts := o.withDefaults()
+	rc := raw.NewFromResult(res, role, agreed, opts.rawOptions())
+	return newConn(rc, res.Subprotocol, &opts)
 }

@@ -62,9 +62,8 @@ type RequestAccepter interface {
 // parameters as the server's response gave them, and its Agreed value.
 type Negotiated struct {
 	Element
-	// Agreed is what the extension's Accept or Confirm returned: type-assert
-	// it to the extension's own type to read what was agreed (the
-	// Agreed of package deflate has its parameters as fields).
+	// Agreed is what the extension's Accept or Confirm returned; an
+	// extension that exports its type lets a caller type-assert it.
 	Agreed Agreed
 }
 
@@ -233,18 +232,22 @@ func rsvName(rsv frame.RSV) string {
 
 // Describe pairs the extensions of a Sec-WebSocket-Extensions response
 // with the Agreed values that Negotiate or Confirm returned for it, in
-// order. A value missing from agreed is nil.
+// order. A value missing from agreed is nil; an element missing from the
+// response is empty.
 func Describe(response string, agreed []Agreed) ([]Negotiated, error) {
 	elems, err := Parse(response)
 	if err != nil {
 		return nil, err
 	}
-	if len(elems) == 0 {
+	n := max(len(elems), len(agreed))
+	if n == 0 {
 		return nil, nil
 	}
-	out := make([]Negotiated, len(elems))
-	for i, e := range elems {
-		out[i].Element = e
+	out := make([]Negotiated, n)
+	for i := range out {
+		if i < len(elems) {
+			out[i].Element = elems[i]
+		}
 		if i < len(agreed) {
 			out[i].Agreed = agreed[i]
 		}
