@@ -6,7 +6,6 @@ import (
 
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/handshake"
-	"github.com/hybi-go/hybi/internal/extneg"
 	"github.com/hybi-go/hybi/raw"
 )
 
@@ -14,17 +13,10 @@ import (
 // requests with no subprotocol, with the default session Options.
 type AcceptOptions struct {
 	Upgrader handshake.Upgrader
-	// Extensions are the extensions the server supports, for example
-	// deflate.New(nil). They are negotiated with
-	// extension.NegotiateRequest, given the request (see
-	// extension.RequestAccepter): the client's offers are considered in
-	// its order of preference. When Extensions is not empty it replaces
-	// Upgrader.NegotiateExtensions.
-	Extensions []extension.Extension
-	// OnNegotiation, if not nil, is given the outcome of the negotiation
-	// of Extensions when the client offered any: what was agreed, and
-	// what the client offered that was declined, and why (not supported,
-	// declined by the extension, or its reserved bit already taken).
+	// Extensions (for example deflate.New(nil)) and OnNegotiation are
+	// those of raw.AcceptOptions: negotiated with the request, the
+	// outcome reported. The Conn applies what was agreed to its messages.
+	Extensions    []extension.Extension
 	OnNegotiation func(*http.Request, *extension.Negotiation)
 	Options
 }
@@ -39,11 +31,14 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	if o != nil {
 		ao = *o
 	}
-	res, agreed, err := extneg.Upgrade(w, r, ao.Upgrader, ao.Extensions, ao.OnNegotiation)
+	opts := ao.Options.withDefaults()
+	rc, err := raw.Accept(w, r, &raw.AcceptOptions{
+		Upgrader: ao.Upgrader, Extensions: ao.Extensions, OnNegotiation: ao.OnNegotiation, Options: *opts.rawOptions(),
+	})
 	if err != nil {
 		return nil, err
 	}
-	return NewFromResult(res, raw.Server, agreed, &ao.Options), nil
+	return newConn(rc, rc.Subprotocol(), &opts), nil
 }
 
 // DialOptions configures Dial. The zero value dials with the defaults.
@@ -67,11 +62,12 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 	if o != nil {
 		do = *o
 	}
-	res, resp, agreed, err := extneg.Dial(ctx, url, do.Dialer, do.Extensions)
+	opts := do.Options.withDefaults()
+	rc, resp, err := raw.Dial(ctx, url, &raw.DialOptions{Dialer: do.Dialer, Extensions: do.Extensions, Options: *opts.rawOptions()})
 	if err != nil {
 		return nil, resp, err
 	}
-	return NewFromResult(res, raw.Client, agreed, &do.Options), resp, nil
+	return newConn(rc, rc.Subprotocol(), &opts), resp, nil
 }
 
 // NewFromResult starts the Default session on a connection whose opening

@@ -192,10 +192,14 @@ func (x *extState) decoders() []extension.Decoder {
 }
 
 // New starts the Default session on a Raw session whose opening handshake
-// is done. subprotocol is the one agreed, if any. The Conn owns rc. The
-// extensions rc was started with (raw.NewFromResult, raw.Accept, raw.Dial)
-// are applied to the messages.
+// is done. subprotocol is the one agreed, if any; "" means the one rc
+// records (rc.Subprotocol). The Conn owns rc. The extensions rc was
+// started with (raw.NewFromResult, raw.Accept, raw.Dial) are applied to
+// the messages.
 func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
+	if subprotocol == "" {
+		subprotocol = rc.Subprotocol()
+	}
 	return newConn(rc, subprotocol, o)
 }
 

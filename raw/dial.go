@@ -7,7 +7,6 @@ import (
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/handshake"
-	"github.com/hybi-go/hybi/internal/extneg"
 )
 
 // AcceptOptions configures Accept. The zero value accepts same-origin
@@ -16,14 +15,16 @@ import (
 type AcceptOptions struct {
 	Upgrader handshake.Upgrader
 	// Extensions are the extensions the server supports. They are
-	// negotiated with extension.NegotiateRequest, in place of
-	// Upgrader.NegotiateExtensions. The Raw session does not apply them:
+	// negotiated with extension.NegotiateRequest, given the request (see
+	// extension.RequestAccepter), in place of Upgrader.NegotiateExtensions:
+	// the client's offers are considered in its order of preference. The Raw session does not apply them:
 	// it allows their reserved bits on received frames, and AgreedExtensions
 	// gives the caller their Agreed values to encode and decode with.
 	Extensions []extension.Extension
 	// OnNegotiation, if not nil, is given the outcome of the negotiation
-	// of Extensions (what was agreed, and what was declined and why) when
-	// the client offered any.
+	// of Extensions when the client offered any: what was agreed, and
+	// what the client offered that was declined, and why (not supported,
+	// declined by the extension, or its reserved bit already taken).
 	OnNegotiation func(*http.Request, *extension.Negotiation)
 	Options
 }
@@ -39,7 +40,21 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	if o != nil {
 		ao = *o
 	}
-	res, agreed, err := extneg.Upgrade(w, r, ao.Upgrader, ao.Extensions, ao.OnNegotiation)
+	var agreed []extension.Agreed
+	if exts := ao.Extensions; len(exts) > 0 {
+		ao.Upgrader.NegotiateExtensions = func(offers []string) (string, error) {
+			n, err := extension.NegotiateRequest(r, exts, offers)
+			if err != nil {
+				return "", err
+			}
+			if ao.OnNegotiation != nil {
+				ao.OnNegotiation(r, n)
+			}
+			agreed = n.AgreedValues()
+			return n.Response, nil
+		}
+	}
+	res, err := ao.Upgrader.Upgrade(w, r)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +82,16 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 	if o != nil {
 		do = *o
 	}
-	res, resp, agreed, err := extneg.Dial(ctx, url, do.Dialer, do.Extensions)
+	var agreed []extension.Agreed
+	if exts := do.Extensions; len(exts) > 0 {
+		do.Dialer.Extensions = extension.Offers(exts)
+		do.Dialer.CheckExtensions = func(resp string) error {
+			a, err := extension.Confirm(exts, resp)
+			agreed = a
+			return err
+		}
+	}
+	res, resp, err := do.Dialer.Dial(ctx, url)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -76,13 +100,14 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 
 // agreedExts is what the opening handshake agreed.
 type agreedExts struct {
-	header string // the server's Sec-WebSocket-Extensions value
-	agreed []extension.Agreed
+	subprotocol string
+	header      string // the server's Sec-WebSocket-Extensions value
+	agreed      []extension.Agreed
 }
 
 // NewFromResult starts a Raw session on a connection whose opening
 // handshake is done, as New does with res.Conn and res.Buffered, and
-// records the extensions agreed: res.Extensions is the server's
+// records the subprotocol and the extensions agreed: res.Extensions is the server's
 // Sec-WebSocket-Extensions value, agreed what extension.Negotiate (server)
 // or extension.Confirm (client) returned for it. Their reserved bits are
 // added to o.AllowedRSV. The Conn owns res.Conn.
@@ -95,10 +120,19 @@ func NewFromResult(res *handshake.Result, role Role, agreed []extension.Agreed, 
 		opts.AllowedRSV |= a.RSV()
 	}
 	c := New(res.Conn, res.Buffered, role, &opts)
-	if res.Extensions != "" || len(agreed) > 0 {
-		c.ext = &agreedExts{header: res.Extensions, agreed: agreed}
+	if res.Subprotocol != "" || res.Extensions != "" || len(agreed) > 0 {
+		c.ext = &agreedExts{subprotocol: res.Subprotocol, header: res.Extensions, agreed: agreed}
 	}
 	return c
+}
+
+// Subprotocol returns the subprotocol agreed in the opening handshake
+// given to NewFromResult (RFC 6455, Section 1.9), or "".
+func (c *Conn) Subprotocol() string {
+	if c.ext == nil {
+		return ""
+	}
+	return c.ext.subprotocol
 }
 
 // Extensions returns the server's Sec-WebSocket-Extensions value given to
