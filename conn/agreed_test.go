@@ -136,13 +136,13 @@ func TestAgreedExtensionsPerUser(t *testing.T) {
 }
 
 // TestNewAppliesRawExtensions: a Raw session started by raw.Accept knows
-// what was agreed, and conn.New on it compresses and decompresses
-// accordingly (before, conn.New dropped the extensions the Raw session
+// what was agreed, and conn.New on it takes its subprotocol and compresses
+// and decompresses accordingly (before, conn.New dropped the extensions the Raw session
 // had allowed the bits of).
 func TestNewAppliesRawExtensions(t *testing.T) {
 	done := make(chan error, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc, err := raw.Accept(w, r, &raw.AcceptOptions{Extensions: exts(nil)})
+		rc, err := raw.Accept(w, r, &raw.AcceptOptions{Extensions: exts(nil), Upgrader: handshake.Upgrader{Subprotocols: []string{"chat"}}})
 		if err != nil {
 			done <- err
 			return
@@ -154,6 +154,10 @@ func TestNewAppliesRawExtensions(t *testing.T) {
 		}
 		c := conn.New(rc, "", nil)
 		defer c.CloseNow()
+		if c.Subprotocol() != "chat" || c.Extensions() != "permessage-deflate" {
+			done <- errors.New("conn.New: subprotocol " + c.Subprotocol() + ", extensions " + c.Extensions())
+			return
+		}
 		ctx := context.Background()
 		typ, p, err := c.Read(ctx)
 		if err == nil {
@@ -163,7 +167,9 @@ func TestNewAppliesRawExtensions(t *testing.T) {
 		c.Read(ctx)
 	}))
 	defer srv.Close()
-	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"), &conn.DialOptions{Extensions: exts(nil)})
+	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"), &conn.DialOptions{
+		Extensions: exts(nil), Dialer: handshake.Dialer{Subprotocols: []string{"chat"}},
+	})
 	if c.Extensions() != "permessage-deflate" {
 		t.Fatalf("agreed %q", c.Extensions())
 	}

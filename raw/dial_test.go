@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,5 +103,49 @@ func TestDialAcceptFailures(t *testing.T) {
 	var he *handshake.Error
 	if err := <-errc; !errors.As(err, &he) || he.StatusCode != http.StatusForbidden || !errors.Is(err, handshake.ErrOriginNotAllowed) {
 		t.Fatalf("Accept: %v", err)
+	}
+}
+
+// rsv2 is an Agreed extension on RSV2 with no codec.
+type rsv2 struct{}
+
+func (rsv2) RSV() frame.RSV                { return frame.RSV2 }
+func (rsv2) NewEncoder() extension.Encoder { return nil }
+func (rsv2) NewDecoder() extension.Decoder { return nil }
+
+// TestNewFromResultRecords: NewFromResult adds the agreed bits to the
+// caller's, records the subprotocol and the extensions, hands out copies,
+// and copes with a header given by hand that does not parse.
+func TestNewFromResultRecords(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	res := &handshake.Result{Conn: a, Subprotocol: "chat", Extensions: "x-two; p=1"}
+	c := raw.NewFromResult(res, raw.Server, []extension.Agreed{rsv2{}}, &raw.Options{AllowedRSV: frame.RSV3})
+	defer c.Close()
+	if c.AllowedRSV() != frame.RSV2|frame.RSV3 || c.Subprotocol() != "chat" || c.Extensions() != "x-two; p=1" {
+		t.Fatalf("allowed %#x subprotocol %q extensions %q", c.AllowedRSV(), c.Subprotocol(), c.Extensions())
+	}
+	got := c.AgreedExtensions()
+	if v, _ := got[0].Get("p"); len(got) != 1 || got[0].Name != "x-two" || v != "1" || got[0].Agreed != (rsv2{}) {
+		t.Fatalf("agreed %+v", got)
+	}
+	got[0].Name, got[0].Params[0].Value = "changed", "2"
+	if again := c.AgreedExtensions(); again[0].Name != "x-two" || again[0].Params[0].Value != "1" {
+		t.Fatalf("a caller's change shows through: %+v", again)
+	}
+
+	a2, b2 := net.Pipe()
+	defer b2.Close()
+	c2 := raw.NewFromResult(&handshake.Result{Conn: a2, Extensions: "x-two;"}, raw.Server, []extension.Agreed{rsv2{}}, nil)
+	defer c2.Close()
+	if got := c2.AgreedExtensions(); len(got) != 1 || got[0].Name != "" || got[0].Agreed != (rsv2{}) {
+		t.Fatalf("unparsable header: %+v", got)
+	}
+	a3, b3 := net.Pipe()
+	defer b3.Close()
+	c3 := raw.New(a3, nil, raw.Client, nil)
+	defer c3.Close()
+	if c3.AgreedExtensions() != nil || c3.Subprotocol() != "" || c3.Extensions() != "" || c3.AllowedRSV() != 0 {
+		t.Fatal("New records a handshake it was not given")
 	}
 }
