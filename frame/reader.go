@@ -16,8 +16,8 @@ const DefaultMaxPayload = 32 << 20
 //
 // A Reader does no buffering of its own: wrap a network stream in a
 // bufio.Reader. It is not safe for concurrent use. After an error other
-// than the io.EOF that ends a payload, every call returns that error: the
-// stream cannot be framed any further.
+// than the io.EOF that ends a payload, every call returns that error, as a
+// session closes the connection on any of them.
 type Reader struct {
 	// MaxPayload is the largest payload length Next accepts; a header
 	// announcing more is ErrFrameTooBig. 0 means DefaultMaxPayload,
@@ -56,11 +56,12 @@ func (fr *Reader) Reset(r io.Reader) {
 // Next skips whatever is left of the current frame's payload and reads the
 // next header. It returns io.EOF when the stream ends cleanly between two
 // frames, a *TruncatedError (which wraps io.ErrUnexpectedEOF) when it ends
-// inside a header or inside the payload being skipped, ErrLengthOverflow for a 64-bit length with its top
-// bit set, ErrFrameTooBig for a length over MaxPayload, and with Validate
+// inside a header or inside the payload being skipped, ErrLengthOverflow
+// for a 64-bit length with its top bit set, ErrFrameTooBig for a length
+// over MaxPayload (before any of that payload is read), and with Validate
 // the *ProtocolError of the first rule the header breaks. The header is
-// returned along with a rule error (not with a decoding error), so that a
-// tool can report what it refused.
+// returned along with ErrFrameTooBig and a rule error, so that a tool can
+// report what it refused.
 func (fr *Reader) Next() (Header, error) {
 	if fr.err != nil {
 		return Header{}, fr.err
@@ -88,7 +89,7 @@ func (fr *Reader) Next() (Header, error) {
 		max = DefaultMaxPayload
 	}
 	if max > 0 && h.Length > max {
-		return Header{}, fr.fail(ErrFrameTooBig)
+		return h, fr.fail(ErrFrameTooBig)
 	}
 	if fr.Validate {
 		if err := Check(h, fr.Role, fr.AllowedRSV); err != nil {

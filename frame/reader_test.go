@@ -106,8 +106,8 @@ func TestReaderLimits(t *testing.T) {
 	// Only the header is there: the limit must refuse it before any
 	// payload is read or buffered.
 	fr := frame.NewReader(bytes.NewReader(big))
-	if _, err := fr.Next(); err != frame.ErrFrameTooBig {
-		t.Fatalf("default limit: %v", err)
+	if h, err := fr.Next(); err != frame.ErrFrameTooBig || h.Length != frame.DefaultMaxPayload+1 {
+		t.Fatalf("default limit: %+v %v", h, err)
 	}
 	if _, err := fr.Next(); err != frame.ErrFrameTooBig {
 		t.Fatalf("the error does not stick: %v", err)
