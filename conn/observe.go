@@ -249,16 +249,29 @@ func (x *extra) observeMessage(c *Conn, e MessageEvent) {
 	}
 }
 
-// observeIn reports a message read to its end.
+// observeIn reports a message read to its end. It inlines to a nil
+// check: the work is in reportIn.
 func (m *messageReader) observeIn() {
+	if m.c.x.Load() != nil {
+		m.reportIn()
+	}
+}
+
+func (m *messageReader) reportIn() {
 	if x := m.c.observed(); x != nil {
 		x.observeMessage(m.c, MessageEvent{Dir: In, Type: m.typ, Size: m.n, Wire: m.wn})
 	}
 }
 
 // observeOut reports a message written whole: size bytes of payload that
-// went out as wire bytes.
+// went out as wire bytes. It inlines to a nil check.
 func (c *Conn) observeOut(typ MessageType, size, wire int64) {
+	if c.x.Load() != nil {
+		c.reportOut(typ, size, wire)
+	}
+}
+
+func (c *Conn) reportOut(typ MessageType, size, wire int64) {
 	if x := c.observed(); x != nil {
 		x.observeMessage(c, MessageEvent{Dir: Out, Type: typ, Size: size, Wire: wire})
 	}
