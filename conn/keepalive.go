@@ -31,11 +31,11 @@ func (c *Conn) keepaliveTick() {
 	}
 	x := c.extras()
 	x.pingMu.Lock()
-	x.keepaliveAt = time.Now()
+	x.keepaliveAt = sinceEpoch()
 	x.pingMu.Unlock()
 	c.pongPending.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.PongTimeout)
-	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, x.keepalivePayload())
+	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, c.keepalivePayload())
 	cancel()
 	if cutByContext(ctx, err) {
 		// The ping could not go out within PongTimeout: a write to a
@@ -72,9 +72,9 @@ func (c *Conn) stopKeepalive() {
 }
 
 // keepalivePayload returns the payload of keepalive pings.
-func (x *extra) keepalivePayload() []byte {
-	if x.pingPayload != nil {
-		return x.pingPayload
+func (c *Conn) keepalivePayload() []byte {
+	if p := c.opts.PingPayload; p != nil {
+		return p
 	}
 	return defaultPingPayload
 }

@@ -118,26 +118,28 @@ type Stats struct {
 	WireBytesIn, WireBytesOut int64
 }
 
-// extra is the state of a connection that only some connections need:
-// the hooks of Options, Ping's waiters and the round-trip time. It is
-// allocated when one of those is used, so that a plain connection does
-// not carry it.
+// extra is the state that only some connections need: Ping's waiters,
+// the round-trip time and, with an Observer, the observation. It is
+// allocated on first use, or with the connection when keepalive or an
+// Observer is set, so that a plain connection does not carry it; it is
+// kept small (64 bytes) since a keepalive makes every connection carry
+// it.
 type extra struct {
-	obs         Observer
-	onPong      func(payload []byte)
-	pingPayload []byte // of keepalive pings
-
-	// Ping's waiters and the keepalive ping's send time.
 	pingMu      sync.Mutex
-	pings       []*pingWaiter
+	pings       []*pingWaiter // oldest first
 	pingSeq     uint64
-	keepaliveAt time.Time // under pingMu
+	keepaliveAt int64 // when the keepalive ping went out, as sinceEpoch; under pingMu
 
 	lastRTT atomic.Int64 // nanoseconds; 0 before the first pong
 
-	// Observation. evMu makes one connection's events sequential and
-	// orders Closed after all the others; the counts are atomic so that
-	// Stats may be called from anywhere, a hook included.
+	obs *observation // set when made, nil without an Observer
+}
+
+// observation is the state of an observed connection. evMu makes its
+// events sequential and orders Closed after all the others; the counts
+// are atomic so that Stats may be called from anywhere, a hook included.
+type observation struct {
+	o        Observer
 	evMu     sync.Mutex
 	closed   bool // Closed was delivered; under evMu
 	sent     atomic.Int32
@@ -156,9 +158,15 @@ type extra struct {
 // pingWaiter is a Ping waiting for the pong that echoes payload.
 type pingWaiter struct {
 	payload []byte
-	sentAt  time.Time
+	sentAt  int64 // sinceEpoch
 	done    chan struct{}
 }
+
+// epoch is what ping times are measured from: an int64 of monotonic time
+// is a third of a time.Time.
+var epoch = time.Now()
+
+func sinceEpoch() int64 { return int64(time.Since(epoch)) + 1 } // never 0, which means none
 
 // DefaultPingPayload is the payload of keepalive pings when
 // Options.PingPayload is nil.
@@ -166,10 +174,14 @@ const DefaultPingPayload = "keepalive"
 
 // newExtra returns the extra state the options ask for, or nil.
 func newExtra(o *Options) *extra {
-	if o.Observer == nil && o.OnPong == nil && o.PingPayload == nil && o.PingInterval <= 0 {
+	if o.Observer == nil && o.PingInterval <= 0 {
 		return nil
 	}
-	return &extra{obs: o.Observer, onPong: o.OnPong, pingPayload: o.PingPayload}
+	x := new(extra)
+	if o.Observer != nil {
+		x.obs = &observation{o: o.Observer}
+	}
+	return x
 }
 
 // extras returns c's extra state, making it on first use.
@@ -181,10 +193,10 @@ func (c *Conn) extras() *extra {
 	return c.x.Load()
 }
 
-// observed returns c's extra state when an Observer is set, else nil.
-func (c *Conn) observed() *extra {
-	if x := c.x.Load(); x != nil && x.obs != nil {
-		return x
+// observed returns c's observation when an Observer is set, else nil.
+func (c *Conn) observed() *observation {
+	if x := c.x.Load(); x != nil {
+		return x.obs
 	}
 	return nil
 }
@@ -213,7 +225,7 @@ func (c *Conn) RTT() time.Duration {
 }
 
 // event delivers one event to the observer, unless Closed was delivered.
-func (x *extra) event(f func()) {
+func (x *observation) event(f func()) {
 	x.evMu.Lock()
 	defer x.evMu.Unlock()
 	if !x.closed {
@@ -225,14 +237,14 @@ func (c *Conn) observeOpened() {
 	if x := c.observed(); x != nil {
 		x.evMu.Lock()
 		defer x.evMu.Unlock()
-		x.obs.Opened(c)
+		x.o.Opened(c)
 	}
 }
 
 // observeMessage counts a message and reports it. It is called on every
 // message when an Observer is set; the closure of event would allocate,
 // so it locks itself.
-func (x *extra) observeMessage(c *Conn, e MessageEvent) {
+func (x *observation) observeMessage(c *Conn, e MessageEvent) {
 	if e.Dir == In {
 		x.msgIn.Add(1)
 		x.bytesIn.Add(e.Size)
@@ -245,7 +257,7 @@ func (x *extra) observeMessage(c *Conn, e MessageEvent) {
 	x.evMu.Lock()
 	defer x.evMu.Unlock()
 	if !x.closed {
-		x.obs.Message(c, e)
+		x.o.Message(c, e)
 	}
 }
 
@@ -282,7 +294,7 @@ func (c *Conn) reportOut(typ MessageType, size, wire int64) {
 // change of the queue's length.
 func (c *Conn) observeSendQueue(depth int) {
 	if x := c.observed(); x != nil {
-		x.event(func() { x.obs.SendQueue(c, depth) })
+		x.event(func() { x.o.SendQueue(c, depth) })
 	}
 }
 
@@ -311,14 +323,15 @@ func (c *Conn) observeClosed(err error) {
 		return
 	}
 	x.closed = true
-	x.obs.Closed(c, e)
+	x.o.Closed(c, e)
 }
 
 // gotRTT records a ping's round-trip time.
 func (c *Conn) gotRTT(x *extra, rtt time.Duration) {
-	x.lastRTT.Store(int64(max(rtt, 1)))
-	if x.obs != nil {
-		x.event(func() { x.obs.PingRTT(c, rtt) })
+	rtt = max(rtt, 1)
+	x.lastRTT.Store(int64(rtt))
+	if ob := x.obs; ob != nil {
+		ob.event(func() { ob.o.PingRTT(c, rtt) })
 	}
 }
 

@@ -422,7 +422,7 @@ func (c *Conn) PingWith(ctx context.Context, payload []byte) error {
 		return ErrPingPayload
 	}
 	x := c.extras()
-	w := &pingWaiter{payload: append([]byte(nil), payload...), sentAt: time.Now(), done: make(chan struct{})}
+	w := &pingWaiter{payload: append([]byte(nil), payload...), sentAt: sinceEpoch(), done: make(chan struct{})}
 	x.pingMu.Lock()
 	x.pings = append(x.pings, w)
 	x.pingMu.Unlock()
@@ -456,27 +456,25 @@ func (x *extra) removePing(w *pingWaiter) {
 // the round trip and calls the pong hook. p is valid during the call only.
 func (c *Conn) gotPong(p []byte) {
 	pending := c.pongPending.Swap(false)
-	x := c.x.Load()
-	if x == nil {
-		return
+	if x := c.x.Load(); x != nil {
+		now := sinceEpoch()
+		x.pingMu.Lock()
+		var sentAt int64
+		if i := slices.IndexFunc(x.pings, func(w *pingWaiter) bool { return bytes.Equal(w.payload, p) }); i >= 0 {
+			w := x.pings[i]
+			x.pings = slices.Delete(x.pings, i, i+1)
+			// w.sentAt was taken before its ping went out.
+			sentAt = w.sentAt
+			close(w.done)
+		} else if pending && x.keepaliveAt != 0 && bytes.Equal(p, c.keepalivePayload()) {
+			sentAt = x.keepaliveAt
+		}
+		x.pingMu.Unlock()
+		if sentAt != 0 {
+			c.gotRTT(x, time.Duration(now-sentAt))
+		}
 	}
-	now := time.Now()
-	x.pingMu.Lock()
-	var sentAt time.Time
-	if i := slices.IndexFunc(x.pings, func(w *pingWaiter) bool { return bytes.Equal(w.payload, p) }); i >= 0 {
-		w := x.pings[i]
-		x.pings = slices.Delete(x.pings, i, i+1)
-		// w.sentAt was set before its ping went out, so before its pong.
-		sentAt = w.sentAt
-		close(w.done)
-	} else if pending && !x.keepaliveAt.IsZero() && bytes.Equal(p, x.keepalivePayload()) {
-		sentAt = x.keepaliveAt
-	}
-	x.pingMu.Unlock()
-	if !sentAt.IsZero() {
-		c.gotRTT(x, now.Sub(sentAt))
-	}
-	if x.onPong != nil {
-		x.onPong(p)
+	if f := c.opts.OnPong; f != nil {
+		f(p)
 	}
 }
