@@ -455,17 +455,7 @@ func TestObserverConcurrentTotals(t *testing.T) {
 	const conns, msgs = 16, 50
 	var counters conn.Counters
 	o := conn.Options{Observer: &counters}
-	srv := httptest.NewServer(conn.Handler(&conn.AcceptOptions{Options: o}, func(ctx context.Context, c *conn.Conn) {
-		for {
-			typ, p, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, p); err != nil {
-				return
-			}
-		}
-	}))
+	srv := httptest.NewServer(conn.Handler(&conn.AcceptOptions{Options: o}, echoServe))
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	var wg sync.WaitGroup
@@ -663,14 +653,6 @@ func TestPingPayloadPongHookRTT(t *testing.T) {
 	}
 }
 
-// pipePairWith is pipePair with options for both ends.
-func pipePairWith(o *conn.Options) (client, server *conn.Conn) {
-	a, b := net.Pipe()
-	client = conn.New(raw.New(a, nil, raw.Client, nil), "", o)
-	server = conn.New(raw.New(b, nil, raw.Server, nil), "", o)
-	return client, server
-}
-
 // BenchmarkEchoObserver is BenchmarkEchoPipe without an observer and
 // with Counters on both ends: what observing costs per round trip (two
 // messages written, two read, each reported).
@@ -693,29 +675,7 @@ func BenchmarkEchoObserver(b *testing.B) {
 // TestObservedSteadyStateAllocs is TestSteadyStateAllocs with an
 // observer on both ends: reporting events allocates nothing either.
 func TestObservedSteadyStateAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are not meaningful under the race detector")
-	}
-	var counters conn.Counters
-	c, s := pipePairWith(&conn.Options{Observer: &counters})
-	defer c.CloseNow()
-	defer s.CloseNow()
-	go echoLoop(s, make([]byte, 1024))
-	msg := make([]byte, 1024)
-	buf := make([]byte, 1024)
-	ctx := context.Background()
-	allocs := testing.AllocsPerRun(200, func() {
-		if err := c.Write(ctx, conn.MessageBinary, msg); err != nil {
-			t.Fatal(err)
-		}
-		_, r, err := c.Reader(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadFull(r, buf); err != nil {
-			t.Fatal(err)
-		}
-	})
+	allocs, c := echoAllocs(t, &conn.Options{Observer: new(conn.Counters)})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per observed echo, want 0", allocs)
 	}
