@@ -138,9 +138,12 @@ func (h *Hub) Add(c *conn.Conn) *Member {
 // Messages still queued for m are discarded. The connection is left open.
 // Remove may be called more than once.
 func (h *Hub) Remove(m *Member) {
+	defer func() {
+		// Deferred, so that a panicking OnLeave stops the writer too.
+		m.once.Do(func() { close(m.leave) })
+		<-m.done
+	}()
 	h.detach(m)
-	m.once.Do(func() { close(m.leave) })
-	<-m.done
 }
 
 // detach takes m out of the member list, so that no more broadcasts reach

@@ -12,7 +12,10 @@ package hub
 // must not call Add or Remove, which wait for them: that deadlocks. A
 // slow one delays the Add or Remove that called it and every change
 // after it, never a broadcast. A panic unwinds that call, and the hub
-// stays usable.
+// stays usable: Add has added the member (which the caller then has no
+// handle to remove), Remove has removed it and stopped its writer. On a
+// member's writer goroutine, a panic ends the program, as any panic in a
+// goroutine of its own does.
 
 // beginChange takes the lock that orders the notifications, when there
 // are any to deliver. It reports whether it did.

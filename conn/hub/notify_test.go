@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -150,5 +151,39 @@ func TestLeaveOnSlowConsumer(t *testing.T) {
 	got := <-fast
 	if len(got) != queue+3 || got[0] != "welcome" || got[1] != "0" || got[queue+2] != "someone left" {
 		t.Fatalf("fast member got %q", got)
+	}
+}
+
+// TestPanickingLeave checks what the notes on notifications promise of a
+// panicking OnLeave: Remove panics, and the member is gone with its
+// writer stopped; the hub goes on.
+func TestPanickingLeave(t *testing.T) {
+	var armed atomic.Bool // for the first Remove only
+	armed.Store(true)
+	h := hub.New(&hub.Options{OnLeave: func(*hub.Member, int) {
+		if armed.Swap(false) {
+			panic("leave")
+		}
+	}})
+	m, _ := pipeMember(t, h, nil)
+	func() {
+		defer func() {
+			if r := recover(); r != "leave" {
+				t.Errorf("Remove recovered %v, want OnLeave's panic", r)
+			}
+		}()
+		h.Remove(m)
+	}()
+	select {
+	case <-m.Done():
+	default:
+		t.Fatal("the member's writer still runs")
+	}
+	if h.Len() != 0 || m.Send(conn.NewPreparedMessage(conn.MessageText, nil)) {
+		t.Fatalf("member still in the hub: Len %d", h.Len())
+	}
+	m2, _ := pipeMember(t, h, nil)
+	if h.Len() != 1 || !m2.Send(conn.NewPreparedMessage(conn.MessageText, []byte("x"))) {
+		t.Fatal("hub unusable after the panic")
 	}
 }
