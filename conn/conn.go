@@ -136,9 +136,12 @@ func (o *Options) rawOptions() *raw.Options {
 // written with Writer is sent frame by frame, and control frames (a pong,
 // a ping, a close) can go out between its frames.
 type Conn struct {
-	rc          *raw.Conn
-	opts        Options
-	subprotocol string
+	rc   *raw.Conn
+	opts settings
+	// rare holds the options few connections set (OnPong, PingPayload)
+	// and a subprotocol other than rc's; nil when there are none. Kept
+	// out of Conn, whose size every idle connection pays.
+	rare *rareOptions
 
 	// ext holds the extensions agreed in the opening handshake and their
 	// per-message state; nil when none were, which keeps a plain
@@ -176,6 +179,21 @@ type Conn struct {
 	closeSent    bool // under mu
 	closing      bool // under mu: Close was called
 	keepaliveArm bool // next keepalive tick checks for the pong
+}
+
+// settings are the Options a Conn consults, copied into every Conn; the
+// buffer sizes and frame limit live in the Raw session, and the rarely
+// set options in rareOptions (TestConnSize keeps Conn in its size class).
+type settings struct {
+	ReadLimit                               int64
+	PingInterval, PongTimeout, CloseTimeout time.Duration
+}
+
+// rareOptions are the options only some connections set.
+type rareOptions struct {
+	subprotocol string // when it differs from the Raw session's
+	pingPayload []byte
+	onPong      func(payload []byte)
 }
 
 // extState is what a connection with extensions needs beyond a plain
@@ -226,15 +244,22 @@ func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 // newConn is New. It applies the extensions rc records (whose reserved
 // bits rc allows, see raw.NewFromResult).
 func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
+	opts := o.withDefaults()
 	c := &Conn{
-		rc:          rc,
-		opts:        o.withDefaults(),
-		subprotocol: subprotocol,
-		client:      rc.Role() == raw.Client,
+		rc: rc,
+		opts: settings{ReadLimit: opts.ReadLimit, PingInterval: opts.PingInterval,
+			PongTimeout: opts.PongTimeout, CloseTimeout: opts.CloseTimeout},
+		client: rc.Role() == raw.Client,
+	}
+	if subprotocol != rc.Subprotocol() || opts.PingPayload != nil || opts.OnPong != nil {
+		c.rare = &rareOptions{pingPayload: opts.PingPayload, onPong: opts.OnPong}
+		if subprotocol != rc.Subprotocol() {
+			c.rare.subprotocol = subprotocol
+		}
 	}
 	c.msg.c = c
 	c.mw.c = c
-	if x := newExtra(&c.opts); x != nil {
+	if x := newExtra(&opts); x != nil {
 		c.x.Store(x)
 	}
 	for _, x := range rc.AgreedExtensions() {
@@ -262,7 +287,12 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 }
 
 // Subprotocol returns the subprotocol agreed in the opening handshake, or "".
-func (c *Conn) Subprotocol() string { return c.subprotocol }
+func (c *Conn) Subprotocol() string {
+	if c.rare != nil && c.rare.subprotocol != "" {
+		return c.rare.subprotocol
+	}
+	return c.rc.Subprotocol()
+}
 
 // Extensions returns the extensions agreed in the opening handshake, as
 // the server listed them in its Sec-WebSocket-Extensions header (RFC 6455,

@@ -73,8 +73,8 @@ func (c *Conn) stopKeepalive() {
 
 // keepalivePayload returns the payload of keepalive pings.
 func (c *Conn) keepalivePayload() []byte {
-	if p := c.opts.PingPayload; p != nil {
-		return p
+	if c.rare != nil && c.rare.pingPayload != nil {
+		return c.rare.pingPayload
 	}
 	return defaultPingPayload
 }

@@ -474,7 +474,7 @@ func (c *Conn) gotPong(p []byte) {
 			c.gotRTT(x, time.Duration(now-sentAt))
 		}
 	}
-	if f := c.opts.OnPong; f != nil {
-		f(p)
+	if c.rare != nil && c.rare.onPong != nil {
+		c.rare.onPong(p)
 	}
 }
