@@ -63,6 +63,16 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 			return 0, nil, err
 		}
 	}
+	if c.ctl == nil {
+		// Wait for the peer here, with a short stack, rather than at
+		// the bottom of nextData's: a goroutine that waited deep keeps
+		// a 4 KiB stack for as long as its connection idles (see
+		// raw.Conn.ReadAhead). Errors other than ctx's are nextData's.
+		if err := c.rc.ReadAhead(ctx); err != nil && cutByContext(ctx, err) {
+			m.release()
+			return 0, nil, err
+		}
+	}
 	h, err := c.nextData(ctx)
 	if err != nil {
 		m.release()

@@ -2,8 +2,14 @@
 
 package raw
 
+import "context"
+
 type idleReader struct{}
 
 func (c *Conn) initIdle() {}
 
 func (c *Conn) readIdle() (bool, error) { return false, nil }
+
+// ReadAhead does nothing where sockets cannot be waited on without a
+// buffer: NextFrame waits.
+func (c *Conn) ReadAhead(ctx context.Context) error { return nil }

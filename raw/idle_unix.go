@@ -3,6 +3,7 @@
 package raw
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
@@ -101,4 +102,40 @@ func (c *Conn) idleReadError(err error) error {
 		return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", e)}
 	}
 	return err
+}
+
+// ReadAhead waits, when nothing of the next frame has arrived yet, until
+// the peer sends, and reads what arrived into the read buffer, so that the
+// NextFrame after it finds the header there. It does nothing when bytes
+// are buffered, a frame's payload is still to be read, or the connection
+// is not a socket.
+//
+// It is for a goroutine that serves one connection: called at a shallow
+// point of its stack (package conn calls it at the top of Reader), the
+// wait for an idle peer, and the read system call that ends it, are made
+// with a short stack rather than at the bottom of NextFrame's. A
+// goroutine's stack grows when a call goes deeper than it has room for,
+// and the runtime never gives it back while the goroutine waits, so one
+// deep wait makes every idle connection hold a 4 KiB stack instead of
+// 2 KiB.
+//
+// ctx bounds the wait as it bounds NextFrame: when it is done ReadAhead
+// returns ctx.Err() and the connection stays usable. Any other error is
+// kept, and returned by the next NextFrame, as its own would be.
+func (c *Conn) ReadAhead(ctx context.Context) error {
+	if c.rerr != nil || c.remain > 0 || c.r < c.w || c.rpooled != nil || c.idle == nil {
+		return nil
+	}
+	armed := c.rdeadl.arm(c.nc, ctx)
+	_, err := c.readIdle()
+	if armed {
+		c.rdeadl.disarm(c.nc)
+	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && isTimeout(err) {
+		return ctx.Err()
+	}
+	return c.failRead(err)
 }
