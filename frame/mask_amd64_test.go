@@ -1,0 +1,16 @@
+//go:build amd64 && !purego
+
+package frame
+
+// maskImpls are the masking loops this CPU can run, by name; Mask uses one
+// of them, and TestMaskImplementations checks each.
+func maskImpls() map[string]func([]byte, uint32) {
+	m := map[string]func([]byte, uint32){
+		"generic": maskGeneric,
+		"sse2":    func(b []byte, k uint32) { maskAsm(&b[0], len(b), k, false) },
+	}
+	if hasAVX2 {
+		m["avx2"] = func(b []byte, k uint32) { maskAsm(&b[0], len(b), k, true) }
+	}
+	return m
+}
