@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package frame
+
+func asciiPrefix(p []byte) int { return asciiPrefixGeneric(p) }
