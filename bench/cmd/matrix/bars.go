@@ -210,6 +210,7 @@ func (r *results) bars() []bar {
 			bars = append(bars, bar{name, "not measured", "N/A"})
 		}
 	}
+	bars = append(bars, r.microBars()...)
 	return bars
 }
 

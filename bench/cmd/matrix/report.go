@@ -104,6 +104,7 @@ type results struct {
 	Deflate []deflateCell `json:"deflate"`
 	H2      []h2Cell      `json:"h2,omitempty"`
 	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
+	Micro   []microCell   `json:"micro,omitempty"`
 	Bars    []bar         `json:"bars"`
 }
 
@@ -293,6 +294,7 @@ func (r *results) markdown() string {
 	}
 
 	r.h2Markdown(p)
+	r.microMarkdown(p)
 
 	if len(r.Startup) > 0 {
 		p("## Startup\n\nFrom exec of the server binary to the first echo on a fresh connection (median of %d); \"listening\" is when the server printed its address.\n\n", r.Startup[0].Samples)
@@ -379,5 +381,5 @@ func (r *results) errors() []string {
 	for _, c := range r.Deflate {
 		add("deflate", c.Lib, c.Err)
 	}
-	return append(e, r.h2Errors()...)
+	return append(append(e, r.h2Errors()...), r.microErrors()...)
 }
