@@ -8,6 +8,16 @@ package frame
 // to SSE2, which every amd64 CPU has, when it is false.
 var hasAVX2 = detectAVX2()
 
+// hasBMI2 reports whether the CPU has BMI2's SHRX, a shift by any register
+// that leaves the flags alone, which utf8_amd64.s's automaton uses.
+var hasBMI2 = func() bool {
+	if maxLeaf, _, _, _ := cpuid(0, 0); maxLeaf < 7 {
+		return false
+	}
+	_, ebx7, _, _ := cpuid(7, 0)
+	return ebx7&(1<<8) != 0
+}()
+
 func detectAVX2() bool {
 	_, _, ecx1, _ := cpuid(1, 0)
 	const osxsave, avx = 1 << 27, 1 << 28

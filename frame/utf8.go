@@ -24,6 +24,11 @@ func (v *UTF8) Write(p []byte) bool {
 	if s == utf8Reject {
 		return false
 	}
+	// stretch is how much text the automaton takes before looking for
+	// ASCII again: short after ASCII, so that a stray é in English costs
+	// little, and doubling while the text stays multibyte, so that the
+	// calls of a long run of Greek or Chinese cost little.
+	stretch := utf8MinStretch
 	for len(p) > 0 {
 		// Between sequences, skip ASCII a word, or a vector, at a time.
 		if s == utf8Accept && len(p) >= 8 && binary.LittleEndian.Uint64(p)&0x8080808080808080 == 0 {
@@ -32,21 +37,68 @@ func (v *UTF8) Write(p []byte) bool {
 			} else {
 				p = p[asciiPrefixGeneric(p):]
 			}
+			stretch = utf8MinStretch
 		}
 		// Then run the automaton over the next stretch. The reject state
 		// is a sink, so checking for it once a stretch is enough to fail
 		// on the piece that holds the first impossible byte.
-		n := min(len(p), 64)
-		for _, c := range p[:n] {
-			s = utf8DFA[c] >> (s & 63)
+		n := min(len(p), stretch)
+		if n >= utf8MinStretch {
+			s = utf8Run2(s, p[:n])
+		} else {
+			for _, c := range p[:n] {
+				s = utf8DFA[c] >> (s & 63)
+			}
+			s &= 63
 		}
 		p = p[n:]
-		if s &= 63; s == utf8Reject {
+		if s == utf8Reject {
 			break
 		}
+		stretch = min(2*stretch, utf8MaxStretch)
 	}
 	v.state = uint8(s)
 	return s != utf8Reject
+}
+
+// The bounds of the automaton's stretch between looks for ASCII.
+const utf8MinStretch, utf8MaxStretch = 64, 1024
+
+// utf8Run2 runs the automaton from state s over p as two interleaved
+// streams, the halves of p, so that the two chains of shifts overlap. The
+// second half starts where a character does: at most three continuation
+// bytes past the middle, or else p holds four in a row and is invalid,
+// which the second stream, starting between sequences, finds. The text is
+// valid so far if the first half ends between sequences and the second
+// is; its state is then the second's.
+func utf8Run2(s uint64, p []byte) uint64 {
+	mid := len(p) / 2
+	for end := mid + 3; mid < end && p[mid]&0xC0 == 0x80; mid++ {
+	}
+	a, b := p[:mid], p[mid:]
+	m := min(len(a), len(b))
+	s, t := dfaRun2(s, utf8Accept, a[:m], b[:m])
+	for _, c := range a[m:] {
+		s = utf8DFA[c] >> (s & 63)
+	}
+	for _, c := range b[m:] {
+		t = utf8DFA[c] >> (t & 63)
+	}
+	if s&63 != utf8Accept {
+		return utf8Reject
+	}
+	return t & 63
+}
+
+// dfaRun2Generic runs the automaton from state sa over a and from sb over
+// b[:len(a)], interleaved, and returns both states.
+func dfaRun2Generic(sa, sb uint64, a, b []byte) (uint64, uint64) {
+	b = b[:len(a)]
+	for i := range a {
+		sa = utf8DFA[a[i]] >> (sa & 63)
+		sb = utf8DFA[b[i]] >> (sb & 63)
+	}
+	return sa & 63, sb & 63
 }
 
 // asciiPrefixGeneric returns how many bytes at the start of p are ASCII,

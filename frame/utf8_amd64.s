@@ -59,3 +59,69 @@ ssedone:
 	SUBQ DI, SI
 	MOVQ SI, ret+24(FP)
 	RET
+
+// func dfa2(t *[256]uint64, a, b *byte, n int, sa, sb uint64) (ra, rb uint64)
+//
+// Runs the automaton t over a[:n] from state sa and over b[:n] from sb,
+// interleaved, four bytes of each per iteration. Needs BMI2.
+TEXT ·dfa2(SB), NOSPLIT, $0-64
+	MOVQ t+0(FP), R8
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVQ sa+32(FP), AX
+	MOVQ sb+40(FP), BX
+	XORQ DX, DX
+	SUBQ $4, CX
+	JB   tail
+
+loop4:
+	MOVBQZX (SI)(DX*1), R9
+	MOVBQZX (DI)(DX*1), R10
+	MOVBQZX 1(SI)(DX*1), R11
+	MOVBQZX 1(DI)(DX*1), R12
+	MOVQ    (R8)(R9*8), R9
+	MOVQ    (R8)(R10*8), R10
+	MOVQ    (R8)(R11*8), R11
+	MOVQ    (R8)(R12*8), R12
+	SHRXQ   AX, R9, AX
+	SHRXQ   BX, R10, BX
+	SHRXQ   AX, R11, AX
+	SHRXQ   BX, R12, BX
+	MOVBQZX 2(SI)(DX*1), R9
+	MOVBQZX 2(DI)(DX*1), R10
+	MOVBQZX 3(SI)(DX*1), R11
+	MOVBQZX 3(DI)(DX*1), R12
+	MOVQ    (R8)(R9*8), R9
+	MOVQ    (R8)(R10*8), R10
+	MOVQ    (R8)(R11*8), R11
+	MOVQ    (R8)(R12*8), R12
+	SHRXQ   AX, R9, AX
+	SHRXQ   BX, R10, BX
+	SHRXQ   AX, R11, AX
+	SHRXQ   BX, R12, BX
+	ADDQ    $4, DX
+	CMPQ    DX, CX
+	JBE     loop4
+
+tail:
+	ADDQ $4, CX
+
+tail1:
+	CMPQ    DX, CX
+	JAE     done
+	MOVBQZX (SI)(DX*1), R9
+	MOVBQZX (DI)(DX*1), R10
+	MOVQ    (R8)(R9*8), R9
+	MOVQ    (R8)(R10*8), R10
+	SHRXQ   AX, R9, AX
+	SHRXQ   BX, R10, BX
+	INCQ    DX
+	JMP     tail1
+
+done:
+	ANDQ $63, AX
+	ANDQ $63, BX
+	MOVQ AX, ra+48(FP)
+	MOVQ BX, rb+56(FP)
+	RET

@@ -209,6 +209,70 @@ func TestUTF8Exhaustive(t *testing.T) {
 	}
 }
 
+// TestUTF8LongPieces aims at the bulk path, which runs the automaton over
+// each 64-byte stretch as two halves at once: texts of up to a few
+// stretches, valid or with one flaw (invalid, truncated or a stray
+// continuation byte) at every position, so that flaws fall on and around
+// every split point, written in two pieces split at a random point. Write
+// must fail on the piece that holds the first dead byte (the decoder's
+// oracle) and Done must agree with utf8.Valid.
+func TestUTF8LongPieces(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(11, 12))
+	flaws := append(append([]string{"\x80", "\xbf\xbf\xbf\xbf"}, invalidPieces...), truncatedPieces...)
+	for trial := 0; trial < 12; trial++ {
+		var sb strings.Builder
+		for sb.Len() < 64+rng.IntN(200) {
+			sb.WriteString(validPieces[rng.IntN(len(validPieces))])
+		}
+		base := sb.String()
+		texts := []string{base}
+		for at := 0; at <= len(base); at++ {
+			if !utf8.RuneStart(base[min(at, len(base)-1)]) && at < len(base) {
+				continue
+			}
+			texts = append(texts, base[:at]+flaws[rng.IntN(len(flaws))]+base[at:])
+		}
+		for _, s := range texts {
+			k := firstDeadByteFast(s)
+			cut := rng.IntN(len(s) + 1)
+			pieces := split(s, cut)
+			want := -1
+			if k >= 0 {
+				want = pieceOf(pieces, k)
+			}
+			failedAt, done := feed(t, pieces)
+			if failedAt != want || done != utf8.ValidString(s) {
+				t.Fatalf("%q split at %d: Write false at piece %d, Done %v; want %d, %v", s, cut, failedAt, done, want, utf8.ValidString(s))
+			}
+		}
+	}
+	// The interleaved automaton agrees with the plain one on any bytes.
+	for trial := 0; trial < 2000; trial++ {
+		n := rng.IntN(80)
+		a, b := make([]byte, n), make([]byte, n)
+		for i := range a {
+			a[i], b[i] = byte(rng.Uint32()), 0x80+byte(rng.IntN(0x80))
+			if rng.IntN(2) == 0 {
+				a[i] &= 0x7F
+			}
+		}
+		for _, sa := range []uint64{utf8Accept, utf8Need1, utf8Need3, utf8AfterED} {
+			for _, sb := range []uint64{utf8Accept, utf8AfterF0, utf8Reject} {
+				wa, wb := sa, sb
+				for i := range a {
+					wa = utf8DFA[a[i]] >> (wa & 63)
+					wb = utf8DFA[b[i]] >> (wb & 63)
+				}
+				ga, gb := dfaRun2(sa, sb, a, b)
+				if ga != wa&63 || gb != wb&63 {
+					t.Fatalf("dfaRun2(%d, %d, % x, % x) = %d, %d; want %d, %d", sa, sb, a, b, ga, gb, wa&63, wb&63)
+				}
+			}
+		}
+	}
+}
+
 // TestASCIIPrefix checks every way of skipping ASCII (the word loop, and
 // SSE2 and AVX2 on amd64) with one non-ASCII byte at every position of
 // texts up to past the vector loops' sizes, at every alignment: the result
