@@ -44,3 +44,24 @@ func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 //
 //go:noescape
 func xgetbv() (eax, edx uint32)
+
+// hasAVX512 reports whether masking may use 512-bit registers: the CPU has
+// AVX-512F, the OS saves the ZMM state, and the CPU runs 512-bit integer
+// instructions without lowering its clock for the whole core, which
+// AMD's do and Intel's do from Ice Lake on (told apart from Skylake-SP
+// and Cascade Lake, whose clock drops, by AVX512_VBMI2).
+var hasAVX512 = func() bool {
+	if !hasAVX2 {
+		return false
+	}
+	if xcr0, _ := xgetbv(); xcr0&0xE6 != 0xE6 { // XMM, YMM, opmask and ZMM state
+		return false
+	}
+	_, ebx7, ecx7, _ := cpuid(7, 0)
+	if ebx7&(1<<16) == 0 { // AVX512F
+		return false
+	}
+	_, vb, vc, vd := cpuid(0, 0)
+	amd := vb == 0x68747541 && vd == 0x69746e65 && vc == 0x444d4163 // "AuthenticAMD"
+	return amd || ecx7&(1<<6) != 0                                  // AVX512_VBMI2
+}()

@@ -2,10 +2,12 @@
 
 package frame
 
-func maskBytes(b []byte, k uint32) { maskAsm(&b[0], len(b), k, hasAVX2) }
+func maskBytes(b []byte, k uint32) { maskAsm(&b[0], len(b), k, hasAVX2, hasAVX512) }
 
-// maskAsm XORs the n > 0 bytes at b with k repeated, 128 or 64 bytes per
-// iteration with AVX2 (avx2) or SSE2, then 8, 4 and 1 at a time.
+// maskAsm XORs the n > 0 bytes at b with k repeated: from 256 bytes on,
+// aligned to 32 bytes, 256 bytes per iteration with AVX-512 (avx512) or
+// AVX2 (avx2); else 64 bytes per iteration with SSE2; then 32 with AVX2,
+// and words and bytes.
 //
 //go:noescape
-func maskAsm(b *byte, n int, k uint32, avx2 bool)
+func maskAsm(b *byte, n int, k uint32, avx2, avx512 bool)

@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// func maskAsm(b *byte, n int, k uint32, avx2 bool)
-TEXT ·maskAsm(SB), NOSPLIT, $0-21
+// func maskAsm(b *byte, n int, k uint32, avx2, avx512 bool)
+TEXT ·maskAsm(SB), NOSPLIT, $0-22
 	MOVQ b+0(FP), DI
 	MOVQ n+8(FP), CX
 	MOVL k+16(FP), AX
@@ -63,10 +63,53 @@ align16:
 
 avxgo:
 	VPBROADCASTQ X0, Y0
-	CMPQ CX, $128
-	JB   avx32
+	CMPQ CX, $256
+	JB   avx128
+
+	CMPB avx512+21(FP), $0
+	JE   avx256
+	VPBROADCASTQ X0, Z0
+
+z256:
+	VPXORQ    (DI), Z0, Z1
+	VPXORQ    64(DI), Z0, Z2
+	VPXORQ    128(DI), Z0, Z3
+	VPXORQ    192(DI), Z0, Z4
+	VMOVDQU64 Z1, (DI)
+	VMOVDQU64 Z2, 64(DI)
+	VMOVDQU64 Z3, 128(DI)
+	VMOVDQU64 Z4, 192(DI)
+	ADDQ      $256, DI
+	SUBQ      $256, CX
+	CMPQ      CX, $256
+	JAE       z256
+	JMP       avx128
+
+avx256:
+	VPXOR   (DI), Y0, Y1
+	VPXOR   32(DI), Y0, Y2
+	VPXOR   64(DI), Y0, Y3
+	VPXOR   96(DI), Y0, Y4
+	VPXOR   128(DI), Y0, Y5
+	VPXOR   160(DI), Y0, Y6
+	VPXOR   192(DI), Y0, Y7
+	VPXOR   224(DI), Y0, Y8
+	VMOVDQU Y1, (DI)
+	VMOVDQU Y2, 32(DI)
+	VMOVDQU Y3, 64(DI)
+	VMOVDQU Y4, 96(DI)
+	VMOVDQU Y5, 128(DI)
+	VMOVDQU Y6, 160(DI)
+	VMOVDQU Y7, 192(DI)
+	VMOVDQU Y8, 224(DI)
+	ADDQ    $256, DI
+	SUBQ    $256, CX
+	CMPQ    CX, $256
+	JAE     avx256
 
 avx128:
+	CMPQ    CX, $128
+	JB      avx32
 	VPXOR   (DI), Y0, Y1
 	VPXOR   32(DI), Y0, Y2
 	VPXOR   64(DI), Y0, Y3
@@ -77,8 +120,6 @@ avx128:
 	VMOVDQU Y4, 96(DI)
 	ADDQ    $128, DI
 	SUBQ    $128, CX
-	CMPQ    CX, $128
-	JAE     avx128
 
 avx32:
 	CMPQ    CX, $32

@@ -7,10 +7,13 @@ package frame
 func maskImpls() map[string]func([]byte, uint32) {
 	m := map[string]func([]byte, uint32){
 		"generic": maskGeneric,
-		"sse2":    func(b []byte, k uint32) { maskAsm(&b[0], len(b), k, false) },
+		"sse2":    func(b []byte, k uint32) { maskAsm(&b[0], len(b), k, false, false) },
 	}
 	if hasAVX2 {
-		m["avx2"] = func(b []byte, k uint32) { maskAsm(&b[0], len(b), k, true) }
+		m["avx2"] = func(b []byte, k uint32) { maskAsm(&b[0], len(b), k, true, false) }
+	}
+	if hasAVX512 {
+		m["avx512"] = func(b []byte, k uint32) { maskAsm(&b[0], len(b), k, true, true) }
 	}
 	return m
 }
