@@ -7,16 +7,17 @@ package frame
 func asciiPrefix(p []byte) int {
 	i := 0
 	if len(p) >= 32 {
-		i = asciiBlocks(&p[0], len(p), hasAVX2)
+		i = asciiBlocks(&p[0], len(p), hasAVX2, hasAVX512)
 	}
 	return i + asciiPrefixGeneric(p[i:])
 }
 
 // asciiBlocks returns how many bytes at the start of the n bytes at p are
-// ASCII, rounded down to a multiple of 32 (AVX2) or 16 (SSE2).
+// ASCII, rounded down to a multiple of 32 (AVX2, 256 bytes per iteration
+// with AVX-512 first) or 16 (SSE2).
 //
 //go:noescape
-func asciiBlocks(p *byte, n int, avx2 bool) int
+func asciiBlocks(p *byte, n int, avx2, avx512 bool) int
 
 // dfaRun2 runs the automaton from state sa over a[:n] and from sb over
 // b[:n], two chains of shifts at once.

@@ -2,14 +2,36 @@
 
 #include "textflag.h"
 
-// func asciiBlocks(p *byte, n int, avx2 bool) int
+// func asciiBlocks(p *byte, n int, avx2, avx512 bool) int
 TEXT ·asciiBlocks(SB), NOSPLIT, $0-32
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ SI, DI            // start
 	CMPB avx2+16(FP), $0
 	JE   sse
+	CMPB avx512+17(FP), $0
+	JE   avx2go
+	CMPQ CX, $256
+	JB   avx2go
 
+	MOVL         $0x80808080, AX
+	VPBROADCASTD AX, Z5
+
+z256:
+	VMOVDQU64 (SI), Z0
+	VMOVDQU64 64(SI), Z1
+	VPORQ     128(SI), Z0, Z0
+	VPORQ     192(SI), Z1, Z1
+	VPORQ     Z1, Z0, Z0
+	VPTESTMD  Z5, Z0, K1
+	KORTESTW  K1, K1
+	JNZ       avx2go       // find the 32-byte block that is not ASCII
+	ADDQ      $256, SI
+	SUBQ      $256, CX
+	CMPQ      CX, $256
+	JAE       z256
+
+avx2go:
 	CMPQ CX, $128
 	JB   avx32
 

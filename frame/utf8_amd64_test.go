@@ -11,7 +11,7 @@ func asciiPrefixImpls() map[string]func([]byte) int {
 			if len(p) == 0 {
 				return 0
 			}
-			i := asciiBlocks(&p[0], len(p), false)
+			i := asciiBlocks(&p[0], len(p), false, false)
 			return i + asciiPrefixGeneric(p[i:])
 		},
 		"asciiPrefix": asciiPrefix,
@@ -21,7 +21,16 @@ func asciiPrefixImpls() map[string]func([]byte) int {
 			if len(p) == 0 {
 				return 0
 			}
-			i := asciiBlocks(&p[0], len(p), true)
+			i := asciiBlocks(&p[0], len(p), true, false)
+			return i + asciiPrefixGeneric(p[i:])
+		}
+	}
+	if hasAVX512 {
+		m["avx512"] = func(p []byte) int {
+			if len(p) == 0 {
+				return 0
+			}
+			i := asciiBlocks(&p[0], len(p), true, true)
 			return i + asciiPrefixGeneric(p[i:])
 		}
 	}
