@@ -32,7 +32,7 @@ func (v *UTF8) Write(p []byte) bool {
 	for len(p) > 0 {
 		// Between sequences, skip ASCII a word, or a vector, at a time.
 		if s == utf8Accept && len(p) >= 8 && binary.LittleEndian.Uint64(p)&0x8080808080808080 == 0 {
-			if len(p) >= 64 {
+			if len(p) >= 32 {
 				p = p[asciiPrefix(p):]
 			} else {
 				p = p[asciiPrefixGeneric(p):]

@@ -2,22 +2,20 @@
 
 package frame
 
-// asciiPrefix is asciiPrefixGeneric with the vector loop of utf8_amd64.s
-// for all but the last few bytes.
+// asciiPrefix is asciiPrefixGeneric in assembly: 256, 128 or 32 bytes at
+// a time with AVX-512 and AVX2, 16 with SSE2, then words.
 func asciiPrefix(p []byte) int {
-	i := 0
-	if len(p) >= 32 {
-		i = asciiBlocks(&p[0], len(p), hasAVX2, hasAVX512)
+	if len(p) == 0 {
+		return 0
 	}
-	return i + asciiPrefixGeneric(p[i:])
+	return asciiPrefixAsm(&p[0], len(p), hasAVX2, hasAVX512)
 }
 
-// asciiBlocks returns how many bytes at the start of the n bytes at p are
-// ASCII, rounded down to a multiple of 32 (AVX2, 256 bytes per iteration
-// with AVX-512 first) or 16 (SSE2).
+// asciiPrefixAsm returns how many of the n bytes at p are ASCII, rounded
+// down to a multiple of 8 unless all are.
 //
 //go:noescape
-func asciiBlocks(p *byte, n int, avx2, avx512 bool) int
+func asciiPrefixAsm(p *byte, n int, avx2, avx512 bool) int
 
 // dfaRun2 runs the automaton from state sa over a[:n] and from sb over
 // b[:n], two chains of shifts at once.

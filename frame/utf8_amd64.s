@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// func asciiBlocks(p *byte, n int, avx2, avx512 bool) int
-TEXT ·asciiBlocks(SB), NOSPLIT, $0-32
+// func asciiPrefixAsm(p *byte, n int, avx2, avx512 bool) int
+TEXT ·asciiPrefixAsm(SB), NOSPLIT, $0-32
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ SI, DI            // start
@@ -62,22 +62,48 @@ avx32:
 
 avxdone:
 	VZEROUPPER
-	SUBQ DI, SI
-	MOVQ SI, ret+24(FP)
-	RET
+	JMP words
 
 sse:
 	CMPQ CX, $16
-	JB   ssedone
+	JB   words
 	MOVOU (SI), X0
 	PMOVMSKB X0, AX
 	TESTL AX, AX
-	JNZ  ssedone
+	JNZ  words
 	ADDQ $16, SI
 	SUBQ $16, CX
 	JMP  sse
 
-ssedone:
+	// Then a word at a time, to the word that is not ASCII.
+words:
+	MOVQ $0x8080808080808080, R8
+
+words8:
+	CMPQ  CX, $8
+	JB    last
+	MOVQ  (SI), AX
+	TESTQ R8, AX
+	JNZ   done
+	ADDQ  $8, SI
+	SUBQ  $8, CX
+	JMP   words8
+
+	// Fewer than 8 bytes left, all before them ASCII: if the last 8 bytes
+	// of the text are ASCII too, so is all of it.
+last:
+	TESTQ CX, CX
+	JE    done
+	MOVQ  n+8(FP), DX
+	CMPQ  DX, $8
+	JB    done
+	MOVQ  p+0(FP), BX
+	MOVQ  -8(BX)(DX*1), AX
+	TESTQ R8, AX
+	JNZ   done
+	ADDQ  CX, SI
+
+done:
 	SUBQ DI, SI
 	MOVQ SI, ret+24(FP)
 	RET

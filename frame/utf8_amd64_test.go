@@ -11,8 +11,7 @@ func asciiPrefixImpls() map[string]func([]byte) int {
 			if len(p) == 0 {
 				return 0
 			}
-			i := asciiBlocks(&p[0], len(p), false, false)
-			return i + asciiPrefixGeneric(p[i:])
+			return asciiPrefixAsm(&p[0], len(p), false, false)
 		},
 		"asciiPrefix": asciiPrefix,
 	}
@@ -21,8 +20,7 @@ func asciiPrefixImpls() map[string]func([]byte) int {
 			if len(p) == 0 {
 				return 0
 			}
-			i := asciiBlocks(&p[0], len(p), true, false)
-			return i + asciiPrefixGeneric(p[i:])
+			return asciiPrefixAsm(&p[0], len(p), true, false)
 		}
 	}
 	if hasAVX512 {
@@ -30,8 +28,7 @@ func asciiPrefixImpls() map[string]func([]byte) int {
 			if len(p) == 0 {
 				return 0
 			}
-			i := asciiBlocks(&p[0], len(p), true, true)
-			return i + asciiPrefixGeneric(p[i:])
+			return asciiPrefixAsm(&p[0], len(p), true, true)
 		}
 	}
 	return m
