@@ -44,9 +44,9 @@ var (
 
 func runMicro(ctx context.Context, c *config, res *results) {
 	testing.Init()
-	benchtime, rounds := "300ms", 5
+	benchtime, rounds := "150ms", 5
 	if c.quick {
-		benchtime, rounds = "50ms", 1
+		benchtime, rounds = "30ms", 1
 	}
 	if err := flag.Set("test.benchtime", benchtime); err != nil {
 		log.Print(err)
