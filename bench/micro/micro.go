@@ -15,8 +15,14 @@ import (
 	"github.com/hybi-go/hybi/frame"
 )
 
+// A Size is a payload size, with its name in benchmark names.
+type Size struct {
+	Name string
+	N    int
+}
+
 // Sizes are the payload sizes measured: from a chat message to an upload.
-var Sizes = []int{16, 128, 1 << 10, 16 << 10, 1 << 20}
+var Sizes = []Size{{"16B", 16}, {"128B", 128}, {"1KiB", 1 << 10}, {"16KiB", 16 << 10}, {"1MiB", 1 << 20}}
 
 // key is the masking key of RFC 6455, Section 5.7's examples.
 var key = [4]byte{0x37, 0xfa, 0x21, 0x3d}

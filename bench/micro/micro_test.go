@@ -1,30 +1,19 @@
 package micro
 
 import (
-	"fmt"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/hybi-go/hybi/frame"
 )
 
-func sizeName(n int) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
-}
-
 // BenchmarkMask runs every masking kernel at every size:
 //
 //	cd bench && go test -run '^$' -bench Mask -benchmem ./micro
 func BenchmarkMask(b *testing.B) {
-	for _, n := range Sizes {
+	for _, sz := range Sizes {
 		for _, k := range MaskKernels {
-			b.Run(sizeName(n)+"/"+k.Name, k.Bench(Payload(n)))
+			b.Run(sz.Name+"/"+k.Name, k.Bench(Payload(sz.N)))
 		}
 	}
 }
@@ -32,9 +21,9 @@ func BenchmarkMask(b *testing.B) {
 // BenchmarkUTF8 runs every UTF-8 kernel on every kind of text and size.
 func BenchmarkUTF8(b *testing.B) {
 	for _, kind := range Texts {
-		for _, n := range Sizes {
+		for _, sz := range Sizes {
 			for _, k := range UTF8Kernels {
-				b.Run(kind+"/"+sizeName(n)+"/"+k.Name, k.Bench(Text(kind, n)))
+				b.Run(kind+"/"+sz.Name+"/"+k.Name, k.Bench(Text(kind, sz.N)))
 			}
 		}
 	}
@@ -45,7 +34,8 @@ func BenchmarkUTF8(b *testing.B) {
 // texts are valid UTF-8 of their kind, so that the benchmarks compare like
 // with like.
 func TestKernelsAgree(t *testing.T) {
-	for _, n := range Sizes {
+	for _, sz := range Sizes {
+		n := sz.N
 		for pos := 0; pos < 4; pos++ {
 			a, b := Payload(n), Payload(n)
 			frame.Mask(key, pos, a)

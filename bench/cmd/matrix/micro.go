@@ -61,7 +61,8 @@ func runMicro(ctx context.Context, c *config, res *results) {
 		groups = append(groups, group{"utf8-" + kind, micro.UTF8Kernels, func(n int) []byte { return micro.Text(kind, n) }})
 	}
 	for _, g := range groups {
-		for _, size := range micro.Sizes {
+		for _, sz := range micro.Sizes {
+			size := sz.N
 			ns := make([][]float64, len(g.kernels))
 			cells := make([]microCell, len(g.kernels))
 			for i, k := range g.kernels {
@@ -168,7 +169,8 @@ func (r *results) microBars() []bar {
 		pass, measured := true, 0
 		for _, op := range []string{"utf8-ascii", "utf8-multibyte"} {
 			var ps []string
-			for _, n := range micro.Sizes {
+			for _, sz := range micro.Sizes {
+				n := sz.N
 				q, ok := r.microRatio(op, n, "hybi")
 				if !ok {
 					continue
