@@ -542,17 +542,23 @@ func (c *Conn) failWrite(ctx context.Context, err error) error {
 // with StatusInternalError (1011) and reason, and returns an error that
 // names the code it could not send.
 func (c *Conn) Close(code StatusCode, reason string) error {
-	var codeErr error
+	code, reason, codeErr := sendableClose(code, reason)
+	return errors.Join(codeErr, c.close(code, reason))
+}
+
+// sendableClose turns the code and reason Close and CloseWrite were given
+// into those the close frame carries, with an error naming a code that may
+// not be sent.
+func sendableClose(code StatusCode, reason string) (StatusCode, string, error) {
 	switch {
 	case code == 0:
-		code = StatusNormalClosure
+		return StatusNormalClosure, reason, nil
 	case code == StatusNoStatusRcvd:
-		reason = ""
+		return code, "", nil
 	case !code.ValidOnWire():
-		codeErr = fmt.Errorf("websocket: close code %d may not be sent; closed with %d", int(code), int(StatusInternalError))
-		code = StatusInternalError
+		return StatusInternalError, reason, fmt.Errorf("websocket: close code %d may not be sent; closed with %d", int(code), int(StatusInternalError))
 	}
-	return errors.Join(codeErr, c.close(code, reason))
+	return code, reason, nil
 }
 
 // close is Close with a code that may be sent.
