@@ -83,11 +83,11 @@ func TestMaskImplementations(t *testing.T) {
 	}
 	const guard = 40
 	for name, impl := range impls {
-		for _, key := range maskKeys {
-			for n := 1; n <= 600; n += 1 + n/64 {
+		for _, key := range maskKeys[2:4] { // keys with four different bytes
+			for n := 1; n <= 600; n += 1 + n/16 {
 				src := randomBytes(rng, n)
 				for phase := 0; phase < 4; phase++ {
-					for off := 0; off < 32; off += 1 + phase {
+					for off := phase; off < 32; off += 3 {
 						backing := bytes.Repeat([]byte{0xA5}, guard+off+n+guard)
 						got := backing[guard+off : guard+off+n]
 						copy(got, src)
