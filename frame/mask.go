@@ -11,20 +11,20 @@ import (
 // in pieces of any size.
 func Mask(key [4]byte, pos int, b []byte) int {
 	pos &= 3
-	if len(b) == 0 {
-		return pos
-	}
 	// Bring the key into the phase of b[0]: byte i of the little-endian
 	// word is the key byte for b[i], b[i+4], ...
 	k := bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*pos)
-	maskBytes(b, k)
+	if len(b) >= maskBulkMin {
+		maskBulk(b, k)
+	} else {
+		maskGo(b, k)
+	}
 	return (pos + len(b)) & 3
 }
 
-// maskGeneric is the portable masking loop: eight words of 64 bits at a
-// time, then words, then bytes. k holds the key in the phase of b[0], as
-// Mask computes it.
-func maskGeneric(b []byte, k uint32) {
+// maskGo is the portable loop: it masks b with k, the key in the phase of
+// b[0], eight words of 64 bits at a time, then words, then bytes.
+func maskGo(b []byte, k uint32) {
 	k64 := uint64(k) | uint64(k)<<32
 	n := len(b)
 	i := 0

@@ -2,7 +2,13 @@
 
 package frame
 
-func maskBytes(b []byte, k uint32) { maskAsm(&b[0], len(b), k, hasAVX2, hasAVX512) }
+// maskBulkMin is the payload size from which Mask calls maskBulk: below
+// it, maskGo is done before the assembly, whose arguments go through the
+// stack, would be.
+const maskBulkMin = 128
+
+// maskBulk masks b, not empty, with k, the key in the phase of b[0].
+func maskBulk(b []byte, k uint32) { maskAsm(&b[0], len(b), k, hasAVX2, hasAVX512) }
 
 // maskAsm XORs the n > 0 bytes at b with k repeated: from 256 bytes on,
 // aligned to 32 bytes, 256 bytes per iteration with AVX-512 (avx512) or

@@ -70,6 +70,7 @@ avxgo:
 	JE   avx256
 	VPBROADCASTQ X0, Z0
 
+	PCALIGN $64
 z256:
 	VPXORQ    (DI), Z0, Z1
 	VPXORQ    64(DI), Z0, Z2
@@ -85,6 +86,7 @@ z256:
 	JAE       z256
 	JMP       avx128
 
+	PCALIGN $64
 avx256:
 	VPXOR   (DI), Y0, Y1
 	VPXOR   32(DI), Y0, Y2
@@ -137,6 +139,7 @@ avxdone:
 sse:
 	PUNPCKLQDQ X0, X0
 
+	PCALIGN $64
 sse64:
 	MOVOU (DI), X1
 	MOVOU 16(DI), X2

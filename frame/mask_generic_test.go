@@ -3,5 +3,5 @@
 package frame
 
 func maskImpls() map[string]func([]byte, uint32) {
-	return map[string]func([]byte, uint32){"generic": maskGeneric}
+	return map[string]func([]byte, uint32){"generic": maskGo}
 }

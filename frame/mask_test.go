@@ -220,9 +220,7 @@ func BenchmarkMaskUnaligned(b *testing.B) { benchMask(b, 6, Mask) }
 
 func BenchmarkMaskGeneric(b *testing.B) {
 	benchMask(b, 0, func(key [4]byte, pos int, b []byte) int {
-		if len(b) > 0 {
-			maskGeneric(b, uint32(key[0])|uint32(key[1])<<8|uint32(key[2])<<16|uint32(key[3])<<24)
-		}
+		maskGo(b, uint32(key[0])|uint32(key[1])<<8|uint32(key[2])<<16|uint32(key[3])<<24)
 		return pos
 	})
 }

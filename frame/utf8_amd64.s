@@ -17,6 +17,7 @@ TEXT ·asciiPrefixAsm(SB), NOSPLIT, $0-32
 	MOVL         $0x80808080, AX
 	VPBROADCASTD AX, Z5
 
+	PCALIGN $64
 z256:
 	VMOVDQU64 (SI), Z0
 	VMOVDQU64 64(SI), Z1
@@ -35,6 +36,7 @@ avx2go:
 	CMPQ CX, $128
 	JB   avx32
 
+	PCALIGN $64
 avx128:
 	VMOVDQU (SI), Y0
 	VMOVDQU 32(SI), Y1
@@ -123,6 +125,7 @@ TEXT ·dfa2(SB), NOSPLIT, $0-64
 	SUBQ $4, CX
 	JB   tail
 
+	PCALIGN $64
 loop4:
 	MOVBQZX (SI)(DX*1), R9
 	MOVBQZX (DI)(DX*1), R10
