@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/hybi-go/hybi/extension"
 )
 
 // Upgrader upgrades HTTP requests to WebSocket connections: the server
@@ -76,7 +78,7 @@ type Result struct {
 
 	// Extensions is the value of the server's Sec-WebSocket-Extensions
 	// header field(s), or "" if no extension is in use (RFC 6455,
-	// Section 9.1).
+	// Section 9.1). ExtensionElements parses it.
 	Extensions string
 
 	// Request is the client's handshake request. On the server it is the
@@ -87,6 +89,15 @@ type Result struct {
 	// Response is the server's handshake response on the client, nil on the
 	// server. Its Body is empty (on HTTP/2 the stream's data is Conn's).
 	Response *http.Response
+}
+
+// ExtensionElements returns the extensions in use, parsed from
+// Extensions: each one's name and parameters, in the order of the server's
+// response, which is the order they apply to outgoing data. The handshake
+// does not know the extensions themselves; extension.Describe pairs these
+// with the Agreed values that extension.Negotiate or Confirm returned.
+func (r *Result) ExtensionElements() ([]extension.Element, error) {
+	return extension.Parse(r.Extensions)
 }
 
 // Upgrade performs the server side of the opening handshake (RFC 6455,
@@ -197,7 +208,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, err
 func (u *Upgrader) negotiate(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, int, string, error) *Error) (subprotocol, extensions string, err error) {
 	// RFC 6455, Section 4.2.2, item 1 and Section 10.2.
 	if !u.checkOrigin(r) {
-		return "", "", fail(w, http.StatusForbidden, "origin "+fmt.Sprintf("%q", r.Header.Get("Origin"))+" not allowed", ErrOriginNotAllowed)
+		return "", "", fail(w, http.StatusForbidden, u.originRefusal(r), ErrOriginNotAllowed)
 	}
 
 	if err := checkHeader(u.Header); err != nil {
@@ -226,6 +237,17 @@ func fail(w http.ResponseWriter, code int, reason string, cause error) *Error {
 	w.Header().Set("Connection", "close")
 	http.Error(w, http.StatusText(code)+": "+reason, code)
 	return &Error{StatusCode: code, Reason: reason, Err: cause}
+}
+
+// originRefusal says why checkOrigin refused r, and which setting decides:
+// the reason goes in the 403 body, so that the client's error shows it.
+func (u *Upgrader) originRefusal(r *http.Request) string {
+	origin := fmt.Sprintf("%q", strings.Join(r.Header.Values("Origin"), ", "))
+	if u.CheckOrigin != nil {
+		return "origin " + origin + " refused by Upgrader.CheckOrigin"
+	}
+	return "origin " + origin + " not allowed: it is not the server's host " + fmt.Sprintf("%q", r.Host) +
+		"; list it in Upgrader.AllowedOrigins, or decide with Upgrader.CheckOrigin"
 }
 
 // checkOrigin applies the origin policy (RFC 6455, Section 10.2).

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/hybi-go/hybi/frame"
@@ -52,7 +53,11 @@ type Options struct {
 	// (and, for a client, masked) in. 0 means DefaultWriteBufferSize.
 	WriteBufferSize int
 	// AllowedRSV are the RSV bits that negotiated extensions own. A
-	// received frame with any other RSV bit is ErrReservedBits (1002).
+	// received frame with any other RSV bit is ErrReservedBits (1002),
+	// and WriteFrame refuses to send one. A bit allowed here is allowed on
+	// every frame, control and continuation frames included: whether an
+	// extension's bit may appear there (permessage-deflate's may not,
+	// RFC 7692, Section 6.1) is left to the caller to check.
 	AllowedRSV frame.RSV
 	// AllowIllegalWrites turns off the checks WriteFrame makes and sends
 	// the header as given (opcode, RSV, FIN, mask bit and key), with only
@@ -96,9 +101,9 @@ type Conn struct {
 	// wbroken (write side, here where it fits in padding): a write its
 	// ctx interrupted broke a wfragile nc, so Close sends no close_notify.
 	wbroken atomic.Bool
-	maskPos int  // offset into the key
-	masked  bool // current frame is masked
-	inMsg   bool // a fragmented data message is open
+	maskPos uint8 // offset into the key, 0-3
+	masked  bool  // current frame is masked
+	inMsg   bool  // a fragmented data message is open
 	role    Role
 	// Write side flags, here where they fit in padding: a close frame
 	// went out (guarded by wmu), and nc breaks on any interrupted write,
@@ -119,6 +124,10 @@ type Conn struct {
 	wbufs  net.Buffers
 	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
 	closed ctxlock.Event // Close was called
+
+	// ext is what the opening handshake agreed (NewFromResult), nil when
+	// no extension is in use; set once, read only.
+	ext *agreedExts
 }
 
 // New starts a Raw session on nc, which has completed the opening
@@ -454,7 +463,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 	}
 	if c.masked {
-		c.maskPos = frame.Mask(c.mask, c.maskPos, p[:n])
+		c.maskPos = uint8(frame.Mask(c.mask, int(c.maskPos), p[:n]))
 	}
 	c.remain -= int64(n)
 	if c.remain == 0 {
@@ -484,9 +493,10 @@ func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 // a client, its mask are set here; p is never modified (a client masks a
 // copy in a pooled buffer). Unless Options.AllowIllegalWrites is set, a
 // header that breaks RFC 6455 (a reserved opcode, a fragmented or long
-// control frame, an RSV bit no extension owns) is refused, and so is a
-// data frame once a close frame has gone out (ErrCloseSent, RFC 6455,
-// Section 5.5.1).
+// control frame, an RSV bit no extension owns) is refused with an
+// *IllegalWriteError that names the rule, and so is a data frame once a
+// close frame has gone out (ErrCloseSent, RFC 6455, Section 5.5.1). A
+// write that Close cut short returns ErrClosed.
 //
 // Frames from concurrent callers never interleave. A ctx done before the
 // call sends nothing and returns ctx.Err(). A ctx done during it returns
@@ -552,6 +562,10 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 		if n > 0 {
 			c.werr = ErrBroken
 		}
+		if c.closed.Fired() {
+			// Close raced the write and closed the socket under it.
+			return ErrClosed
+		}
 		if ctx.Err() != nil && isTimeout(err) {
 			if n > 0 || c.wfragile {
 				c.werr = ErrBroken
@@ -566,18 +580,39 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 	return nil
 }
 
-var errBadWrite = errors.New("websocket: refusing to write a frame that breaks RFC 6455")
+// ErrIllegalWrite is wrapped by the *IllegalWriteError of every write
+// refused because its frame would break RFC 6455.
+var ErrIllegalWrite = errors.New("websocket: refusing to write a frame that breaks RFC 6455")
+
+// IllegalWriteError is a frame WriteFrame refused to send, and the rule of
+// RFC 6455 it would break. Nothing was sent: the connection is still good.
+// Options.AllowIllegalWrites turns these checks off (for testing peers);
+// Options.AllowedRSV lists the reserved bits negotiated extensions own.
+type IllegalWriteError struct {
+	Header frame.Header // the frame refused, with its Length
+	Rule   string       // the rule it breaks and where RFC 6455 states it
+}
+
+func (e *IllegalWriteError) Error() string { return ErrIllegalWrite.Error() + ": " + e.Rule }
+
+// Unwrap returns ErrIllegalWrite.
+func (e *IllegalWriteError) Unwrap() error { return ErrIllegalWrite }
 
 func (c *Conn) checkWrite(h frame.Header) error {
+	var rule string
 	switch {
 	case h.Opcode.IsReserved():
-		return errBadWrite
+		rule = "opcode 0x" + strconv.FormatUint(uint64(h.Opcode), 16) + " is reserved for future use (Section 5.2)"
 	case h.RSV&^c.opts.AllowedRSV != 0:
-		return errBadWrite
-	case h.Opcode.IsControl() && (!h.Fin || h.Length > frame.MaxControlPayload):
-		return errBadWrite
+		rule = (h.RSV &^ c.opts.AllowedRSV).String() + " set, but no negotiated extension owns it (Section 5.2; Options.AllowedRSV is " + c.opts.AllowedRSV.String() + ")"
+	case h.Opcode.IsControl() && !h.Fin:
+		rule = "a " + h.Opcode.String() + " frame is a control frame, which must not be fragmented (FIN set; Section 5.5)"
+	case h.Opcode.IsControl() && h.Length > frame.MaxControlPayload:
+		rule = "a " + h.Opcode.String() + " frame's payload of " + strconv.FormatInt(h.Length, 10) + " bytes is longer than the 125 a control frame may carry (Section 5.5)"
+	default:
+		return nil
 	}
-	return nil
+	return &IllegalWriteError{Header: h, Rule: rule}
 }
 
 // writeFrame writes header and payload, returning how many bytes went out.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -101,6 +102,18 @@ func TestBinary(t *testing.T) {
 			if code != 0 || !regexp.MustCompile(`^> ping\n< pong \S+\n< close 1000\n$`).MatchString(stdout) {
 				t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, code, stdout, stderr)
 			}
+		}
+	})
+
+	// A refused handshake shows the status and the server's reason.
+	t.Run("refused", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "no token, no socket", http.StatusForbidden)
+		}))
+		defer srv.Close()
+		_, stderr, code := hybi(t, "", wsURL(srv))
+		if code != 1 || !strings.Contains(stderr, "403") || !strings.Contains(stderr, "no token, no socket") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
 		}
 	})
 

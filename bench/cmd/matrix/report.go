@@ -104,6 +104,7 @@ type results struct {
 	Deflate []deflateCell `json:"deflate"`
 	H2      []h2Cell      `json:"h2,omitempty"`
 	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
+	Scale   []scaleCell   `json:"scale,omitempty"`
 	Micro   []microCell   `json:"micro,omitempty"`
 	Bars    []bar         `json:"bars"`
 }
@@ -294,6 +295,7 @@ func (r *results) markdown() string {
 	}
 
 	r.h2Markdown(p)
+	r.scaleMarkdown(p)
 	r.microMarkdown(p)
 
 	if len(r.Startup) > 0 {
@@ -381,5 +383,5 @@ func (r *results) errors() []string {
 	for _, c := range r.Deflate {
 		add("deflate", c.Lib, c.Err)
 	}
-	return append(append(e, r.h2Errors()...), r.microErrors()...)
+	return append(append(append(e, r.h2Errors()...), r.scaleErrors()...), r.microErrors()...)
 }
