@@ -18,6 +18,11 @@ type AcceptOptions struct {
 	// outcome reported. The Conn applies what was agreed to its messages.
 	Extensions    []extension.Extension
 	OnNegotiation func(*http.Request, *extension.Negotiation)
+	// Tracker, when set, tracks the connection (see Tracker.Accept): once
+	// its Shutdown has begun, Accept refuses with 503 Service Unavailable
+	// and ErrShuttingDown. It is how a Handler's connections are closed
+	// at shutdown.
+	Tracker *Tracker
 	Options
 }
 
@@ -30,6 +35,10 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	var ao AcceptOptions
 	if o != nil {
 		ao = *o
+	}
+	if t := ao.Tracker; t != nil {
+		ao.Tracker = nil
+		return t.Accept(w, r, &ao)
 	}
 	opts := ao.Options.withDefaults()
 	rc, err := raw.Accept(w, r, &raw.AcceptOptions{

@@ -80,6 +80,20 @@ type Options struct {
 	// ReadBufferSize and WriteBufferSize size the pooled buffers; see
 	// raw.Options.
 	ReadBufferSize, WriteBufferSize int
+
+	// PingPayload is the payload of keepalive pings, at most 125 bytes
+	// (a longer one is cut to 125); nil means DefaultPingPayload.
+	PingPayload []byte
+	// OnPong, when set, is called with the payload of every pong that
+	// arrives, whether it answers a ping of this end or not, after Ping
+	// and keepalive have taken note of it. It is called on the goroutine
+	// reading the connection, inside its Read or Reader call, and must
+	// not block: the reader does not read on until it returns. The
+	// payload is valid during the call only.
+	OnPong func(payload []byte)
+	// Observer, when set, receives the connection's events (see
+	// Observer) and makes Stats count. nil, the default, costs nothing.
+	Observer Observer
 }
 
 func (o *Options) withDefaults() Options {
@@ -98,6 +112,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if v.CloseTimeout <= 0 {
 		v.CloseTimeout = DefaultCloseTimeout
+	}
+	if len(v.PingPayload) > frame.MaxControlPayload {
+		v.PingPayload = v.PingPayload[:frame.MaxControlPayload]
 	}
 	return v
 }
@@ -144,11 +161,12 @@ type Conn struct {
 	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
 	cause     error         // why the connection was closed locally, if it was
 
-	// Keepalive and Ping.
-	pingMu    sync.Mutex
-	pings     map[uint64]chan struct{}
-	pingSeq   uint64
+	// Keepalive; Ping's waiters are in x.
 	keepalive *time.Timer
+
+	// x is the state only some connections need (observe.go): nil
+	// until an option or Ping asks for it.
+	x atomic.Pointer[extra]
 
 	// The small fields, together so that they share words.
 	noCompress   atomic.Bool
@@ -216,6 +234,9 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	}
 	c.msg.c = c
 	c.mw.c = c
+	if x := newExtra(&c.opts); x != nil {
+		c.x.Store(x)
+	}
 	for _, x := range rc.AgreedExtensions() {
 		a := x.Agreed
 		if a == nil {
@@ -233,6 +254,7 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 			c.ext.decs = append(c.ext.decs, d)
 		}
 	}
+	c.observeOpened()
 	if c.opts.PingInterval > 0 {
 		c.keepalive = time.AfterFunc(c.opts.PingInterval, c.keepaliveTick)
 	}
@@ -287,11 +309,15 @@ func (c *Conn) terminal() error {
 
 func (c *Conn) setTerminal(err error) error {
 	c.mu.Lock()
-	if c.readErr == nil {
+	first := c.readErr == nil
+	if first {
 		c.readErr = err
 	}
 	err = c.readErr
 	c.mu.Unlock()
+	if first {
+		c.observeClosed(err)
+	}
 	c.peerClose.Fire()
 	return err
 }
@@ -497,6 +523,7 @@ func (c *Conn) writeClose(code StatusCode, reason string) bool {
 	}
 	c.closeSent = true
 	c.mu.Unlock()
+	c.observeSent(code)
 	var b [frame.MaxControlPayload]byte
 	p := frame.AppendClose(b[:0], code, reason)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)

@@ -154,6 +154,23 @@
 // permessage-deflate, the decoder's window. TestMemoryCeiling measures
 // these bounds, each hostile input in a fresh process.
 //
+// # Pings and observability
+//
+// Options.PingInterval sends keepalive pings (with Options.PingPayload);
+// Ping and PingWith send one and wait for its pong; RTT returns the last
+// round trip either measured, and Options.OnPong sees every pong's
+// payload, on the reading goroutine.
+//
+// Options.Observer receives each connection's events: opened, each data
+// message read or written with its size as the application sees it and
+// as it crossed the wire (compressed), each ping's round trip, the send
+// queue's depth, and the close with the codes sent and received. Its
+// methods map one to one onto OpenTelemetry or Prometheus instruments,
+// so that an adapter is a few lines; Counters keeps totals (see
+// ExampleCounters for expvar), and Stats returns one connection's
+// counts. Unset, it costs a nil check per message and no allocation
+// (BenchmarkEchoObserver).
+//
 // # Limits and errors
 //
 // What each kind of bad input gets: this end sends a close frame with the
