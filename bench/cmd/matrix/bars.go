@@ -211,6 +211,7 @@ func (r *results) bars() []bar {
 		}
 	}
 	bars = append(bars, r.scaleBars()...) // issue #15, bars 7 and 8 (scale.go)
+	bars = append(bars, r.microBars()...) // issue #15, bars 5 and 6 (micro.go)
 	return bars
 }
 

@@ -105,6 +105,7 @@ type results struct {
 	H2      []h2Cell      `json:"h2,omitempty"`
 	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
 	Scale   []scaleCell   `json:"scale,omitempty"`
+	Micro   []microCell   `json:"micro,omitempty"`
 	Bars    []bar         `json:"bars"`
 }
 
@@ -295,6 +296,7 @@ func (r *results) markdown() string {
 
 	r.h2Markdown(p)
 	r.scaleMarkdown(p)
+	r.microMarkdown(p)
 
 	if len(r.Startup) > 0 {
 		p("## Startup\n\nFrom exec of the server binary to the first echo on a fresh connection (median of %d); \"listening\" is when the server printed its address.\n\n", r.Startup[0].Samples)
@@ -381,5 +383,5 @@ func (r *results) errors() []string {
 	for _, c := range r.Deflate {
 		add("deflate", c.Lib, c.Err)
 	}
-	return append(append(e, r.h2Errors()...), r.scaleErrors()...)
+	return append(append(append(e, r.h2Errors()...), r.scaleErrors()...), r.microErrors()...)
 }
