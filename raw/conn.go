@@ -96,7 +96,6 @@ type Conn struct {
 	// wbroken (write side, here where it fits in padding): a write its
 	// ctx interrupted broke a wfragile nc, so Close sends no close_notify.
 	wbroken atomic.Bool
-	maskPos int  // offset into the key
 	masked  bool // current frame is masked
 	inMsg   bool // a fragmented data message is open
 	role    Role
@@ -106,6 +105,7 @@ type Conn struct {
 	// permanent).
 	wclose   bool
 	wfragile bool
+	maskPos  uint8 // offset into the key (read side)
 
 	rerr  error       // sticky read error
 	idle  *idleReader // nil unless the connection is a socket
@@ -119,6 +119,11 @@ type Conn struct {
 	wbufs  net.Buffers
 	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
 	closed ctxlock.Event // Close was called
+	// held are frames HoldFrame kept back, in a pooled buffer whose
+	// length is the bytes held; nil when none are. Written under wmu;
+	// atomic so that the reader can see, without the lock, whether it
+	// must send them before it waits for the network.
+	held atomic.Pointer[[]byte]
 }
 
 // New starts a Raw session on nc, which has completed the opening
@@ -248,6 +253,7 @@ func (c *Conn) fill(need int) error {
 				c.takeReadBuf(need)
 			}
 		}
+		c.sendHeld()
 		n, err := c.nc.Read(c.rbuf[c.w:])
 		c.w += n
 		if err != nil {
@@ -433,6 +439,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		var err error
 		if len(p) >= c.opts.ReadBufferSize {
 			// Large read: bypass the buffer, as bufio does.
+			c.sendHeld()
 			n, err = c.nc.Read(p)
 		} else {
 			if err = c.fill(1); err == nil {
@@ -454,7 +461,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 	}
 	if c.masked {
-		c.maskPos = frame.Mask(c.mask, c.maskPos, p[:n])
+		c.maskPos = uint8(frame.Mask(c.mask, int(c.maskPos), p[:n]))
 	}
 	c.remain -= int64(n)
 	if c.remain == 0 {
@@ -498,10 +505,20 @@ func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 // whose writes can be interrupted and resumed (TCP, a pipe) survives a
 // write its context cut before the first byte went out.
 func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
+	h, err := c.prepare(h, p)
+	if err != nil {
+		return err
+	}
+	return c.writeLocked(ctx, h.Opcode, func() (int, error) { return c.writeFrame(h, p) })
+}
+
+// prepare sets the header's length and, for a client, a fresh masking
+// key, after checking it unless Options.AllowIllegalWrites is set.
+func (c *Conn) prepare(h frame.Header, p []byte) (frame.Header, error) {
 	h.Length = int64(len(p))
 	if !c.opts.AllowIllegalWrites {
 		if err := c.checkWrite(h); err != nil {
-			return err
+			return h, err
 		}
 		h.Masked = c.role == Client
 		if h.Masked {
@@ -509,7 +526,7 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 			h.Mask = [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
 		}
 	}
-	return c.writeLocked(ctx, h.Opcode, func() (int, error) { return c.writeFrame(h, p) })
+	return h, nil
 }
 
 // writeLocked runs write, which puts one frame with opcode op on the
@@ -525,6 +542,11 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 		return err
 	}
 	defer c.unlockWrite()
+	return c.writeHoldingLock(ctx, op, write)
+}
+
+// writeHoldingLock is writeLocked once the lock is taken.
+func (c *Conn) writeHoldingLock(ctx context.Context, op frame.Opcode, write func() (int, error)) error {
 	if c.closed.Fired() {
 		return ErrClosed // the lock is taken even after Close
 	}
@@ -589,15 +611,10 @@ func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
 	buf = frame.AppendHeader(buf, h)
 	if !h.Masked {
 		if size <= cap(buf) {
-			buf = append(buf, p...)
-			return c.nc.Write(buf)
+			return c.out(append(buf, p...), nil)
 		}
 		// Large unmasked payload: one writev, no copy.
-		c.wvec = [2][]byte{buf, p}
-		c.wbufs = c.wvec[:]
-		n, err := c.wbufs.WriteTo(c.nc)
-		c.wvec = [2][]byte{}
-		return int(n), err
+		return c.out(buf, p)
 	}
 	// Masked: mask into the buffer chunk by chunk, never into p.
 	written := 0
@@ -608,7 +625,7 @@ func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
 		pos = frame.Mask(h.Mask, pos, chunk)
 		buf = buf[:len(buf)+k]
 		p = p[k:]
-		n, err := c.nc.Write(buf)
+		n, err := c.out(buf, nil)
 		written += n
 		if err != nil {
 			return written, err

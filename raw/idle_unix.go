@@ -48,6 +48,9 @@ func (c *Conn) readReady(fd uintptr) bool {
 	}
 	if err == syscall.EAGAIN {
 		c.pool.Put(bp)
+		// Nothing more to read: the frames held back for a burst of
+		// input go out before this reader waits.
+		c.sendHeld()
 		return false
 	}
 	if n <= 0 {
