@@ -210,6 +210,8 @@ func (r *results) bars() []bar {
 			bars = append(bars, bar{name, "not measured", "N/A"})
 		}
 	}
+	bars = append(bars, r.singleBars()...)
+	bars = append(bars, r.pipelineBars()...)
 	return bars
 }
 

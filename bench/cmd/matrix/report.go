@@ -105,6 +105,9 @@ type results struct {
 	H2      []h2Cell      `json:"h2,omitempty"`
 	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
 	Bars    []bar         `json:"bars"`
+
+	Single   []singleCell `json:"single,omitempty"`   // single.go
+	Pipeline []pipeCell   `json:"pipeline,omitempty"` // pipeline.go
 }
 
 // bestPeer returns the best value among the peers (not hybi, not the floor), and
@@ -292,6 +295,8 @@ func (r *results) markdown() string {
 		p("\n")
 	}
 
+	r.singleMarkdown(p)
+	r.pipelineMarkdown(p)
 	r.h2Markdown(p)
 
 	if len(r.Startup) > 0 {
@@ -379,5 +384,7 @@ func (r *results) errors() []string {
 	for _, c := range r.Deflate {
 		add("deflate", c.Lib, c.Err)
 	}
+	e = append(e, r.singleErrors()...)
+	e = append(e, r.pipelineErrors()...)
 	return append(e, r.h2Errors()...)
 }
