@@ -46,7 +46,9 @@ type Options struct {
 	// negative means no limit.
 	MaxFrameSize int64
 	// ReadBufferSize is the size of the pooled read buffer taken while a
-	// large frame is being read. 0 means DefaultReadBufferSize.
+	// frame is being read; a socket whose reads keep filling it reads
+	// into up to 16 times as much (see Conn.readSize). 0 means
+	// DefaultReadBufferSize.
 	ReadBufferSize int
 	// WriteBufferSize is the size of the pooled buffer a frame is framed
 	// (and, for a client, masked) in. 0 means DefaultWriteBufferSize.
@@ -106,6 +108,9 @@ type Conn struct {
 	wclose   bool
 	wfragile bool
 	maskPos  uint8 // offset into the key (read side)
+	// rgrow doubles the read buffer a socket reads into, up to
+	// maxReadGrow times, while reads keep filling it (see readSize).
+	rgrow uint8
 
 	rerr  error       // sticky read error
 	idle  *idleReader // nil unless the connection is a socket
@@ -204,6 +209,27 @@ func (c *Conn) takeReadBuf(n int) {
 	c.rpooled = nb
 	c.rbuf = *nb
 	c.r, c.w = 0, k
+}
+
+// maxReadGrow bounds rgrow: a socket's read buffer grows to at most 16
+// times Options.ReadBufferSize (64 KiB by default).
+const maxReadGrow = 4
+
+// readSize is the size of the next read buffer a socket takes: a read
+// that fills it doubles it, so that a peer sending a stream of frames (a
+// pipelining client) is read several frames per system call rather than
+// one, and a read that fills less than a quarter halves it back. The
+// buffer is pooled and held only until it is drained.
+func (c *Conn) readSize() int { return c.opts.ReadBufferSize << c.rgrow }
+
+// adaptRead adjusts the read size after a read of n bytes into size.
+func (c *Conn) adaptRead(n, size int) {
+	switch {
+	case n == size && c.rgrow < maxReadGrow:
+		c.rgrow++
+	case n < size/4 && c.rgrow > 0:
+		c.rgrow--
+	}
 }
 
 // inline returns the small buffer, empty for a socket.
@@ -437,7 +463,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	} else {
 		armed := c.rdeadl.arm(c.nc, c.rctx)
 		var err error
-		if len(p) >= c.opts.ReadBufferSize {
+		if len(p) >= c.readSize() {
 			// Large read: bypass the buffer, as bufio does.
 			c.sendHeld()
 			n, err = c.nc.Read(p)

@@ -11,7 +11,8 @@ import (
 const opFlush = frame.Opcode(0xF)
 
 // HoldFrame is WriteFrame for a data frame that may wait: it is kept in
-// the write buffer (Options.WriteBufferSize) instead of being written,
+// a pooled buffer of up to four times Options.WriteBufferSize instead of
+// being written,
 // so that frames written in a burst go out together, in one system call.
 // Held frames go out, in order and before anything else, with the next
 // frame written by WriteFrame or WritePrepared, with Flush, with a held
@@ -74,22 +75,35 @@ func (c *Conn) sendHeld() {
 
 func (c *Conn) writeHeld() (int, error) { return c.out(nil, nil) }
 
-// hold appends the frame to the held frames if it fits, and reports
-// whether it did. h is prepared (masked for a client).
+// holdLimit is how many bytes of frames may be held, in multiples of
+// Options.WriteBufferSize: enough for a burst of a few 16 KiB messages to
+// leave in one write.
+const holdLimit = 4
+
+// hold appends the frame to the held frames if they stay within the
+// limit, and reports whether it did. h is prepared (masked for a client).
 func (c *Conn) hold(h frame.Header, p []byte) bool {
 	need := h.Size() + len(p)
 	hp := c.held.Load()
-	if hp == nil {
-		if need > c.opts.WriteBufferSize {
-			return false
-		}
-		hp = c.pool.Get(c.opts.WriteBufferSize)
-		*hp = (*hp)[:0]
+	held := 0
+	if hp != nil {
+		held = len(*hp)
 	}
-	b := *hp
-	if len(b)+need > cap(b) {
+	if held+need > holdLimit*c.opts.WriteBufferSize {
 		return false
 	}
+	if hp == nil || held+need > cap(*hp) {
+		// A pooled buffer of the size class that fits, the held frames
+		// moved into it.
+		nb := c.pool.Get(max(held+need, c.opts.WriteBufferSize))
+		*nb = (*nb)[:0]
+		if hp != nil {
+			*nb = append(*nb, *hp...)
+			c.pool.Put(hp)
+		}
+		hp = nb
+	}
+	b := *hp
 	b = frame.AppendHeader(b, h)
 	start := len(b)
 	b = append(b, p...)

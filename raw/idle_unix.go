@@ -37,7 +37,8 @@ func (c *Conn) initIdle() {
 // readable; false means "not yet, wait again".
 func (c *Conn) readReady(fd uintptr) bool {
 	ir := c.idle
-	bp := c.pool.Get(c.opts.ReadBufferSize)
+	size := c.readSize()
+	bp := c.pool.Get(size)
 	var n int
 	var err error
 	for {
@@ -53,6 +54,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 		c.sendHeld()
 		return false
 	}
+	c.adaptRead(n, size)
 	if n <= 0 {
 		c.pool.Put(bp)
 		n = 0

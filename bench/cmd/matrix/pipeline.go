@@ -22,12 +22,20 @@ type pipeCell struct {
 	Window int `json:"window"`
 }
 
-// pipePlan is what the scenario runs: sizes, connection counts, windows.
+// pipePlan is what the scenario runs: sizes and connection counts (-sizes
+// and -conns when given), windows.
 func (c *config) pipePlan() (sizes, conns, windows []int) {
+	sizes, conns, windows = []int{16, 1 << 10, 16 << 10}, []int{16, 256}, []int{16, 64}
 	if c.quick {
-		return []int{16, 1 << 10}, []int{16}, []int{16}
+		sizes, conns, windows = []int{16, 1 << 10}, []int{16}, []int{16}
 	}
-	return []int{16, 1 << 10, 16 << 10}, []int{16, 256}, []int{16, 64}
+	if c.sizesSet {
+		sizes = c.sizes
+	}
+	if c.connsSet {
+		conns = c.conns
+	}
+	return sizes, conns, windows
 }
 
 func runPipeline(ctx context.Context, c *config, res *results) {
