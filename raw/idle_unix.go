@@ -54,7 +54,11 @@ func (c *Conn) readReady(fd uintptr) bool {
 		c.sendHeld()
 		return false
 	}
-	c.adaptRead(n, size)
+	if c.remain == 0 {
+		// At a frame boundary: the tail of a frame that straddled the
+		// last read says nothing about how much the peer sends.
+		c.adaptRead(n, size)
+	}
 	if n <= 0 {
 		c.pool.Put(bp)
 		n = 0
