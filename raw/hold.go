@@ -22,6 +22,11 @@ const opFlush = frame.Opcode(0xF)
 // buffer (Buffered) sends them all once it has read the burst, and no
 // timer ever delays a frame.
 //
+// Hold frames from the goroutine that reads (as conn.WriteReply does):
+// the reader sends them before it waits, unless another goroutine is
+// writing, which sends them first. Frames another goroutine holds while
+// the reader waits stay until the next write or Flush.
+//
 // A frame that does not fit in the buffer is written at once, with the
 // frames held before it. Held frames that a Close or CloseNow finds are
 // dropped, as a bufio.Writer's are without Flush; an I/O error that
