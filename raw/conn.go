@@ -341,6 +341,11 @@ func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 	if err := c.check(h); err != nil {
 		return h, c.failRead(err)
 	}
+	if h.Opcode.IsControl() {
+		// Only a stream of data frames earns a larger read buffer: a
+		// peer flooding pings is read no faster than it is answered.
+		c.rgrow = 0
+	}
 	c.remain = h.Length
 	c.masked = h.Masked
 	c.mask = h.Mask
