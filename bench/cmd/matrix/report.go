@@ -104,6 +104,7 @@ type results struct {
 	Deflate []deflateCell `json:"deflate"`
 	H2      []h2Cell      `json:"h2,omitempty"`
 	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
+	Scale   []scaleCell   `json:"scale,omitempty"`
 	Bars    []bar         `json:"bars"`
 
 	Single   []singleCell `json:"single,omitempty"`   // single.go
@@ -298,6 +299,7 @@ func (r *results) markdown() string {
 	r.singleMarkdown(p)
 	r.pipelineMarkdown(p)
 	r.h2Markdown(p)
+	r.scaleMarkdown(p)
 
 	if len(r.Startup) > 0 {
 		p("## Startup\n\nFrom exec of the server binary to the first echo on a fresh connection (median of %d); \"listening\" is when the server printed its address.\n\n", r.Startup[0].Samples)
@@ -386,5 +388,5 @@ func (r *results) errors() []string {
 	}
 	e = append(e, r.singleErrors()...)
 	e = append(e, r.pipelineErrors()...)
-	return append(e, r.h2Errors()...)
+	return append(append(e, r.h2Errors()...), r.scaleErrors()...)
 }
