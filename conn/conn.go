@@ -122,7 +122,6 @@ type Conn struct {
 	rc          *raw.Conn
 	opts        Options
 	subprotocol string
-	extensions  string
 
 	// ext holds the extensions agreed in the opening handshake and their
 	// per-message state; nil when none were, which keeps a plain
@@ -195,18 +194,21 @@ func (x *extState) decoders() []extension.Decoder {
 }
 
 // New starts the Default session on a Raw session whose opening handshake
-// is done. subprotocol is the one agreed, if any. The Conn owns rc.
+// is done. subprotocol is the one agreed, if any; "" means the one rc
+// records (rc.Subprotocol). The Conn owns rc. The extensions rc was
+// started with (raw.NewFromResult, raw.Accept, raw.Dial) are applied to
+// the messages.
 func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
-	return newConn(rc, subprotocol, "", nil, o)
+	if subprotocol == "" {
+		subprotocol = rc.Subprotocol()
+	}
+	return newConn(rc, subprotocol, o)
 }
 
-// newConn is New with the extensions agreed in the opening handshake:
-// header is the server's Sec-WebSocket-Extensions value, agreed what
-// extension.Negotiate or extension.Confirm returned. rc must allow their
-// reserved bits (see agreedRSV).
-func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed, o *Options) *Conn {
+// newConn is New. It applies the extensions rc records (whose reserved
+// bits rc allows, see raw.NewFromResult).
+func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	c := &Conn{
-		extensions:  header,
 		rc:          rc,
 		opts:        o.withDefaults(),
 		subprotocol: subprotocol,
@@ -214,7 +216,11 @@ func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed
 	}
 	c.msg.c = c
 	c.mw.c = c
-	for _, a := range agreed {
+	for _, x := range rc.AgreedExtensions() {
+		a := x.Agreed
+		if a == nil {
+			continue
+		}
 		e, d := a.NewEncoder(), a.NewDecoder()
 		if (e != nil || d != nil) && c.ext == nil {
 			c.ext = new(extState)
@@ -233,31 +239,21 @@ func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed
 	return c
 }
 
-// newFromNet is New for a freshly handshaken net.Conn.
-func newFromNet(nc net.Conn, buffered []byte, role raw.Role, subprotocol, header string, agreed []extension.Agreed, o *Options) *Conn {
-	opts := o.withDefaults()
-	ro := opts.rawOptions()
-	ro.AllowedRSV = agreedRSV(agreed)
-	rc := raw.New(nc, buffered, role, ro)
-	return newConn(rc, subprotocol, header, agreed, &opts)
-}
-
-// agreedRSV returns the reserved bits the agreed extensions own.
-func agreedRSV(agreed []extension.Agreed) frame.RSV {
-	var rsv frame.RSV
-	for _, a := range agreed {
-		rsv |= a.RSV()
-	}
-	return rsv
-}
-
 // Subprotocol returns the subprotocol agreed in the opening handshake, or "".
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
 // Extensions returns the extensions agreed in the opening handshake, as
 // the server listed them in its Sec-WebSocket-Extensions header (RFC 6455,
 // Section 9.1), or "" when there are none.
-func (c *Conn) Extensions() string { return c.extensions }
+func (c *Conn) Extensions() string { return c.rc.Extensions() }
+
+// AgreedExtensions returns the extensions agreed in the opening handshake,
+// in the order of the server's response (the order they apply to outgoing
+// messages): each one's name and parameters as the server answered (for
+// permessage-deflate, its window bits and context takeover), and its
+// Agreed value. It is nil when none is in use.
+// Each call returns a new slice.
+func (c *Conn) AgreedExtensions() []extension.Negotiated { return c.rc.AgreedExtensions() }
 
 // SetCompression turns compression on or off for the messages written
 // from now on, when an extension that compresses (permessage-deflate) was

@@ -114,7 +114,11 @@
 //	&conn.AcceptOptions{Extensions: []extension.Extension{deflate.New(nil)}}
 //	&conn.DialOptions{Extensions: []extension.Extension{deflate.New(nil)}}
 //
-// Extensions returns what was agreed. Write and Writer compress (Write
+// Extensions returns what was agreed as the server's header said it, and
+// AgreedExtensions as a list: each extension's name, parameters and Agreed
+// value. AcceptOptions.OnNegotiation reports what the server declined and
+// why; an extension whose answer depends on the request (a per-user
+// parameter) implements extension.RequestAccepter. Write and Writer compress (Write
 // only messages of at least deflate.Options.Threshold bytes);
 // SetCompression(false) sends the next messages plain. Read and Reader
 // inflate as the caller reads, and ReadLimit applies to the inflated size,
@@ -126,7 +130,9 @@
 //
 // A handshake done outside Accept and Dial (handshake.Upgrader or Dialer
 // used directly, or another HTTP stack) starts the session with
-// NewFromResult, given what extension.Negotiate or Confirm agreed.
+// NewFromResult, given what extension.Negotiate or Confirm agreed; New on
+// a Raw session started by raw.Accept, raw.Dial or raw.NewFromResult
+// applies the extensions it agreed.
 //
 // # Memory
 //

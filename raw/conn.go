@@ -55,7 +55,11 @@ type Options struct {
 	// (and, for a client, masked) in. 0 means DefaultWriteBufferSize.
 	WriteBufferSize int
 	// AllowedRSV are the RSV bits that negotiated extensions own. A
-	// received frame with any other RSV bit is ErrReservedBits (1002).
+	// received frame with any other RSV bit is ErrReservedBits (1002),
+	// and WriteFrame refuses to send one. A bit allowed here is allowed on
+	// every frame, control and continuation frames included: whether an
+	// extension's bit may appear there (permessage-deflate's may not,
+	// RFC 7692, Section 6.1) is left to the caller to check.
 	AllowedRSV frame.RSV
 	// AllowIllegalWrites turns off the checks WriteFrame makes and sends
 	// the header as given (opcode, RSV, FIN, mask bit and key), with only
@@ -99,8 +103,9 @@ type Conn struct {
 	// wbroken (write side, here where it fits in padding): a write its
 	// ctx interrupted broke a wfragile nc, so Close sends no close_notify.
 	wbroken atomic.Bool
-	masked  bool // current frame is masked
-	inMsg   bool // a fragmented data message is open
+	maskPos uint8 // offset into the key, 0-3
+	masked  bool  // current frame is masked
+	inMsg   bool  // a fragmented data message is open
 	role    Role
 	// Write side flags, here where they fit in padding: a close frame
 	// went out (guarded by wmu), and nc breaks on any interrupted write,
@@ -108,14 +113,12 @@ type Conn struct {
 	// permanent).
 	wclose   bool
 	wfragile bool
-	maskPos  uint8 // offset into the key (read side)
 	// rgrow doubles the read buffer a socket reads into, up to
 	// maxReadGrow times, while reads keep filling it (see readSize).
 	rgrow uint8
 
-	rerr  error       // sticky read error
-	idle  *idleReader // nil unless the connection is a socket
-	hbuf  [frame.MaxHeaderSize]byte
+	rerr  error               // sticky read error
+	idle  *idleReader         // nil unless the connection is a socket
 	small *[smallBufSize]byte // nil for sockets
 
 	// Write side.
@@ -130,6 +133,10 @@ type Conn struct {
 	// atomic so that the reader can see, without the lock, whether it
 	// must send them before it waits for the network.
 	held atomic.Pointer[[]byte]
+
+	// ext is what the opening handshake agreed (NewFromResult), nil when
+	// no extension is in use; set once, read only.
+	ext *agreedExts
 }
 
 // New starts a Raw session on nc, which has completed the opening
