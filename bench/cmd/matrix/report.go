@@ -107,6 +107,9 @@ type results struct {
 	Scale   []scaleCell   `json:"scale,omitempty"`
 	Micro   []microCell   `json:"micro,omitempty"`
 	Bars    []bar         `json:"bars"`
+
+	Single   []singleCell `json:"single,omitempty"`   // single.go
+	Pipeline []pipeCell   `json:"pipeline,omitempty"` // pipeline.go
 }
 
 // bestPeer returns the best value among the peers (not hybi, not the floor), and
@@ -294,6 +297,8 @@ func (r *results) markdown() string {
 		p("\n")
 	}
 
+	r.singleMarkdown(p)
+	r.pipelineMarkdown(p)
 	r.h2Markdown(p)
 	r.scaleMarkdown(p)
 	r.microMarkdown(p)
@@ -383,5 +388,7 @@ func (r *results) errors() []string {
 	for _, c := range r.Deflate {
 		add("deflate", c.Lib, c.Err)
 	}
+	e = append(e, r.singleErrors()...)
+	e = append(e, r.pipelineErrors()...)
 	return append(append(append(e, r.h2Errors()...), r.scaleErrors()...), r.microErrors()...)
 }
