@@ -151,6 +151,7 @@ type SendQueue struct {
 	finished bool          // OnStop called and done closed
 	done     chan struct{}
 
+	drainFn  func()      // q.drain, made once: "go q.drain()" would allocate a closure per start
 	timer    *time.Timer // WriteTimeout; owned by the writer
 	timedOut atomic.Bool
 
@@ -175,7 +176,9 @@ func NewSendQueue(c *Conn, o *QueueOptions) *SendQueue {
 	if opts.WriteTimeout == 0 {
 		opts.WriteTimeout = DefaultQueueWriteTimeout
 	}
-	return &SendQueue{c: c, opts: opts, done: make(chan struct{})}
+	q := &SendQueue{c: c, opts: opts, done: make(chan struct{})}
+	q.drainFn = q.drain
+	return q
 }
 
 // Conn returns the connection the queue writes to.
@@ -231,7 +234,7 @@ func (q *SendQueue) Enqueue(ctx context.Context, pm *PreparedMessage) error {
 			if !q.draining {
 				q.draining = true
 				q.running++
-				go q.drain()
+				go q.drainFn()
 			}
 			q.mu.Unlock()
 			return nil

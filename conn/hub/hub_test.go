@@ -258,3 +258,47 @@ func TestSendAndRemove(t *testing.T) {
 		t.Fatalf("got %q", b)
 	}
 }
+
+// A member whose peer stopped reading never holds up a broadcast, under
+// either policy: Broadcast returns while that member's write is stuck,
+// and the other members get every message.
+func TestBroadcastNeverWaitsForSlowMember(t *testing.T) {
+	for _, p := range []hub.Policy{hub.Drop, hub.Disconnect} {
+		t.Run(p.String(), func(t *testing.T) {
+			h := hub.New(&hub.Options{QueueSize: 2, QueueBytes: 4096, SlowConsumer: p, WriteTimeout: -1})
+			slow, _ := pipeMember(t, h, &conn.Options{CloseTimeout: 50 * time.Millisecond})
+			_, fastPeer := pipeMember(t, h, nil)
+			got := make(chan int, 1)
+			go func() {
+				n := 0
+				for n < 100 {
+					if _, err := fastPeer.NextFrame(context.Background()); err != nil {
+						break
+					}
+					io.ReadAll(fastPeer)
+					n++
+				}
+				got <- n
+			}()
+			returned := make(chan struct{})
+			go func() {
+				defer close(returned)
+				for i := range 100 {
+					h.Broadcast(conn.MessageBinary, []byte{byte(i)})
+					if slow.Queue().Len() > 2 || slow.Queue().Bytes() > 4096 {
+						t.Errorf("slow member holds %d messages, %d bytes", slow.Queue().Len(), slow.Queue().Bytes())
+					}
+					time.Sleep(100 * time.Microsecond)
+				}
+			}()
+			select {
+			case <-returned:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Broadcast waited for the member that does not read")
+			}
+			if n := <-got; n != 100 {
+				t.Fatalf("the reading member got %d of 100", n)
+			}
+		})
+	}
+}
