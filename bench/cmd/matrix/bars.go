@@ -210,7 +210,7 @@ func (r *results) bars() []bar {
 			bars = append(bars, bar{name, "not measured", "N/A"})
 		}
 	}
-	return bars
+	return append(bars, r.broadcastBars()...)
 }
 
 func (r *results) barsText() string {

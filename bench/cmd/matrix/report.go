@@ -105,6 +105,9 @@ type results struct {
 	H2      []h2Cell      `json:"h2,omitempty"`
 	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
 	Bars    []bar         `json:"bars"`
+
+	// Broadcast holds the broadcast and slowconsumer cells (broadcast.go).
+	Broadcast []broadcastCell `json:"broadcast,omitempty"`
 }
 
 // bestPeer returns the best value among the peers (not hybi, not the floor), and
@@ -293,6 +296,7 @@ func (r *results) markdown() string {
 	}
 
 	r.h2Markdown(p)
+	r.broadcastMarkdown(p)
 
 	if len(r.Startup) > 0 {
 		p("## Startup\n\nFrom exec of the server binary to the first echo on a fresh connection (median of %d); \"listening\" is when the server printed its address.\n\n", r.Startup[0].Samples)
@@ -379,5 +383,6 @@ func (r *results) errors() []string {
 	for _, c := range r.Deflate {
 		add("deflate", c.Lib, c.Err)
 	}
+	e = append(e, r.broadcastErrors()...)
 	return append(e, r.h2Errors()...)
 }
