@@ -463,3 +463,45 @@ func goroutineDump() string {
 	b := make([]byte, 1<<20)
 	return string(b[:runtime.Stack(b, true)])
 }
+
+// Starting the writer of an idle queue allocates nothing either: a
+// fan-out starts one per member per message.
+func TestSendQueueIdleStartAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	a, b := net.Pipe()
+	read := make(chan struct{})
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := io.ReadFull(b, buf[:2+16]); err != nil {
+				return
+			}
+			read <- struct{}{}
+		}
+	}()
+	s := conn.New(raw.New(a, nil, raw.Server, nil), "", nil)
+	defer s.CloseNow()
+	defer b.Close()
+	q := conn.NewSendQueue(s, nil)
+	defer q.Close()
+	pm := conn.NewPreparedMessage(conn.MessageBinary, make([]byte, 16))
+	ctx := context.Background()
+	base := runtime.NumGoroutine()
+	idle := func() {
+		for runtime.NumGoroutine() > base {
+			runtime.Gosched()
+		}
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := q.Enqueue(ctx, pm); err != nil {
+			t.Fatal(err)
+		}
+		<-read
+		idle()
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per Enqueue on an idle queue, want 0", allocs)
+	}
+}

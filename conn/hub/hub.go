@@ -25,7 +25,7 @@ type Policy int
 
 const (
 	// Disconnect closes the member's connection with
-	// StatusPolicyViolation (1008) and reason "slow consumer".
+	// StatusPolicyViolation (1008) and reason "send queue full".
 	Disconnect Policy = iota
 	// Drop discards the message for that member; Member.Dropped counts
 	// them.

@@ -82,10 +82,10 @@ func runBroadcast(ctx context.Context, c *config, res *results) {
 	}
 }
 
-// runSlowConsumer fans out with 1% of the connections not reading. The
-// first rounds fill their socket buffers (shrunk to 4 KiB at the client);
-// the second half of the rounds is measured, when every write to a
-// silent connection blocks.
+// runSlowConsumer fans out with 1% of the connections not reading. Two
+// 256 KiB broadcasts first fill their socket buffers (shrunk to 4 KiB at
+// the client), so that every later write to them blocks; then half the
+// rounds warm up and half are measured.
 func runSlowConsumer(ctx context.Context, c *config, res *results) {
 	rounds := 60
 	if c.quick {
@@ -121,7 +121,7 @@ func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, wa
 	defer a.Close()
 	time.Sleep(200 * time.Millisecond) // let the server register the last ones
 	msg := jsonText(1024)
-	trigger := func() error {
+	send := func(msg []byte) error {
 		resp, err := ctlClient.Post("http://"+s.ctl+"/broadcast", "text/plain", bytes.NewReader(msg))
 		if err != nil {
 			return err
@@ -132,6 +132,7 @@ func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, wa
 		}
 		return nil
 	}
+	trigger := func() error { return send(msg) }
 	const timeout = 10 * time.Second
 	round := func() (time.Duration, error) {
 		d, got, err := a.Round(ctx, trigger, timeout)
@@ -140,6 +141,17 @@ func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, wa
 			err = fmt.Errorf("%d of %d readers got the message within %v", got, a.Listeners(), timeout)
 		}
 		return d, err
+	}
+	if silent > 0 {
+		// Two 256 KiB messages fill the silent connections' socket
+		// buffers at once, so that every later write to them blocks;
+		// the listeners read them as any other.
+		filler := jsonText(256 << 10)
+		for range 2 {
+			if _, _, err := a.Round(ctx, func() error { return send(filler) }, timeout); err != nil {
+				return fail(fmt.Errorf("filling the silent connections: %w", err))
+			}
+		}
 	}
 	for range warmup {
 		if _, err := round(); err != nil {
@@ -230,7 +242,7 @@ func (r *results) broadcastMarkdown(p func(string, ...any)) {
 	if len(r.Broadcast) == 0 {
 		return
 	}
-	p("## Broadcast\n\nOne 1 KiB JSON text message fanned out by each library's idiomatic broadcast (see the notes of `bench/servers/broadcast_*.go`), triggered by `POST /broadcast` on bench-server's control address. Fan-out is the time from the trigger until every reading connection has the message (median of the measured rounds); server CPU is per delivered message. `slowconsumer`: 1%% of the connections never read (receive buffers shrunk to 4 KiB); half the rounds fill their buffers, the other half are measured.\n\n")
+	p("## Broadcast\n\nOne 1 KiB JSON text message fanned out by each library's idiomatic broadcast (see the notes of `bench/servers/broadcast_*.go`), triggered by `POST /broadcast` on bench-server's control address. Fan-out is the time from the trigger until every reading connection has the message (median of the measured rounds); server CPU is per delivered message. `slowconsumer`: 1%% of the connections never read (receive buffers shrunk to 4 KiB); two 256 KiB broadcasts first fill their socket buffers so that every later write to them blocks, then half the rounds warm up and half are measured.\n\n")
 	p("| Scenario | Library | mode | conns | silent | fan-out ms | × best peer | p90 ms | max ms | server CPU µs/msg | × best peer |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	lib := func(c broadcastCell) string { return c.Lib }
 	ok := func(c broadcastCell) bool { return c.Err == "" && c.FanoutMs > 0 }
