@@ -12,6 +12,9 @@ import (
 type BroadcastLib struct {
 	Name    string
 	Deflate bool
+	// Reference marks a server that is neither hybi nor a peer (the
+	// floor): shown for comparison, never counted as the best peer.
+	Reference bool
 	// Notes says what is idiomatic about the adapter, and what it does
 	// with a member that does not keep up.
 	Notes string
