@@ -74,7 +74,8 @@ type QueueOptions struct {
 	// OnStop, if set, is called once when the queue has stopped and its
 	// goroutines are done, with the reason (what Err returns). It runs on
 	// the queue's writer goroutine or in Close, never inside Enqueue, so
-	// it may take locks that are held around Enqueue.
+	// it may take locks that are held around Enqueue. It must not call
+	// Close, which waits for it.
 	OnStop func(err error)
 }
 
