@@ -157,6 +157,7 @@ type Conn struct {
 	mwGen        atomic.Uint32 // generation of the Writer message; see writerHandle
 	client       bool
 	closeSent    bool // under mu
+	closing      bool // under mu: Close was called
 	keepaliveArm bool // next keepalive tick checks for the pong
 }
 
@@ -164,8 +165,9 @@ type Conn struct {
 // one: the encoders and decoders, in the order of the server's response,
 // and the state of the message being read and the one being written.
 type extState struct {
-	encs []extension.Encoder
-	decs []extension.Decoder
+	encs   []extension.Encoder
+	encRSV []frame.RSV // the bits each encoder's extension owns
+	decs   []extension.Decoder
 
 	rmsg     extension.Message // the message being read, as decoders see it
 	wire     wireReader
@@ -219,6 +221,7 @@ func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed
 		}
 		if e != nil {
 			c.ext.encs = append(c.ext.encs, e)
+			c.ext.encRSV = append(c.ext.encRSV, a.RSV())
 		}
 		if d != nil {
 			c.ext.decs = append(c.ext.decs, d)
@@ -524,7 +527,21 @@ func (c *Conn) failWrite(ctx context.Context, err error) error {
 	}
 	c.shutdown()
 	c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, err))
+	if c.closedHere() {
+		// Close or CloseNow raced the write: the peer closed TCP after
+		// the handshake, or CloseNow closed it under the write.
+		return ErrClosed
+	}
 	return err
+}
+
+// closedHere reports whether this end started closing: Close sent a close
+// frame, or CloseNow was called. Calls that fail after it return ErrClosed
+// rather than what the socket said.
+func (c *Conn) closedHere() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing || c.cause == ErrClosed
 }
 
 // Close starts (or completes) the closing handshake with code and reason
@@ -542,21 +559,30 @@ func (c *Conn) failWrite(ctx context.Context, err error) error {
 // with StatusInternalError (1011) and reason, and returns an error that
 // names the code it could not send.
 func (c *Conn) Close(code StatusCode, reason string) error {
-	var codeErr error
+	code, reason, codeErr := sendableClose(code, reason)
+	return errors.Join(codeErr, c.close(code, reason))
+}
+
+// sendableClose turns the code and reason Close and CloseWrite were given
+// into those the close frame carries, with an error naming a code that may
+// not be sent.
+func sendableClose(code StatusCode, reason string) (StatusCode, string, error) {
 	switch {
 	case code == 0:
-		code = StatusNormalClosure
+		return StatusNormalClosure, reason, nil
 	case code == StatusNoStatusRcvd:
-		reason = ""
+		return code, "", nil
 	case !code.ValidOnWire():
-		codeErr = fmt.Errorf("websocket: close code %d may not be sent; closed with %d", int(code), int(StatusInternalError))
-		code = StatusInternalError
+		return StatusInternalError, reason, fmt.Errorf("websocket: close code %d may not be sent; closed with %d", int(code), int(StatusInternalError))
 	}
-	return errors.Join(codeErr, c.close(code, reason))
+	return code, reason, nil
 }
 
 // close is Close with a code that may be sent.
 func (c *Conn) close(code StatusCode, reason string) error {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
 	sent := c.writeClose(code, reason)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
 	defer cancel()

@@ -341,6 +341,13 @@ func testH2OriginRefused(t *testing.T) {
 	if resp.ProtoMajor != 2 {
 		t.Errorf("refusal over %s, want HTTP/2.0", resp.Proto)
 	}
+	// The client's error shows the status and the server's reason, as
+	// over HTTP/1.1.
+	for _, want := range []string{"403 Forbidden", "extended CONNECT", `"https://evil.example"`, "Upgrader.AllowedOrigins"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
 	if err := s.wait(t); !errors.Is(err, handshake.ErrOriginNotAllowed) {
 		t.Errorf("Accept: %v, want ErrOriginNotAllowed", err)
 	}

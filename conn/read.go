@@ -102,7 +102,7 @@ func (m *messageReader) startDecoders(h frame.Header) error {
 		rc, err := x.decs[i].Decode(r, &x.rmsg)
 		if err != nil {
 			m.closeDecoders()
-			return c.fail(m.ctx, &ProtocolError{Code: StatusInternalError, Reason: "extension: " + err.Error()})
+			return c.fail(m.ctx, decoderFailure(StatusInternalError, err))
 		}
 		if rc != nil {
 			x.rclosers = append(x.rclosers, rc)
@@ -364,9 +364,22 @@ func (m *messageReader) decodeError(err error) error {
 	}
 	var pe *ProtocolError
 	if !errors.As(err, &pe) {
-		pe = &ProtocolError{Code: StatusInvalidFramePayloadData, Reason: "extension: " + err.Error()}
+		return c.fail(m.ctx, decoderFailure(StatusInvalidFramePayloadData, err))
 	}
 	return c.fail(m.ctx, pe)
+}
+
+// decoderFailure is the error of a decoder that failed with err, which is
+// not a *ProtocolError: the close frame gets code and a generic reason
+// (fail sends the reason of the *ProtocolError it finds), since err's text
+// is the decoder's internals, not the peer's business; the local error
+// wraps err and shows its text.
+func decoderFailure(code StatusCode, err error) error {
+	reason := "extension could not decode the message"
+	if code == StatusInternalError {
+		reason = "extension failed"
+	}
+	return fmt.Errorf("%w: %w", &ProtocolError{Code: code, Reason: reason}, err)
 }
 
 // wireReader is the received payload of the current message, as the last

@@ -193,9 +193,20 @@ func (w *messageWriter) startEncoders(size int64) error {
 	x.wclosers = x.wclosers[:0]
 	var dst io.Writer = (*frameSink)(w)
 	for i := len(x.encs) - 1; i >= 0; i-- {
+		before := x.wmsg.RSV
 		wc, err := x.encs[i].Encode(dst, &x.wmsg)
 		if err != nil {
 			return w.broken(err)
+		}
+		if set := x.wmsg.RSV &^ before; set&^x.encRSV[i] != 0 {
+			// Checked here, per extension: raw.Conn knows only the
+			// union of the bits, and would let one extension set
+			// another's.
+			return w.broken(&raw.IllegalWriteError{
+				Header: frame.Header{Opcode: w.op, RSV: x.wmsg.RSV},
+				Rule: fmt.Sprintf("the encoder %T set %v, which its extension does not own (its Agreed.RSV() is %v; Section 5.8)",
+					x.encs[i], set&^x.encRSV[i], x.encRSV[i]),
+			})
 		}
 		if wc != nil {
 			x.wclosers = append(x.wclosers, wc)
@@ -368,7 +379,8 @@ func (w *messageWriter) Close() error {
 
 // Ping sends a ping and waits for its pong (RFC 6455, Section 5.5.2). The
 // pong is seen by the goroutine reading the connection, so Ping returns
-// only while some goroutine reads.
+// only while some goroutine reads. Once this end has called Close or
+// CloseNow, a Ping under way or new returns ErrClosed.
 func (c *Conn) Ping(ctx context.Context) error {
 	c.pingMu.Lock()
 	if c.pings == nil {
@@ -395,6 +407,9 @@ func (c *Conn) Ping(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.peerClose.Done():
+		if c.closedHere() {
+			return ErrClosed
+		}
 		return c.terminal()
 	}
 }

@@ -108,10 +108,12 @@ type Decoder interface {
 	// decoded message: the caller counts what it returns against its
 	// read limit as it goes. It returns io.EOF at the end of the message;
 	// an error of type *frame.ProtocolError closes the connection with its
-	// code, any other error with 1007 (invalid payload data). Close is
-	// called once the message is read to its end, discarded, or the
-	// connection failed; it releases what the message held and must not
-	// close r.
+	// code and sends its Reason to the peer; any other error closes it with
+	// 1007 (invalid payload data) and a generic reason, its text kept for
+	// the local error only (1011 likewise for an error of Decode itself).
+	// Close is called once the message is read to its end, discarded, or
+	// the connection failed; it releases what the message held and must
+	// not close r.
 	Decode(r io.Reader, m *Message) (io.ReadCloser, error)
 }
 

@@ -72,6 +72,14 @@ type Dialer struct {
 	// Sec-WebSocket-Extensions header (RFC 6455, Section 9.1).
 	Extensions []string
 
+	// RequireSubprotocol makes Dial fail with an error wrapping
+	// ErrNoSubprotocol when Subprotocols is not empty and the server selected
+	// none of them. Without it such a Dial succeeds with Result.Subprotocol
+	// "": RFC 6455, Section 4.2.2 lets a server select none, and many
+	// servers ignore the header altogether, so a client that cannot speak
+	// without its subprotocol should set it (or check Result.Subprotocol).
+	RequireSubprotocol bool
+
 	// CheckExtensions validates the server's Sec-WebSocket-Extensions
 	// response (all its header fields joined with ", "); an error fails the
 	// handshake. It is called only when the response names an extension. If
@@ -100,7 +108,10 @@ type Dialer struct {
 // On success Dial returns the Result and the server's response. If the
 // server's response was read but the handshake failed, Dial returns a nil
 // Result, that response (whose Body holds at most the first kilobyte of
-// the response body) and an error; the connection is closed.
+// the response body) and an error; the connection is closed. When the
+// status was not the handshake's, the error is a [*StatusError], which
+// shows the status and the first line of the body (a server's refusal
+// says why there; hybi's Upgrader names the setting that refused).
 func (d *Dialer) Dial(ctx context.Context, rawURL string) (*Result, *http.Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -401,7 +412,7 @@ func (d *Dialer) handshake(conn net.Conn, req *http.Request, key string) (*Resul
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		if lr.N == 0 {
-			return nil, nil, fmt.Errorf("handshake: response header larger than %d bytes: %w", max, ErrBadHandshake)
+			return nil, nil, errBad(nil, "response header larger than %d bytes", max)
 		}
 		return nil, nil, fmt.Errorf("handshake: reading response: %w", err)
 	}
@@ -418,7 +429,7 @@ func (d *Dialer) handshake(conn net.Conn, req *http.Request, key string) (*Resul
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, limit))
 		resp.Body.Close()
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		return nil, resp, err
+		return nil, resp, withBody(err, body)
 	}
 
 	var buffered []byte
@@ -459,18 +470,32 @@ func writeRequest(w io.Writer, req *http.Request) error {
 // Section 4.1, the client's requirements on the response).
 func (d *Dialer) checkResponse(resp *http.Response, key string) error {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fmt.Errorf("handshake: unexpected response status %q: %w", resp.Status, ErrBadHandshake)
+		return statusError(resp)
 	}
 	if !hasToken(resp.Header, "Upgrade", "websocket") {
-		return fmt.Errorf(`handshake: "websocket" token not found in response Upgrade header: %w`, ErrBadHandshake)
+		return errBad(nil, `"websocket" token not found in response Upgrade header`)
 	}
 	if !hasToken(resp.Header, "Connection", "upgrade") {
-		return fmt.Errorf(`handshake: "upgrade" token not found in response Connection header: %w`, ErrBadHandshake)
+		return errBad(nil, `"upgrade" token not found in response Connection header`)
 	}
 	if a := resp.Header.Values("Sec-WebSocket-Accept"); len(a) != 1 || strings.Trim(a[0], " \t") != ComputeAccept(key) {
-		return fmt.Errorf("handshake: missing or wrong Sec-WebSocket-Accept: %w", ErrBadHandshake)
+		return errBad(nil, "missing or wrong Sec-WebSocket-Accept")
 	}
 	return d.checkNegotiation(resp)
+}
+
+// statusError is the error of a response whose status is not the
+// handshake's; withBody adds the start of its body once read.
+func statusError(resp *http.Response) error {
+	return &StatusError{StatusCode: resp.StatusCode, Status: resp.Status, Location: resp.Header.Get("Location"), http2: resp.ProtoMajor == 2}
+}
+
+// withBody puts the first line of body into err if it is a *StatusError.
+func withBody(err error, body []byte) error {
+	if se, ok := err.(*StatusError); ok {
+		se.Body = firstLine(body)
+	}
+	return err
 }
 
 // checkNegotiation checks the subprotocol and extensions the server
@@ -483,16 +508,18 @@ func (d *Dialer) checkNegotiation(resp *http.Response) error {
 			offered = offered || o == p
 		}
 		if len(ps) != 1 || !offered {
-			return fmt.Errorf("handshake: server selected a subprotocol that was not offered: %q: %w", strings.Join(ps, ", "), ErrBadHandshake)
+			return errBad(nil, "server selected a subprotocol that was not offered: %q", strings.Join(ps, ", "))
 		}
 		resp.Header["Sec-Websocket-Protocol"] = []string{p}
+	} else if d.RequireSubprotocol && len(d.Subprotocols) > 0 {
+		return errBad(ErrNoSubprotocol, "server selected none of the subprotocols offered (%q) and Dialer.RequireSubprotocol is set", strings.Join(d.Subprotocols, ", "))
 	}
 	if exts := strings.Join(resp.Header.Values("Sec-WebSocket-Extensions"), ", "); strings.Trim(exts, " \t,") != "" {
 		if d.CheckExtensions == nil {
-			return fmt.Errorf("handshake: server accepted extensions that were not offered: %q: %w", exts, ErrBadHandshake)
+			return errBad(nil, "server accepted extensions that were not offered: %q", exts)
 		}
 		if err := d.CheckExtensions(exts); err != nil {
-			return fmt.Errorf("handshake: extensions %q refused: %w: %w", exts, err, ErrBadHandshake)
+			return errBad(err, "extensions %q refused: %v", exts, err)
 		}
 	}
 	return nil

@@ -188,7 +188,7 @@ func (d *Dialer) roundTripStream(ctx context.Context, rt http.RoundTripper, req 
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		pw.Close()
 		cancel()
-		return nil, resp, err
+		return nil, resp, withBody(err, body)
 	}
 
 	var wd pipeDeadline
@@ -222,7 +222,7 @@ func (d *Dialer) roundTripStream(ctx context.Context, rt http.RoundTripper, req 
 // as over HTTP/1.1.
 func (d *Dialer) checkStreamResponse(resp *http.Response) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("handshake: unexpected response status %q: %w", resp.Status, ErrBadHandshake)
+		return statusError(resp)
 	}
 	return d.checkNegotiation(resp)
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // acceptGUID is the globally unique identifier of RFC 6455, Section 1.3,
@@ -48,7 +50,109 @@ var (
 	// ErrOriginNotAllowed reports a request whose Origin was refused by the
 	// origin policy (RFC 6455, Section 10.2).
 	ErrOriginNotAllowed = errors.New("handshake: origin not allowed")
+
+	// ErrNoSubprotocol reports a server that selected none of the
+	// subprotocols offered, when Dialer.RequireSubprotocol is set.
+	ErrNoSubprotocol = errors.New("handshake: server selected no subprotocol")
 )
+
+// badHandshake is a failed check of the peer's handshake. Its text says
+// "handshake:" once; it wraps ErrBadHandshake, and the cause if any, for
+// errors.Is and errors.As.
+type badHandshake struct {
+	msg   string
+	cause error // nil, or wrapped too
+}
+
+// errBad returns a badHandshake whose message is fmt.Sprintf(format, a...).
+func errBad(cause error, format string, a ...any) error {
+	return &badHandshake{msg: "handshake: " + fmt.Sprintf(format, a...), cause: cause}
+}
+
+func (e *badHandshake) Error() string { return e.msg }
+
+func (e *badHandshake) Unwrap() []error {
+	if e.cause == nil {
+		return []error{ErrBadHandshake}
+	}
+	return []error{e.cause, ErrBadHandshake}
+}
+
+// StatusError is the error of a Dial whose server answered with a status
+// other than the handshake's (101 Switching Protocols over HTTP/1.1, a 2xx
+// over HTTP/2): the server is not a WebSocket endpoint at that URL, or it
+// refused the request. It wraps ErrBadHandshake. The whole response, with
+// the first kilobyte of its body, is what Dial returns beside it.
+type StatusError struct {
+	StatusCode int    // the response's status code, for example 403
+	Status     string // the response's status line, for example "403 Forbidden"
+	// Body is the first line of the response body, at most 200 bytes,
+	// with control characters and invalid UTF-8 replaced; "" if none.
+	Body string
+	// Location is the Location header of a redirect, which Dial does not
+	// follow.
+	Location string
+
+	http2 bool // the answer to an extended CONNECT (RFC 8441)
+}
+
+// maxErrorBodyLine bounds StatusError.Body.
+const maxErrorBodyLine = 200
+
+func (e *StatusError) Error() string {
+	var b strings.Builder
+	b.WriteString("handshake: server answered ")
+	b.WriteString(e.Status)
+	if e.http2 {
+		b.WriteString(", not 200 to an extended CONNECT")
+	} else {
+		b.WriteString(", not 101 Switching Protocols")
+	}
+	switch c := e.StatusCode; {
+	case c >= 300 && c < 400 && e.Location != "":
+		fmt.Fprintf(&b, " (a redirect to %q, which Dial does not follow)", e.Location)
+	case c == http.StatusUnauthorized || c == http.StatusForbidden:
+		b.WriteString(" (the server refused the request)")
+	case c == http.StatusUpgradeRequired:
+		b.WriteString(" (the server wants another protocol version)")
+	case c < 400 || c == http.StatusNotFound || c == http.StatusMethodNotAllowed:
+		b.WriteString(" (not a WebSocket endpoint: check the URL's host, port and path)")
+	}
+	if e.Body != "" {
+		b.WriteString("; the body begins: ")
+		b.WriteString(e.Body)
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrBadHandshake.
+func (e *StatusError) Unwrap() error { return ErrBadHandshake }
+
+// firstLine returns the first non-blank line of body, trimmed, cut to
+// maxErrorBodyLine bytes on a rune boundary, with control characters and
+// invalid UTF-8 replaced by U+FFFD, so that a hostile server cannot write
+// to a terminal through an error message.
+func firstLine(body []byte) string {
+	s := strings.TrimLeft(string(body), " \t\r\n")
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimRight(s, " \t")
+	if len(s) > maxErrorBodyLine {
+		// Cut on a rune boundary: drop a rune the cut split.
+		i := maxErrorBodyLine
+		for i > maxErrorBodyLine-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
+	}
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+}
 
 // Error is returned by [Upgrader.Upgrade] when it refuses or fails a
 // handshake. StatusCode is the HTTP status written to the client, or 0 when

@@ -197,7 +197,7 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*Result, err
 func (u *Upgrader) negotiate(w http.ResponseWriter, r *http.Request, fail func(http.ResponseWriter, int, string, error) *Error) (subprotocol, extensions string, err error) {
 	// RFC 6455, Section 4.2.2, item 1 and Section 10.2.
 	if !u.checkOrigin(r) {
-		return "", "", fail(w, http.StatusForbidden, "origin "+fmt.Sprintf("%q", r.Header.Get("Origin"))+" not allowed", ErrOriginNotAllowed)
+		return "", "", fail(w, http.StatusForbidden, u.originRefusal(r), ErrOriginNotAllowed)
 	}
 
 	if err := checkHeader(u.Header); err != nil {
@@ -226,6 +226,17 @@ func fail(w http.ResponseWriter, code int, reason string, cause error) *Error {
 	w.Header().Set("Connection", "close")
 	http.Error(w, http.StatusText(code)+": "+reason, code)
 	return &Error{StatusCode: code, Reason: reason, Err: cause}
+}
+
+// originRefusal says why checkOrigin refused r, and which setting decides:
+// the reason goes in the 403 body, so that the client's error shows it.
+func (u *Upgrader) originRefusal(r *http.Request) string {
+	origin := fmt.Sprintf("%q", strings.Join(r.Header.Values("Origin"), ", "))
+	if u.CheckOrigin != nil {
+		return "origin " + origin + " refused by Upgrader.CheckOrigin"
+	}
+	return "origin " + origin + " not allowed: it is not the server's host " + fmt.Sprintf("%q", r.Host) +
+		"; list it in Upgrader.AllowedOrigins, or decide with Upgrader.CheckOrigin"
 }
 
 // checkOrigin applies the origin policy (RFC 6455, Section 10.2).

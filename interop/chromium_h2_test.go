@@ -26,7 +26,7 @@ import (
 // WebSocket, permessage-deflate agreed, and the browser's close code 4000;
 // the page must see the server's close at shutdown, 1001, as clean.
 func TestChromiumHTTP2(t *testing.T) {
-	bin := chromium.Require(t)
+	bin := requireChromium(t)
 	echo := buildEcho(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

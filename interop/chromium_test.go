@@ -178,7 +178,7 @@ func checkBrowserRun(ctx context.Context, t *testing.T, tab *chromium.Tab, cfg s
 // code and reason both ways and be clean. One configuration is served by
 // conn/poll.
 func TestChromium(t *testing.T) {
-	bin := chromium.Require(t)
+	bin := requireChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

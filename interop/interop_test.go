@@ -36,7 +36,7 @@ const readLimit = 32 << 20
 // slowest.
 const checkTimeout = 60 * time.Second
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { leakcheck.Main(reportSkips{m}) }
 
 // payload returns the n-byte test message: an ASCII pattern for text, a
 // byte pattern for binary, as common.js and common.py build them.

@@ -90,7 +90,7 @@ func (p peer) require(t *testing.T) {
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("peer %s unavailable under CI: %s", p.name, why)
 	}
-	t.Skipf("peer %s unavailable: %s", p.name, why)
+	skipMissing(t, p.name, why)
 }
 
 // A process is a running peer script. Its stdout is kept as lines.

@@ -165,7 +165,7 @@ func startProxy(t *testing.T, p h2Proxy, c proxyConfig) (string, *tls.Config) {
 	// take it in between, the proxy exits, and a new port is tried.
 	var why string
 	for range 3 {
-		c.listen = freeAddr(t)
+		c.listen = testnet.FreeAddr(t)
 		args, err := p.config(p.dir, c)
 		if err != nil {
 			t.Fatal(err)
@@ -181,17 +181,6 @@ func startProxy(t *testing.T, p h2Proxy, c proxyConfig) (string, *tls.Config) {
 	}
 	t.Fatalf("%s did not start: %s", p.name, why)
 	return "", nil
-}
-
-// freeAddr returns "127.0.0.1:PORT" for a port that is free now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // waitListening waits until addr accepts TCP connections, failing early if

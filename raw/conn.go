@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/hybi-go/hybi/frame"
@@ -484,9 +485,10 @@ func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 // a client, its mask are set here; p is never modified (a client masks a
 // copy in a pooled buffer). Unless Options.AllowIllegalWrites is set, a
 // header that breaks RFC 6455 (a reserved opcode, a fragmented or long
-// control frame, an RSV bit no extension owns) is refused, and so is a
-// data frame once a close frame has gone out (ErrCloseSent, RFC 6455,
-// Section 5.5.1).
+// control frame, an RSV bit no extension owns) is refused with an
+// *IllegalWriteError that names the rule, and so is a data frame once a
+// close frame has gone out (ErrCloseSent, RFC 6455, Section 5.5.1). A
+// write that Close cut short returns ErrClosed.
 //
 // Frames from concurrent callers never interleave. A ctx done before the
 // call sends nothing and returns ctx.Err(). A ctx done during it returns
@@ -552,6 +554,10 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 		if n > 0 {
 			c.werr = ErrBroken
 		}
+		if c.closed.Fired() {
+			// Close raced the write and closed the socket under it.
+			return ErrClosed
+		}
 		if ctx.Err() != nil && isTimeout(err) {
 			if n > 0 || c.wfragile {
 				c.werr = ErrBroken
@@ -566,18 +572,39 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 	return nil
 }
 
-var errBadWrite = errors.New("websocket: refusing to write a frame that breaks RFC 6455")
+// ErrIllegalWrite is wrapped by the *IllegalWriteError of every write
+// refused because its frame would break RFC 6455.
+var ErrIllegalWrite = errors.New("websocket: refusing to write a frame that breaks RFC 6455")
+
+// IllegalWriteError is a frame WriteFrame refused to send, and the rule of
+// RFC 6455 it would break. Nothing was sent: the connection is still good.
+// Options.AllowIllegalWrites turns these checks off (for testing peers);
+// Options.AllowedRSV lists the reserved bits negotiated extensions own.
+type IllegalWriteError struct {
+	Header frame.Header // the frame refused, with its Length
+	Rule   string       // the rule it breaks and where RFC 6455 states it
+}
+
+func (e *IllegalWriteError) Error() string { return ErrIllegalWrite.Error() + ": " + e.Rule }
+
+// Unwrap returns ErrIllegalWrite.
+func (e *IllegalWriteError) Unwrap() error { return ErrIllegalWrite }
 
 func (c *Conn) checkWrite(h frame.Header) error {
+	var rule string
 	switch {
 	case h.Opcode.IsReserved():
-		return errBadWrite
+		rule = "opcode 0x" + strconv.FormatUint(uint64(h.Opcode), 16) + " is reserved for future use (Section 5.2)"
 	case h.RSV&^c.opts.AllowedRSV != 0:
-		return errBadWrite
-	case h.Opcode.IsControl() && (!h.Fin || h.Length > frame.MaxControlPayload):
-		return errBadWrite
+		rule = (h.RSV &^ c.opts.AllowedRSV).String() + " set, but no negotiated extension owns it (Section 5.2; Options.AllowedRSV is " + c.opts.AllowedRSV.String() + ")"
+	case h.Opcode.IsControl() && !h.Fin:
+		rule = "a " + h.Opcode.String() + " frame is a control frame, which must not be fragmented (FIN set; Section 5.5)"
+	case h.Opcode.IsControl() && h.Length > frame.MaxControlPayload:
+		rule = "a " + h.Opcode.String() + " frame's payload of " + strconv.FormatInt(h.Length, 10) + " bytes is longer than the 125 a control frame may carry (Section 5.5)"
+	default:
+		return nil
 	}
-	return nil
+	return &IllegalWriteError{Header: h, Rule: rule}
 }
 
 // writeFrame writes header and payload, returning how many bytes went out.

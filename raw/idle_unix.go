@@ -4,6 +4,8 @@ package raw
 
 import (
 	"io"
+	"net"
+	"os"
 	"syscall"
 )
 
@@ -73,7 +75,7 @@ func (c *Conn) readIdle() (bool, error) {
 	}
 	ir.got, ir.n, ir.err = nil, 0, nil
 	if err := ir.rc.Read(ir.fn); err != nil {
-		return true, err
+		return true, c.idleReadError(err)
 	}
 	if ir.got != nil {
 		c.rpooled = ir.got
@@ -81,5 +83,22 @@ func (c *Conn) readIdle() (bool, error) {
 		c.r, c.w = 0, ir.n
 		ir.got = nil
 	}
-	return true, ir.err
+	return true, c.idleReadError(ir.err)
+}
+
+// idleReadError makes an error of the wait or of the read system call read
+// as net.Conn.Read's would: a *net.OpError of a "read" (RawConn.Read names
+// its own operation "raw-read"; syscall.Read returns a bare errno).
+func (c *Conn) idleReadError(err error) error {
+	switch e := err.(type) {
+	case *net.OpError:
+		if e.Op == "raw-read" {
+			oe := *e
+			oe.Op = "read"
+			return &oe
+		}
+	case syscall.Errno:
+		return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", e)}
+	}
+	return err
 }

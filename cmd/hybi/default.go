@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
@@ -18,13 +19,20 @@ func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, 
 	if o.deflate {
 		do.Extensions = []extension.Extension{deflate.New(nil)}
 	}
-	c, _, err := conn.Dial(ctx, o.url, do)
+	c, _, err := conn.Dial(ctx, o.target, do)
 	if err != nil {
 		return err
 	}
 	defer c.CloseNow()
-	connected(stderr, o.url, c.Subprotocol(), c.Extensions())
+	connected(stderr, o.target, c.Subprotocol(), c.Extensions())
+	return sessionDefault(ctx, c, ls, out, stderr)
+}
 
+// sessionDefault runs c until its closing handshake ends: lines from ls go
+// out as text messages or commands, what arrives is printed. The end of
+// ls closes with 1000 once the pings in flight have their answers, so that
+// every pong is shown.
+func sessionDefault(ctx context.Context, c *conn.Conn, ls *lineSource, out *printer, stderr io.Writer) error {
 	readDone := make(chan error, 1)
 	go func() {
 		for msg, err := range c.Messages(context.Background()) {
@@ -47,9 +55,14 @@ func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, 
 			return
 		}
 		closing = true
-		// Close waits for the peer's answer, which the reader sees.
-		go c.Close(code, reason)
+		// The reader shows what the peer sends until its close frame
+		// answers ours, or the connection ends after CloseTimeout.
+		if err := c.CloseWrite(code, reason); err != nil {
+			fmt.Fprintln(stderr, "hybi: close:", err)
+		}
 	}
+	var pings sync.WaitGroup
+	var inputEnded chan struct{} // closed once the pings in flight are answered
 	lines := ls.lines
 	for {
 		select {
@@ -59,7 +72,11 @@ func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, 
 				if ls.err != nil {
 					fmt.Fprintln(stderr, "hybi: reading input:", ls.err)
 				}
-				startClose(conn.StatusNormalClosure, "")
+				inputEnded = make(chan struct{})
+				go func() {
+					pings.Wait()
+					close(inputEnded)
+				}()
 				continue
 			}
 			cmd := parseLine(line)
@@ -73,7 +90,9 @@ func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, 
 					fmt.Fprintln(stderr, "hybi: the Default session chooses the ping payload itself; use -raw to set it")
 				}
 				out.printf("> ping")
+				pings.Add(1)
 				go func() {
+					defer pings.Done()
 					start := time.Now()
 					pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 					defer cancel()
@@ -83,12 +102,17 @@ func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, 
 					}
 					out.printf("< pong %v", time.Since(start).Round(time.Microsecond))
 				}()
+			case "pong":
+				fmt.Fprintln(stderr, "hybi: the Default session sends pongs itself; use -raw -nopong to send them by hand")
 			case "close":
 				out.printf("> close %s", closeText(cmd.code, cmd.text))
 				startClose(cmd.code, cmd.text)
 			default:
 				fmt.Fprintln(stderr, "hybi:", cmd.invalid)
 			}
+		case <-inputEnded:
+			inputEnded = nil
+			startClose(conn.StatusNormalClosure, "")
 		case err := <-readDone:
 			if err != nil {
 				return err

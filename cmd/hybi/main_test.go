@@ -217,7 +217,8 @@ func TestDialDeflate(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"listen"}, {"dial"}, {"dial", "-H", "nocolon", "ws://x"}, {"dial", "a", "b"}} {
+	for _, args := range [][]string{nil, {"listen"}, {"dial"}, {"dial", "-H", "nocolon", "ws://x"}, {"dial", "a", "b"},
+		{"ws://x", "ws://y"}, {"listen", "nonsense:port:"}, {"dial", "-nopong", "ws://x"}, {"help"}} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
@@ -305,13 +306,13 @@ func TestDialRaw(t *testing.T) {
 	}
 	want := strings.Join([]string{
 		"< ping fin=1 rsv=000 len=2: p1",
-		"> pong fin=1 len=2",
+		"> pong fin=1 rsv=000 len=2",
 		"< text fin=0 rsv=000 len=3: hel",
 		"< continuation fin=1 rsv=000 len=2: lo",
 		"< binary fin=1 rsv=000 len=2: dead",
-		"> text fin=1 len=11",
+		"> text fin=1 rsv=000 len=11",
 		"< close fin=1 rsv=000 len=5: 1000 bye",
-		"> close fin=1 len=2: 1000",
+		"> close fin=1 rsv=000 len=2: 1000",
 	}, "\n") + "\n"
 	if got := s.stdout.String(); got != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", got, want)
@@ -341,7 +342,7 @@ func TestDialRawClientCloses(t *testing.T) {
 	if code := s.wait(t); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, s.stderr.String())
 	}
-	want := "> close fin=1 len=7: 4002 later\n< close fin=1 rsv=000 len=7: 4002 later\n"
+	want := "> close fin=1 rsv=000 len=7: 4002 later\n< close fin=1 rsv=000 len=7: 4002 later\n"
 	if got := s.stdout.String(); got != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", got, want)
 	}

@@ -21,14 +21,20 @@ const closeTimeout = 5 * time.Second
 // are answered and the closing handshake is done here (RFC 6455, Sections
 // 5.5 and 7).
 func dialRaw(ctx context.Context, o *options, ls *lineSource, out *printer, stderr io.Writer) error {
-	res, _, err := o.dialer.Dial(ctx, o.url)
+	res, _, err := o.dialer.Dial(ctx, o.target)
 	if err != nil {
 		return err
 	}
 	rc := raw.New(res.Conn, res.Buffered, raw.Client, nil)
 	defer rc.Close()
-	connected(stderr, o.url, res.Subprotocol, res.Extensions)
+	connected(stderr, o.target, res.Subprotocol, res.Extensions)
+	return sessionRaw(ctx, rc, raw.Client, o.noPong, ls, out, stderr)
+}
 
+// sessionRaw runs rc, in role, until its closing handshake ends: every
+// frame that arrives is shown, and every frame sent (with its header as it
+// goes out). Pings are answered unless noPong.
+func sessionRaw(ctx context.Context, rc *raw.Conn, role raw.Role, noPong bool, ls *lineSource, out *printer, stderr io.Writer) error {
 	var closeSent atomic.Bool
 	// sendClose sends a close frame unless one was sent; it reports
 	// whether this call sent it.
@@ -40,7 +46,7 @@ func dialRaw(ctx context.Context, o *options, ls *lineSource, out *printer, stde
 		defer cancel()
 		p := frame.AppendClose(nil, code, reason)
 		// Shown before it is sent, so that it comes before the answer.
-		out.printf("> close fin=1 len=%d: %s", len(p), closeText(code, reason))
+		out.printf("> close fin=1 rsv=000 len=%d: %s", len(p), closeText(code, reason))
 		if err := rc.WriteFrame(wctx, frame.Header{Fin: true, Opcode: frame.OpClose}, p); err != nil {
 			fmt.Fprintln(stderr, "hybi: write close:", err)
 		}
@@ -69,6 +75,9 @@ func dialRaw(ctx context.Context, o *options, ls *lineSource, out *printer, stde
 			line := fmt.Sprintf("< %s fin=%d rsv=%03b len=%d", h.Opcode, b2i(h.Fin), h.RSV>>4, h.Length)
 			switch h.Opcode {
 			case frame.OpText, frame.OpPing, frame.OpPong:
+				if len(p) == 0 {
+					break
+				}
 				if printable(p) {
 					line += ": " + describe(true, p)
 				} else {
@@ -92,22 +101,24 @@ func dialRaw(ctx context.Context, o *options, ls *lineSource, out *printer, stde
 				}
 				out.printf("%s: %s", line, closeText(code, reason))
 				// Echo the code unless we closed first (RFC 6455, Section
-				// 5.5.1), then wait for the server to end TCP (Section
-				// 7.1.1).
+				// 5.5.1). A client then waits for the server to end TCP
+				// (Section 7.1.1); a server ends it on return.
 				sendClose(code, "")
-				rctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-				for {
-					if _, err := rc.NextFrame(rctx); err != nil {
-						break
+				if role == raw.Client {
+					rctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+					for {
+						if _, err := rc.NextFrame(rctx); err != nil {
+							break
+						}
 					}
+					cancel()
 				}
-				cancel()
 				readDone <- result{code: code, reason: reason}
 				return
 			}
 			out.printf("%s", line)
-			if h.Opcode == frame.OpPing && !closeSent.Load() {
-				out.printf("> pong fin=1 len=%d", len(p))
+			if h.Opcode == frame.OpPing && !noPong && !closeSent.Load() {
+				out.printf("> pong fin=1 rsv=000 len=%d", len(p))
 				if err := rc.WriteFrame(rctx, frame.Header{Fin: true, Opcode: frame.OpPong}, p); err != nil {
 					readDone <- result{err: err}
 					return
@@ -133,16 +144,13 @@ func dialRaw(ctx context.Context, o *options, ls *lineSource, out *printer, stde
 			}
 			cmd := parseLine(line)
 			switch cmd.kind {
-			case "text", "ping":
-				op := frame.OpText
-				if cmd.kind == "ping" {
-					op = frame.OpPing
-				}
-				if op == frame.OpPing && len(cmd.text) > frame.MaxControlPayload {
-					fmt.Fprintln(stderr, "hybi: a ping payload is at most 125 bytes")
+			case "text", "ping", "pong":
+				op := map[string]frame.Opcode{"text": frame.OpText, "ping": frame.OpPing, "pong": frame.OpPong}[cmd.kind]
+				if op.IsControl() && len(cmd.text) > frame.MaxControlPayload {
+					fmt.Fprintf(stderr, "hybi: a %s payload is at most 125 bytes\n", op)
 					continue
 				}
-				out.printf("> %s fin=1 len=%d", op, len(cmd.text))
+				out.printf("> %s fin=1 rsv=000 len=%d", op, len(cmd.text))
 				if err := rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: op}, []byte(cmd.text)); err != nil {
 					fmt.Fprintln(stderr, "hybi: write:", err)
 				}
@@ -156,14 +164,14 @@ func dialRaw(ctx context.Context, o *options, ls *lineSource, out *printer, stde
 		case r := <-readDone:
 			if r.err != nil {
 				if closeSent.Load() && errors.Is(r.err, io.EOF) {
-					return errors.New("the server closed TCP without answering our close frame")
+					return errors.New("the peer closed TCP without answering our close frame")
 				}
 				return r.err
 			}
 			return nil // the close frame was shown as it came
 		case <-closeTimer:
 			rc.Close()
-			return errors.New("no close frame from the server in time")
+			return errors.New("no close frame from the peer in time")
 		case <-ctx.Done():
 			if sendClose(frame.StatusGoingAway, "") {
 				closeTimer = time.After(closeTimeout)

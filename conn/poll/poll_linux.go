@@ -36,6 +36,12 @@ type Poller struct {
 	closed   bool // no more Serve
 	fdClosed bool // epfd is closed
 	once     sync.Once
+
+	// For arm, under mu: epollCtl bound once, and its arguments.
+	ctl    func(fd uintptr)
+	ctlOp  int
+	ctlEv  syscall.EpollEvent
+	ctlErr error
 }
 
 // entry is one served connection. Its fields after id are touched only
@@ -52,18 +58,15 @@ type entry struct {
 	// removes the connection when that wait runs out.
 	draining bool
 	drainT   *time.Timer
-
-	// For arm: the epoll_ctl call runs in rc.Control, and a closure made
-	// there for each message would escape, event and all. ctl is made
-	// once, and reads its arguments from here.
-	p    *Poller
-	ctl  func(fd uintptr)
-	op   int
-	ev   syscall.EpollEvent
-	cerr error
 }
 
-func (e *entry) epollCtl(fd uintptr) { e.cerr = syscall.EpollCtl(e.p.epfd, e.op, int(fd), &e.ev) }
+// epollCtl is the epoll_ctl call arm runs in rc.Control, under p.mu; its
+// arguments and result are in the Poller (ctlOp, ctlEv, ctlErr), not in
+// every entry: a closure made for each call would escape, event and all,
+// and one kept per entry cost every idle connection 64 bytes.
+func (p *Poller) epollCtl(fd uintptr) {
+	p.ctlErr = syscall.EpollCtl(p.epfd, p.ctlOp, int(fd), &p.ctlEv)
+}
 
 const wakeID = 0
 
@@ -76,6 +79,7 @@ func New(o *Options) (*Poller, error) {
 		return nil, fmt.Errorf("poll: epoll_create1: %w", err)
 	}
 	p := &Poller{opts: opts, epfd: epfd, conns: make(map[uint64]*entry), queue: make(chan *entry)}
+	p.ctl = p.epollCtl
 	// A nonblocking epoll descriptor is itself pollable: wrapped in an
 	// os.File, the loop waits for it in the runtime's netpoller, parked
 	// like any goroutine blocked on a socket, instead of holding a thread
@@ -136,8 +140,7 @@ func (p *Poller) Serve(c *conn.Conn, h Handler) error {
 	if err != nil {
 		return ErrNotSocket
 	}
-	e := &entry{c: c, rc: rc, h: h, p: p}
-	e.ctl = e.epollCtl
+	e := &entry{c: c, rc: rc, h: h}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -176,23 +179,22 @@ func (p *Poller) arm(e *entry) error {
 	}
 	// Control holds the descriptor open: it cannot be closed and its
 	// number reused while epoll_ctl runs. The mutex keeps Close from
-	// closing epfd meanwhile, and keeps the worker that epoll may hand e
-	// to the moment it is registered from using e's arguments before this
-	// call is done with them.
+	// closing epfd meanwhile, and guards the arguments epollCtl reads
+	// from p, which every arm shares.
 	p.mu.Lock()
 	if p.fdClosed {
 		p.mu.Unlock()
 		return ErrClosed
 	}
-	e.op = op
-	e.ev = syscall.EpollEvent{
+	p.ctlOp = op
+	p.ctlEv = syscall.EpollEvent{
 		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
 		Fd:     int32(uint32(e.id)),
 		Pad:    int32(uint32(e.id >> 32)),
 	}
-	err := e.rc.Control(e.ctl)
+	err := e.rc.Control(p.ctl)
 	if err == nil {
-		err = e.cerr
+		err = p.ctlErr
 	}
 	p.mu.Unlock()
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -16,8 +15,9 @@ import (
 const Grace = 5 * time.Second
 
 // Main runs the tests and exits; it exits 1 if they passed but goroutines
-// that did not exist before them are still running after Grace.
-func Main(m *testing.M) {
+// that did not exist before them are still running after Grace. m is a
+// *testing.M, or a wrapper that does more around its Run.
+func Main(m interface{ Run() int }) {
 	before := goroutines()
 	code := m.Run()
 	if code == 0 {

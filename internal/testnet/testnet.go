@@ -27,3 +27,15 @@ func Loopback(t testing.TB) (server, client net.Conn) {
 	t.Cleanup(func() { server.Close(); client.Close() })
 	return server, client
 }
+
+// FreeAddr returns "127.0.0.1:PORT" for a port that is free now, for a
+// child process to listen on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}

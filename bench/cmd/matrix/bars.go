@@ -210,7 +210,9 @@ func (r *results) bars() []bar {
 			bars = append(bars, bar{name, "not measured", "N/A"})
 		}
 	}
-	return append(bars, r.broadcastBars()...)
+	bars = append(bars, r.scaleBars()...)     // issue #15, bars 7 and 8 (scale.go)
+	bars = append(bars, r.broadcastBars()...) // issue #15, bars 3 and 4 (broadcast.go)
+	return bars
 }
 
 func (r *results) barsText() string {

@@ -104,6 +104,7 @@ type results struct {
 	Deflate []deflateCell `json:"deflate"`
 	H2      []h2Cell      `json:"h2,omitempty"`
 	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
+	Scale   []scaleCell   `json:"scale,omitempty"`
 	Bars    []bar         `json:"bars"`
 
 	// Broadcast holds the broadcast and slowconsumer cells (broadcast.go).
@@ -296,6 +297,7 @@ func (r *results) markdown() string {
 	}
 
 	r.h2Markdown(p)
+	r.scaleMarkdown(p)
 	r.broadcastMarkdown(p)
 
 	if len(r.Startup) > 0 {
@@ -384,5 +386,5 @@ func (r *results) errors() []string {
 		add("deflate", c.Lib, c.Err)
 	}
 	e = append(e, r.broadcastErrors()...)
-	return append(e, r.h2Errors()...)
+	return append(append(e, r.h2Errors()...), r.scaleErrors()...)
 }
