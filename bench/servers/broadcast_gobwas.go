@@ -1,7 +1,6 @@
 package servers
 
 import (
-	"errors"
 	"net"
 	"sync"
 	"time"
@@ -42,35 +41,22 @@ func serveGobwasBroadcast(ln net.Listener, o Options) (func([]byte), func() erro
 		}()
 	}
 	serve := func() error {
-		if o.Deflate {
-			return errors.New("gobwas: permessage-deflate not benchmarked")
-		}
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return err
-			}
-			go func() {
-				defer nc.Close()
-				if _, err := ws.Upgrade(nc); err != nil {
+		return serveGobwasConns(ln, o, func(nc net.Conn) {
+			u := &gobwasUser{nc: nc}
+			mu.Lock()
+			users[u] = struct{}{}
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				delete(users, u)
+				mu.Unlock()
+			}()
+			for {
+				if _, _, err := wsutil.ReadClientData(nc); err != nil {
 					return
 				}
-				u := &gobwasUser{nc: nc}
-				mu.Lock()
-				users[u] = struct{}{}
-				mu.Unlock()
-				defer func() {
-					mu.Lock()
-					delete(users, u)
-					mu.Unlock()
-				}()
-				for {
-					if _, _, err := wsutil.ReadClientData(nc); err != nil {
-						return
-					}
-				}
-			}()
-		}
+			}
+		})
 	}
 	broadcast := func(p []byte) {
 		f, err := ws.CompileFrame(ws.NewTextFrame(p))
