@@ -302,3 +302,71 @@ func TestBroadcastNeverWaitsForSlowMember(t *testing.T) {
 		})
 	}
 }
+
+// Members join, leave and fail while broadcasts run: nothing deadlocks or
+// panics, a removed member gets nothing queued after Remove returned, and
+// every goroutine ends (leakcheck).
+func TestChurnDuringBroadcast(t *testing.T) {
+	h := hub.New(&hub.Options{QueueSize: 4, SlowConsumer: hub.Drop})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				h.Broadcast(conn.MessageText, []byte("x"))
+			}
+		}
+	}()
+	for i := range 100 {
+		a, b := net.Pipe()
+		peer := raw.New(a, nil, raw.Client, nil)
+		s := conn.New(raw.New(b, nil, raw.Server, nil), "", nil)
+		m := h.Add(s)
+		read := make(chan []string, 1)
+		sawDirect := make(chan struct{})
+		go func() {
+			var msgs []string
+			for {
+				if _, err := peer.NextFrame(context.Background()); err != nil {
+					read <- msgs
+					return
+				}
+				p, _ := io.ReadAll(peer)
+				msgs = append(msgs, string(p))
+				if string(p) == "direct" {
+					close(sawDirect)
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i%3) * time.Millisecond)
+		switch i % 3 {
+		case 0: // leaves; the connection stays open for direct writes
+			h.Remove(m)
+			go s.Write(context.Background(), conn.MessageText, []byte("direct"))
+			<-sawDirect
+		case 1: // its peer goes away
+			peer.Close()
+			<-m.Done()
+			h.Remove(m)
+		case 2: // its connection is closed under it
+			s.CloseNow()
+			h.Remove(m)
+		}
+		peer.Close()
+		s.CloseNow()
+		msgs := <-read
+		if i%3 == 0 && msgs[len(msgs)-1] != "direct" {
+			t.Fatalf("after Remove and a direct write, the member got %q", msgs[len(msgs)-1])
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if h.Len() != 0 {
+		t.Fatalf("%d members left", h.Len())
+	}
+}
