@@ -154,6 +154,11 @@ func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, wa
 		return d, err
 	}
 	if silent > 0 {
+		for range 3 { // the first fan-outs on fresh connections are slow
+			if _, err := round(); err != nil {
+				return fail(fmt.Errorf("warmup: %w", err))
+			}
+		}
 		var before []time.Duration
 		for range warmup {
 			d, err := round()
