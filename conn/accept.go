@@ -13,11 +13,16 @@ import (
 // requests with no subprotocol, with the default session Options.
 type AcceptOptions struct {
 	Upgrader handshake.Upgrader
-	// Extensions are the extensions the server supports, for example
-	// deflate.New(nil). They are negotiated with extension.Negotiate: the
-	// client's offers are considered in its order of preference. When
-	// Extensions is not empty it replaces Upgrader.NegotiateExtensions.
-	Extensions []extension.Extension
+	// Extensions (for example deflate.New(nil)) and OnNegotiation are
+	// those of raw.AcceptOptions: negotiated with the request, the
+	// outcome reported. The Conn applies what was agreed to its messages.
+	Extensions    []extension.Extension
+	OnNegotiation func(*http.Request, *extension.Negotiation)
+	// Tracker, when set, tracks the connection (see Tracker.Accept): once
+	// its Shutdown has begun, Accept refuses with 503 Service Unavailable
+	// and ErrShuttingDown. It is how a Handler's connections are closed
+	// at shutdown.
+	Tracker *Tracker
 	Options
 }
 
@@ -31,19 +36,18 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	if o != nil {
 		ao = *o
 	}
-	var agreed []extension.Agreed
-	if exts := ao.Extensions; len(exts) > 0 {
-		ao.Upgrader.NegotiateExtensions = func(offers []string) (string, error) {
-			resp, a, err := extension.Negotiate(exts, offers)
-			agreed = a
-			return resp, err
-		}
+	if t := ao.Tracker; t != nil {
+		ao.Tracker = nil
+		return t.Accept(w, r, &ao)
 	}
-	res, err := ao.Upgrader.Upgrade(w, r)
+	opts := ao.Options.withDefaults()
+	rc, err := raw.Accept(w, r, &raw.AcceptOptions{
+		Upgrader: ao.Upgrader, Extensions: ao.Extensions, OnNegotiation: ao.OnNegotiation, Options: *opts.rawOptions(),
+	})
 	if err != nil {
 		return nil, err
 	}
-	return NewFromResult(res, raw.Server, agreed, &ao.Options), nil
+	return newConn(rc, rc.Subprotocol(), &opts), nil
 }
 
 // DialOptions configures Dial. The zero value dials with the defaults.
@@ -67,20 +71,12 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 	if o != nil {
 		do = *o
 	}
-	var agreed []extension.Agreed
-	if exts := do.Extensions; len(exts) > 0 {
-		do.Dialer.Extensions = extension.Offers(exts)
-		do.Dialer.CheckExtensions = func(resp string) error {
-			a, err := extension.Confirm(exts, resp)
-			agreed = a
-			return err
-		}
-	}
-	res, resp, err := do.Dialer.Dial(ctx, url)
+	opts := do.Options.withDefaults()
+	rc, resp, err := raw.Dial(ctx, url, &raw.DialOptions{Dialer: do.Dialer, Extensions: do.Extensions, Options: *opts.rawOptions()})
 	if err != nil {
 		return nil, resp, err
 	}
-	return NewFromResult(res, raw.Client, agreed, &do.Options), resp, nil
+	return newConn(rc, rc.Subprotocol(), &opts), resp, nil
 }
 
 // NewFromResult starts the Default session on a connection whose opening
@@ -93,5 +89,7 @@ func Dial(ctx context.Context, url string, o *DialOptions) (*Conn, *http.Respons
 // (server) or extension.Confirm (client) returned for that value, nil if
 // no extension is in use. The Conn owns res.Conn.
 func NewFromResult(res *handshake.Result, role raw.Role, agreed []extension.Agreed, o *Options) *Conn {
-	return newFromNet(res.Conn, res.Buffered, role, res.Subprotocol, res.Extensions, agreed, o)
+	opts := o.withDefaults()
+	rc := raw.NewFromResult(res, role, agreed, opts.rawOptions())
+	return newConn(rc, res.Subprotocol, &opts)
 }

@@ -19,10 +19,13 @@ var benchSizes = []int{16, 1 << 10, 16 << 10, 1 << 20}
 
 // pipePair returns a client and a server Conn joined by net.Pipe, with the
 // opening handshake skipped.
-func pipePair() (client, server *conn.Conn) {
+func pipePair() (client, server *conn.Conn) { return pipePairWith(nil) }
+
+// pipePairWith is pipePair with options o for both ends.
+func pipePairWith(o *conn.Options) (client, server *conn.Conn) {
 	a, b := net.Pipe()
-	client = conn.New(raw.New(a, nil, raw.Client, nil), "", nil)
-	server = conn.New(raw.New(b, nil, raw.Server, nil), "", nil)
+	client = conn.New(raw.New(a, nil, raw.Client, nil), "", o)
+	server = conn.New(raw.New(b, nil, raw.Server, nil), "", o)
 	return client, server
 }
 
@@ -134,12 +137,23 @@ func BenchmarkWrite(b *testing.B) {
 // TestSteadyStateAllocs pins the zero-allocation promise: reading a message
 // into the caller's buffer and writing one allocate nothing.
 func TestSteadyStateAllocs(t *testing.T) {
+	if allocs, _ := echoAllocs(t, nil); allocs != 0 {
+		t.Fatalf("%v allocations per echo, want 0", allocs)
+	}
+}
+
+// echoAllocs returns the allocations of one echo, written and read back
+// into a reused buffer, between two Conns made with o, and the client,
+// which has echoed 201 messages of 1 KiB.
+func echoAllocs(t *testing.T, o *conn.Options) (float64, *conn.Conn) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
-	c, s := pipePair()
-	defer c.CloseNow()
-	defer s.CloseNow()
+	c, s := pipePairWith(o)
+	t.Cleanup(func() {
+		c.CloseNow()
+		s.CloseNow()
+	})
 	go echoLoop(s, make([]byte, 1024))
 	msg := make([]byte, 1024)
 	buf := make([]byte, 1024)
@@ -156,9 +170,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per echo, want 0", allocs)
-	}
+	return allocs, c
 }
 
 // BenchmarkIdleConn reports the Go heap an idle, open server connection

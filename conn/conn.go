@@ -80,6 +80,20 @@ type Options struct {
 	// ReadBufferSize and WriteBufferSize size the pooled buffers; see
 	// raw.Options.
 	ReadBufferSize, WriteBufferSize int
+
+	// PingPayload is the payload of keepalive pings, at most 125 bytes
+	// (a longer one is cut to 125); nil means DefaultPingPayload.
+	PingPayload []byte
+	// OnPong, when set, is called with the payload of every pong that
+	// arrives, whether it answers a ping of this end or not, after Ping
+	// and keepalive have taken note of it. It is called on the goroutine
+	// reading the connection, inside its Read or Reader call, and must
+	// not block: the reader does not read on until it returns. The
+	// payload is valid during the call only.
+	OnPong func(payload []byte)
+	// Observer, when set, receives the connection's events (see
+	// Observer) and makes Stats count. nil, the default, costs nothing.
+	Observer Observer
 }
 
 func (o *Options) withDefaults() Options {
@@ -98,6 +112,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if v.CloseTimeout <= 0 {
 		v.CloseTimeout = DefaultCloseTimeout
+	}
+	if len(v.PingPayload) > frame.MaxControlPayload {
+		v.PingPayload = v.PingPayload[:frame.MaxControlPayload]
 	}
 	return v
 }
@@ -122,7 +139,6 @@ type Conn struct {
 	rc          *raw.Conn
 	opts        Options
 	subprotocol string
-	extensions  string
 
 	// ext holds the extensions agreed in the opening handshake and their
 	// per-message state; nil when none were, which keeps a plain
@@ -145,11 +161,12 @@ type Conn struct {
 	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
 	cause     error         // why the connection was closed locally, if it was
 
-	// Keepalive and Ping.
-	pingMu    sync.Mutex
-	pings     map[uint64]chan struct{}
-	pingSeq   uint64
+	// Keepalive; Ping's waiters are in x.
 	keepalive *time.Timer
+
+	// x is the state only some connections need (observe.go): nil
+	// until an option or Ping asks for it.
+	x atomic.Pointer[extra]
 
 	// The small fields, together so that they share words.
 	noCompress   atomic.Bool
@@ -195,18 +212,21 @@ func (x *extState) decoders() []extension.Decoder {
 }
 
 // New starts the Default session on a Raw session whose opening handshake
-// is done. subprotocol is the one agreed, if any. The Conn owns rc.
+// is done. subprotocol is the one agreed, if any; "" means the one rc
+// records (rc.Subprotocol). The Conn owns rc. The extensions rc was
+// started with (raw.NewFromResult, raw.Accept, raw.Dial) are applied to
+// the messages.
 func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
-	return newConn(rc, subprotocol, "", nil, o)
+	if subprotocol == "" {
+		subprotocol = rc.Subprotocol()
+	}
+	return newConn(rc, subprotocol, o)
 }
 
-// newConn is New with the extensions agreed in the opening handshake:
-// header is the server's Sec-WebSocket-Extensions value, agreed what
-// extension.Negotiate or extension.Confirm returned. rc must allow their
-// reserved bits (see agreedRSV).
-func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed, o *Options) *Conn {
+// newConn is New. It applies the extensions rc records (whose reserved
+// bits rc allows, see raw.NewFromResult).
+func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	c := &Conn{
-		extensions:  header,
 		rc:          rc,
 		opts:        o.withDefaults(),
 		subprotocol: subprotocol,
@@ -214,7 +234,14 @@ func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed
 	}
 	c.msg.c = c
 	c.mw.c = c
-	for _, a := range agreed {
+	if x := newExtra(&c.opts); x != nil {
+		c.x.Store(x)
+	}
+	for _, x := range rc.AgreedExtensions() {
+		a := x.Agreed
+		if a == nil {
+			continue
+		}
 		e, d := a.NewEncoder(), a.NewDecoder()
 		if (e != nil || d != nil) && c.ext == nil {
 			c.ext = new(extState)
@@ -227,28 +254,11 @@ func newConn(rc *raw.Conn, subprotocol, header string, agreed []extension.Agreed
 			c.ext.decs = append(c.ext.decs, d)
 		}
 	}
+	c.observeOpened()
 	if c.opts.PingInterval > 0 {
 		c.keepalive = time.AfterFunc(c.opts.PingInterval, c.keepaliveTick)
 	}
 	return c
-}
-
-// newFromNet is New for a freshly handshaken net.Conn.
-func newFromNet(nc net.Conn, buffered []byte, role raw.Role, subprotocol, header string, agreed []extension.Agreed, o *Options) *Conn {
-	opts := o.withDefaults()
-	ro := opts.rawOptions()
-	ro.AllowedRSV = agreedRSV(agreed)
-	rc := raw.New(nc, buffered, role, ro)
-	return newConn(rc, subprotocol, header, agreed, &opts)
-}
-
-// agreedRSV returns the reserved bits the agreed extensions own.
-func agreedRSV(agreed []extension.Agreed) frame.RSV {
-	var rsv frame.RSV
-	for _, a := range agreed {
-		rsv |= a.RSV()
-	}
-	return rsv
 }
 
 // Subprotocol returns the subprotocol agreed in the opening handshake, or "".
@@ -257,7 +267,15 @@ func (c *Conn) Subprotocol() string { return c.subprotocol }
 // Extensions returns the extensions agreed in the opening handshake, as
 // the server listed them in its Sec-WebSocket-Extensions header (RFC 6455,
 // Section 9.1), or "" when there are none.
-func (c *Conn) Extensions() string { return c.extensions }
+func (c *Conn) Extensions() string { return c.rc.Extensions() }
+
+// AgreedExtensions returns the extensions agreed in the opening handshake,
+// in the order of the server's response (the order they apply to outgoing
+// messages): each one's name and parameters as the server answered (for
+// permessage-deflate, its window bits and context takeover), and its
+// Agreed value. It is nil when none is in use.
+// Each call returns a new slice.
+func (c *Conn) AgreedExtensions() []extension.Negotiated { return c.rc.AgreedExtensions() }
 
 // SetCompression turns compression on or off for the messages written
 // from now on, when an extension that compresses (permessage-deflate) was
@@ -291,11 +309,15 @@ func (c *Conn) terminal() error {
 
 func (c *Conn) setTerminal(err error) error {
 	c.mu.Lock()
-	if c.readErr == nil {
+	first := c.readErr == nil
+	if first {
 		c.readErr = err
 	}
 	err = c.readErr
 	c.mu.Unlock()
+	if first {
+		c.observeClosed(err)
+	}
 	c.peerClose.Fire()
 	return err
 }
@@ -501,6 +523,7 @@ func (c *Conn) writeClose(code StatusCode, reason string) bool {
 	}
 	c.closeSent = true
 	c.mu.Unlock()
+	c.observeSent(code)
 	var b [frame.MaxControlPayload]byte
 	p := frame.AppendClose(b[:0], code, reason)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)

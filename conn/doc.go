@@ -112,7 +112,11 @@
 //	&conn.AcceptOptions{Extensions: []extension.Extension{deflate.New(nil)}}
 //	&conn.DialOptions{Extensions: []extension.Extension{deflate.New(nil)}}
 //
-// Extensions returns what was agreed. Write and Writer compress (Write
+// Extensions returns what was agreed as the server's header said it, and
+// AgreedExtensions as a list: each extension's name, parameters and Agreed
+// value. AcceptOptions.OnNegotiation reports what the server declined and
+// why; an extension whose answer depends on the request (a per-user
+// parameter) implements extension.RequestAccepter. Write and Writer compress (Write
 // only messages of at least deflate.Options.Threshold bytes);
 // SetCompression(false) sends the next messages plain. Read and Reader
 // inflate as the caller reads, and ReadLimit applies to the inflated size,
@@ -124,7 +128,9 @@
 //
 // A handshake done outside Accept and Dial (handshake.Upgrader or Dialer
 // used directly, or another HTTP stack) starts the session with
-// NewFromResult, given what extension.Negotiate or Confirm agreed.
+// NewFromResult, given what extension.Negotiate or Confirm agreed; New on
+// a Raw session started by raw.Accept, raw.Dial or raw.NewFromResult
+// applies the extensions it agreed.
 //
 // # Memory
 //
@@ -155,6 +161,23 @@
 // holds no message at all: only the pooled read buffer and, with
 // permessage-deflate, the decoder's window. TestMemoryCeiling measures
 // these bounds, each hostile input in a fresh process.
+//
+// # Pings and observability
+//
+// Options.PingInterval sends keepalive pings (with Options.PingPayload);
+// Ping and PingWith send one and wait for its pong; RTT returns the last
+// round trip either measured, and Options.OnPong sees every pong's
+// payload, on the reading goroutine.
+//
+// Options.Observer receives each connection's events: opened, each data
+// message read or written with its size as the application sees it and
+// as it crossed the wire (compressed), each ping's round trip, the send
+// queue's depth, and the close with the codes sent and received. Its
+// methods map one to one onto OpenTelemetry or Prometheus instruments,
+// so that an adapter is a few lines; Counters keeps totals (see
+// ExampleCounters for expvar), and Stats returns one connection's
+// counts. Unset, it costs a nil check per message and no allocation
+// (BenchmarkEchoObserver).
 //
 // # Limits and errors
 //

@@ -22,6 +22,10 @@ import (
 // closing handshake. A failed handshake has already been answered with an
 // HTTP error and serve is not called.
 //
+// With o.Tracker set, the connections are tracked: the Tracker's
+// Shutdown refuses new ones and closes those open with 1001, which serve
+// sees as a *CloseError from its read.
+//
 // Nothing bounds ctx: a peer that stops reading blocks serve's writes,
 // and the pongs its reads send, until the connection fails. Set
 // Options.PingInterval (with PongTimeout) in o so that such a peer, or a

@@ -12,19 +12,24 @@ import (
 	"github.com/hybi-go/hybi/conn"
 )
 
+// echoServe echoes every message c receives until it ends.
+func echoServe(ctx context.Context, c *conn.Conn) {
+	for {
+		typ, p, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if err := c.Write(ctx, typ, p); err != nil {
+			return
+		}
+	}
+}
+
 func TestHandler(t *testing.T) {
 	served := make(chan struct{})
 	srv := httptest.NewServer(conn.Handler(nil, func(ctx context.Context, c *conn.Conn) {
 		defer close(served)
-		for {
-			typ, p, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, p); err != nil {
-				return
-			}
-		}
+		echoServe(ctx, c)
 	}))
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -29,9 +29,13 @@ func (c *Conn) keepaliveTick() {
 		c.keepalive.Reset(next)
 		return
 	}
+	x := c.extras()
+	x.pingMu.Lock()
+	x.keepaliveAt = sinceEpoch()
+	x.pingMu.Unlock()
 	c.pongPending.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.PongTimeout)
-	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, []byte("keepalive"))
+	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, c.keepalivePayload())
 	cancel()
 	if cutByContext(ctx, err) {
 		// The ping could not go out within PongTimeout: a write to a
@@ -66,3 +70,13 @@ func (c *Conn) stopKeepalive() {
 		c.keepalive.Stop()
 	}
 }
+
+// keepalivePayload returns the payload of keepalive pings.
+func (c *Conn) keepalivePayload() []byte {
+	if p := c.opts.PingPayload; p != nil {
+		return p
+	}
+	return defaultPingPayload
+}
+
+var defaultPingPayload = []byte(DefaultPingPayload)

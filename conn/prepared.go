@@ -112,6 +112,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	if pe != nil {
 		pe.SentPrepared(pm.data, m)
 	}
+	c.observeOut(pm.typ, int64(len(pm.data)), int64(len(f.Payload())))
 	return nil
 }
 

@@ -247,6 +247,7 @@ func (m *messageReader) read(p []byte) (int, error) {
 		if m.typ == MessageText && !m.utf8.Done() {
 			return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
 		}
+		m.observeIn()
 		return 0, io.EOF
 	}
 	if err != nil {
@@ -264,6 +265,7 @@ func (m *messageReader) read(p []byte) (int, error) {
 			if m.typ == MessageText && !m.utf8.Done() {
 				return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
 			}
+			m.observeIn()
 		}
 	}
 	return n, nil
@@ -313,6 +315,7 @@ func (m *messageReader) readDecoded(p []byte) (int, error) {
 		if m.typ == MessageText && !m.utf8.Done() {
 			return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
 		}
+		m.observeIn()
 		if n > 0 {
 			return n, nil
 		}

@@ -25,6 +25,10 @@ var ErrShuttingDown = errors.New("websocket: server shutting down")
 //	tracker.Shutdown(ctx) // refuses new WebSockets, closes every one with 1001 and waits
 //	srv.Shutdown(ctx)     // stops accepting, waits for plain HTTP requests
 //
+// A Handler's connections are tracked by setting AcceptOptions.Tracker:
+//
+//	http.Handle("/ws", conn.Handler(&conn.AcceptOptions{Tracker: &tracker}, serve))
+//
 // The zero value is ready to use. A Tracker forgets a connection once it
 // has ended (a close handshake, CloseNow, or a failure); it holds no
 // goroutine per connection.
@@ -37,7 +41,8 @@ type Tracker struct {
 
 // Accept is the package's Accept for a tracked connection. After Shutdown
 // has begun it refuses the handshake with 503 Service Unavailable and
-// returns ErrShuttingDown.
+// returns ErrShuttingDown. o.Tracker is ignored: the connection is
+// tracked by t.
 func (t *Tracker) Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, error) {
 	t.mu.Lock()
 	down := t.shutdown
@@ -46,6 +51,11 @@ func (t *Tracker) Accept(w http.ResponseWriter, r *http.Request, o *AcceptOption
 		w.Header().Set("Connection", "close")
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return nil, ErrShuttingDown
+	}
+	if o != nil && o.Tracker != nil {
+		ao := *o
+		ao.Tracker = nil
+		o = &ao
 	}
 	c, err := Accept(w, r, o)
 	if err != nil {

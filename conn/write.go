@@ -1,11 +1,14 @@
 package conn
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"time"
 
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/frame"
@@ -57,6 +60,7 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	if err != nil {
 		return c.failWrite(ctx, err)
 	}
+	c.observeOut(typ, int64(len(p)), int64(len(p)))
 	return nil
 }
 
@@ -74,6 +78,7 @@ func (c *Conn) writeEncoded(ctx context.Context, typ MessageType, p []byte) erro
 		if err != nil {
 			return c.failWrite(ctx, err)
 		}
+		c.observeOut(typ, int64(len(p)), int64(len(p)))
 		return nil
 	}
 	if _, err := w.head.Write(p); err != nil {
@@ -81,7 +86,8 @@ func (c *Conn) writeEncoded(ctx context.Context, typ MessageType, p []byte) erro
 		w.release()
 		return err
 	}
-	return w.finish()
+	w.countData(len(p))
+	return w.observedFinish()
 }
 
 // messageWriter streams one message as a sequence of frames. It is reused
@@ -90,6 +96,7 @@ type messageWriter struct {
 	c       *Conn
 	ctx     context.Context
 	op      frame.Opcode // opcode of the next frame
+	typ     frame.Opcode // opcode of the message
 	rsv     frame.RSV    // reserved bits of the next frame (the first)
 	buf     *[]byte      // pooled, taken on first buffered Write
 	n       int          // bytes buffered in buf
@@ -104,7 +111,10 @@ type messageWriter struct {
 }
 
 func (w *messageWriter) reset(ctx context.Context, op frame.Opcode) {
-	*w = messageWriter{c: w.c, ctx: ctx, op: op}
+	*w = messageWriter{c: w.c, ctx: ctx, op: op, typ: op}
+	if x := w.c.observed(); x != nil {
+		x.wDataOut, x.wWireOut = 0, 0
+	}
 }
 
 // ErrWriterClosed is returned by the Write and Close methods of a writer
@@ -172,7 +182,9 @@ func (h *writerHandle) Write(p []byte) (int, error) {
 	if !h.open() {
 		return 0, ErrWriterClosed
 	}
-	return h.c.mw.Write(p)
+	n, err := h.c.mw.Write(p)
+	h.c.mw.countData(n)
+	return n, err
 }
 
 // Close sends the final frame of the message.
@@ -328,6 +340,9 @@ func (w *messageWriter) flush(p []byte, fin bool) error {
 		return ferr
 	}
 	w.sent = true
+	if x := w.c.observed(); x != nil {
+		x.wWireOut += int64(len(p))
+	}
 	return nil
 }
 
@@ -370,7 +385,7 @@ func (w *messageWriter) release() {
 // Close sends the final frame of the message, makes every handle to it
 // stale and lets the next message go.
 func (w *messageWriter) Close() error {
-	err := w.finish()
+	err := w.observedFinish()
 	w.ctx = context.Background() // not kept by an idle connection
 	w.c.mwGen.Add(1)
 	w.c.msgMu.Unlock()
@@ -380,29 +395,43 @@ func (w *messageWriter) Close() error {
 // Ping sends a ping and waits for its pong (RFC 6455, Section 5.5.2). The
 // pong is seen by the goroutine reading the connection, so Ping returns
 // only while some goroutine reads. Once this end has called Close or
-// CloseNow, a Ping under way or new returns ErrClosed.
+// CloseNow, a Ping under way or new returns ErrClosed. Its payload is 8
+// bytes that no other ping of this Conn carries; RTT then returns the
+// round trip.
 func (c *Conn) Ping(ctx context.Context) error {
-	c.pingMu.Lock()
-	if c.pings == nil {
-		c.pings = make(map[uint64]chan struct{})
-	}
-	c.pingSeq++
-	id := c.pingSeq
-	ch := make(chan struct{})
-	c.pings[id] = ch
-	c.pingMu.Unlock()
-	defer func() {
-		c.pingMu.Lock()
-		delete(c.pings, id)
-		c.pingMu.Unlock()
-	}()
+	x := c.extras()
+	x.pingMu.Lock()
+	x.pingSeq++
+	id := x.pingSeq
+	x.pingMu.Unlock()
 	var p [8]byte
 	binary.BigEndian.PutUint64(p[:], id)
-	if err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, p[:]); err != nil {
+	return c.PingWith(ctx, p[:])
+}
+
+// ErrPingPayload is returned by PingWith for a payload longer than a
+// control frame may carry (125 bytes, RFC 6455, Section 5.5).
+var ErrPingPayload = errors.New("websocket: ping payload longer than 125 bytes")
+
+// PingWith is Ping with the given payload, of at most 125 bytes, which the
+// peer echoes in its pong: a timestamp, a sequence number, whatever the
+// application's pong hook (Options.OnPong) expects. A pong completes the
+// oldest PingWith still waiting for its payload.
+func (c *Conn) PingWith(ctx context.Context, payload []byte) error {
+	if len(payload) > frame.MaxControlPayload {
+		return ErrPingPayload
+	}
+	x := c.extras()
+	w := &pingWaiter{payload: append([]byte(nil), payload...), sentAt: sinceEpoch(), done: make(chan struct{})}
+	x.pingMu.Lock()
+	x.pings = append(x.pings, w)
+	x.pingMu.Unlock()
+	defer x.removePing(w)
+	if err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, payload); err != nil {
 		return c.failWrite(ctx, err)
 	}
 	select {
-	case <-ch:
+	case <-w.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -414,17 +443,38 @@ func (c *Conn) Ping(ctx context.Context) error {
 	}
 }
 
-// gotPong wakes the Ping waiting for p and clears the keepalive.
+// removePing forgets w if it is still waiting.
+func (x *extra) removePing(w *pingWaiter) {
+	x.pingMu.Lock()
+	defer x.pingMu.Unlock()
+	if i := slices.Index(x.pings, w); i >= 0 {
+		x.pings = slices.Delete(x.pings, i, i+1)
+	}
+}
+
+// gotPong wakes the Ping waiting for p, clears the keepalive, measures
+// the round trip and calls the pong hook. p is valid during the call only.
 func (c *Conn) gotPong(p []byte) {
-	c.pongPending.Store(false)
-	if len(p) != 8 {
-		return
+	pending := c.pongPending.Swap(false)
+	if x := c.x.Load(); x != nil {
+		now := sinceEpoch()
+		x.pingMu.Lock()
+		var sentAt int64
+		if i := slices.IndexFunc(x.pings, func(w *pingWaiter) bool { return bytes.Equal(w.payload, p) }); i >= 0 {
+			w := x.pings[i]
+			x.pings = slices.Delete(x.pings, i, i+1)
+			// w.sentAt was taken before its ping went out.
+			sentAt = w.sentAt
+			close(w.done)
+		} else if pending && x.keepaliveAt != 0 && bytes.Equal(p, c.keepalivePayload()) {
+			sentAt = x.keepaliveAt
+		}
+		x.pingMu.Unlock()
+		if sentAt != 0 {
+			c.gotRTT(x, time.Duration(now-sentAt))
+		}
 	}
-	id := binary.BigEndian.Uint64(p)
-	c.pingMu.Lock()
-	if ch, ok := c.pings[id]; ok {
-		close(ch)
-		delete(c.pings, id)
+	if f := c.opts.OnPong; f != nil {
+		f(p)
 	}
-	c.pingMu.Unlock()
 }

@@ -152,3 +152,39 @@ func Example() {
 	// agreed: x-xor; key=42, permessage-deflate
 	// HELLO HELLO 240 <nil>
 }
+
+// quotaExtension answers with a per-user parameter taken from the request:
+// it implements RequestAccepter, so NegotiateRequest (and conn.Accept,
+// raw.Accept) give it the request. Accept answers when there is none.
+type quotaExtension struct{ xorExtension }
+
+func (q quotaExtension) AcceptRequest(r *http.Request, offers []extension.Element) (extension.Element, extension.Agreed, error) {
+	quota := "10"
+	if r.URL.Query().Get("plan") == "pro" {
+		quota = "1000"
+	}
+	resp, agreed, err := q.Accept(offers)
+	if agreed != nil {
+		resp.Params = append(resp.Params, extension.Param{Name: "quota", Value: quota})
+	}
+	return resp, agreed, err
+}
+
+// NegotiateRequest gives an extension that implements RequestAccepter the
+// client's request, and reports what it declined and why.
+func ExampleRequestAccepter() {
+	exts := []extension.Extension{quotaExtension{}, deflate.New(nil)}
+	r := httptest.NewRequest("GET", "/chat?plan=pro", nil)
+	n, err := extension.NegotiateRequest(r, exts, []string{"x-xor; key=7, x-webkit-deflate-frame"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(n.Response)
+	for _, d := range n.Declined {
+		fmt.Printf("declined %s: %v\n", d.Name, d.Reason)
+	}
+	// Output:
+	// x-xor; key=7; quota=1000
+	// declined x-webkit-deflate-frame: extension: not supported by the server
+}

@@ -26,7 +26,10 @@ type Extension interface {
 	// returns the response element for the first it accepts and what was
 	// agreed, or a nil Agreed to decline them all. An error fails the
 	// opening handshake; an offer that is merely unacceptable (an unknown
-	// parameter, a bad value) should be declined instead.
+	// parameter, a bad value) should be declined instead. The response's
+	// Name may be left empty; naming another extension is an error
+	// (ErrWrongName). An extension that needs the client's request to
+	// answer implements RequestAccepter too.
 	Accept(offers []Element) (response Element, agreed Agreed, err error)
 
 	// Confirm is the client's side: it checks the server's response for
@@ -40,7 +43,9 @@ type Extension interface {
 type Agreed interface {
 	// RSV returns the reserved bits the extension uses (RFC 6455, Section
 	// 5.2). Two extensions that use the same bit are refused on one
-	// connection. A frame with a bit no agreed extension uses fails the
+	// connection: the server declines the later one (NegotiateRequest
+	// reports it in Negotiation.Declined), a client fails the handshake
+	// (ErrRSVConflict). A frame with a bit no agreed extension uses fails the
 	// connection with 1002.
 	RSV() frame.RSV
 

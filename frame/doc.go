@@ -8,6 +8,24 @@
 // Nothing here allocates on the hot path; ReadHeader takes the caller's
 // scratch buffer.
 //
+// # Reading a stream of frames
+//
+// Reader reads frames from any io.Reader: Next decodes a header, Read
+// returns the payload unmasked in pieces as small as the caller likes, and
+// what is left unread is skipped by the next Next. MaxPayload bounds what a
+// header may announce; Validate applies the rules below as a session does.
+// It is what a tool, a test or a fuzz target needs to turn bytes into
+// frames; FuzzExampleParser in this package's example_fuzz_test.go is a
+// fuzz target to copy for fuzzing code that consumes frames.
+//
+// # Reserved bits
+//
+// Check refuses a reserved bit (RSV1-3) that the caller did not allow, on
+// any frame. A bit it allows is allowed on every frame, control and
+// continuation frames included: whether an extension may set its bit only
+// on the first frame of a message (as permessage-deflate, RFC 7692,
+// Section 6.1) or also on the others is the caller's rule to apply.
+//
 // # Errors
 //
 // Every rule a received frame can break has a sentinel *ProtocolError whose

@@ -110,3 +110,41 @@ func ExampleUTF8() {
 	// false
 	// done: false
 }
+
+// A Reader turns a byte stream into frames: here the fragmented "Hello" of
+// RFC 6455, Section 5.7, with a ping between its fragments, read as a
+// server does, its payloads unmasked in 2-byte pieces.
+func ExampleReader() {
+	stream := []byte{
+		0x01, 0x83, 1, 2, 3, 4, 'H' ^ 1, 'e' ^ 2, 'l' ^ 3, // text, FIN clear: "Hel"
+		0x89, 0x80, 1, 2, 3, 4, // ping, empty
+		0x80, 0x82, 5, 6, 7, 8, 'l' ^ 5, 'o' ^ 6, // continuation, FIN: "lo"
+	}
+	fr := frame.NewReader(bytes.NewReader(stream))
+	fr.MaxPayload = 1 << 20
+	fr.Validate, fr.Role = true, frame.RoleServer
+	for {
+		h, err := fr.Next()
+		if err != nil {
+			fmt.Println(err) // io.EOF: the stream ended between two frames
+			return
+		}
+		var pieces []string
+		piece := make([]byte, 2)
+		for {
+			n, err := fr.Read(piece)
+			if n > 0 {
+				pieces = append(pieces, string(piece[:n]))
+			}
+			if err != nil {
+				break // io.EOF at the end of the payload
+			}
+		}
+		fmt.Printf("%v fin=%v %q\n", h.Opcode, h.Fin, pieces)
+	}
+	// Output:
+	// text fin=false ["He" "l"]
+	// ping fin=true []
+	// continuation fin=true ["lo"]
+	// EOF
+}

@@ -520,3 +520,124 @@ func FuzzClose(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReader checks frame.Reader against a reference reading of the same
+// bytes with ParseHeader: data is cut into reads of fuzzer-chosen sizes,
+// payloads are read in pieces of another size or skipped, and the headers,
+// unmasked payloads and final error must match what the reference finds in
+// the whole buffer: io.EOF at a frame boundary, a *TruncatedError inside a
+// frame (at the right offset), ErrLengthOverflow, or ErrFrameTooBig past the
+// limit, before any of that payload is read.
+func FuzzReader(f *testing.F) {
+	for _, fr := range rfcFrames() {
+		f.Add(fr, uint8(3), uint8(5), uint16(300), uint8(0b10))
+	}
+	f.Add(bytes.Join(rfcFrames(), nil), uint8(1), uint8(1), uint16(0), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, chunk, piece uint8, limit uint16, skips uint8) {
+		fr := frame.NewReader(&chunkReader{data: data, n: int(chunk%16) + 1})
+		fr.MaxPayload = int64(limit) - 1 // -1 is no limit; 0 the default
+		max := fr.MaxPayload
+		if max == 0 {
+			max = frame.DefaultMaxPayload
+		}
+		rest := data
+		buf := make([]byte, int(piece%32)+1)
+		for i := 0; ; i++ {
+			want, n, werr := frame.ParseHeader(rest)
+			if len(rest) >= 2 && len(rest) < hdrSize(rest) {
+				werr = io.ErrUnexpectedEOF // a stream reads the whole header first
+			}
+			h, err := fr.Next()
+			switch {
+			case len(rest) == 0:
+				if err != io.EOF {
+					t.Fatalf("frame %d: %v at the end of the stream", i, err)
+				}
+				return
+			case werr == io.ErrUnexpectedEOF:
+				var te *frame.TruncatedError
+				if !errors.As(err, &te) || !te.InHeader {
+					t.Fatalf("frame %d: %v, want a truncated header", i, err)
+				}
+				return
+			case werr != nil:
+				if err != werr {
+					t.Fatalf("frame %d: %v, want %v", i, err, werr)
+				}
+				return
+			case max > 0 && want.Length > max:
+				if err != frame.ErrFrameTooBig {
+					t.Fatalf("frame %d: %v, want ErrFrameTooBig for %d > %d", i, err, want.Length, max)
+				}
+				return
+			case err != nil || h != want:
+				t.Fatalf("frame %d: %+v %v, want %+v", i, h, err, want)
+			}
+			rest = rest[n:]
+			avail := int64(len(rest))
+			if skips>>(i%8)&1 == 0 { // read it
+				var got []byte
+				for {
+					k, err := fr.Read(buf)
+					got = append(got, buf[:k]...)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						var te *frame.TruncatedError
+						if avail >= h.Length || !errors.As(err, &te) || te.Read != avail || int64(len(got)) != avail {
+							t.Fatalf("frame %d: %v after %d bytes of %d (%d there)", i, err, len(got), h.Length, avail)
+						}
+						return
+					}
+				}
+				if int64(len(got)) != h.Length {
+					t.Fatalf("frame %d: %d payload bytes, want %d", i, len(got), h.Length)
+				}
+				exp := bytes.Clone(rest[:h.Length])
+				if h.Masked {
+					frame.Mask(h.Mask, 0, exp)
+				}
+				if !bytes.Equal(got, exp) {
+					t.Fatalf("frame %d: payload %x, want %x", i, got, exp)
+				}
+			} else if avail < h.Length {
+				_, err := fr.Next()
+				var te *frame.TruncatedError
+				if !errors.As(err, &te) || te.Read != avail {
+					t.Fatalf("frame %d: skipping %d of %d: %v", i, avail, h.Length, err)
+				}
+				return
+			}
+			if avail < h.Length {
+				t.Fatalf("frame %d: read %d payload bytes, only %d there", i, h.Length, avail)
+			}
+			rest = rest[h.Length:]
+		}
+	})
+}
+
+// hdrSize is the size of the header that b starts with, from its first
+// two bytes.
+func hdrSize(b []byte) int {
+	n := 2 + map[byte]int{126: 2, 127: 8}[b[1]&0x7F]
+	if b[1]&0x80 != 0 {
+		n += 4
+	}
+	return n
+}
+
+// chunkReader returns data n bytes at a time.
+type chunkReader struct {
+	data []byte
+	n    int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.n)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}

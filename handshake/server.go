@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/hybi-go/hybi/extension"
 )
 
 // Upgrader upgrades HTTP requests to WebSocket connections: the server
@@ -76,7 +78,7 @@ type Result struct {
 
 	// Extensions is the value of the server's Sec-WebSocket-Extensions
 	// header field(s), or "" if no extension is in use (RFC 6455,
-	// Section 9.1).
+	// Section 9.1). ExtensionElements parses it.
 	Extensions string
 
 	// Request is the client's handshake request. On the server it is the
@@ -87,6 +89,15 @@ type Result struct {
 	// Response is the server's handshake response on the client, nil on the
 	// server. Its Body is empty (on HTTP/2 the stream's data is Conn's).
 	Response *http.Response
+}
+
+// ExtensionElements returns the extensions in use, parsed from
+// Extensions: each one's name and parameters, in the order of the server's
+// response, which is the order they apply to outgoing data. The handshake
+// does not know the extensions themselves; extension.Describe pairs these
+// with the Agreed values that extension.Negotiate or Confirm returned.
+func (r *Result) ExtensionElements() ([]extension.Element, error) {
+	return extension.Parse(r.Extensions)
 }
 
 // Upgrade performs the server side of the opening handshake (RFC 6455,

@@ -313,6 +313,9 @@ func TestUpgradeExtensions(t *testing.T) {
 	if got := readResponse(t, w).Header.Get("Sec-WebSocket-Extensions"); got != want || res.Extensions != want {
 		t.Errorf("Sec-WebSocket-Extensions %q, Result.Extensions %q, want %q", got, res.Extensions, want)
 	}
+	if el, err := res.ExtensionElements(); err != nil || len(el) != 1 || el[0].Name != "permessage-deflate" || !el[0].Has("server_no_context_takeover") {
+		t.Errorf("ExtensionElements = %+v, %v", el, err)
+	}
 
 	// No offer: the hook is not called and no header is sent.
 	res, err, w = upgrade(u, nil, "")

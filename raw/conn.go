@@ -53,7 +53,11 @@ type Options struct {
 	// (and, for a client, masked) in. 0 means DefaultWriteBufferSize.
 	WriteBufferSize int
 	// AllowedRSV are the RSV bits that negotiated extensions own. A
-	// received frame with any other RSV bit is ErrReservedBits (1002).
+	// received frame with any other RSV bit is ErrReservedBits (1002),
+	// and WriteFrame refuses to send one. A bit allowed here is allowed on
+	// every frame, control and continuation frames included: whether an
+	// extension's bit may appear there (permessage-deflate's may not,
+	// RFC 7692, Section 6.1) is left to the caller to check.
 	AllowedRSV frame.RSV
 	// AllowIllegalWrites turns off the checks WriteFrame makes and sends
 	// the header as given (opcode, RSV, FIN, mask bit and key), with only
@@ -97,9 +101,9 @@ type Conn struct {
 	// wbroken (write side, here where it fits in padding): a write its
 	// ctx interrupted broke a wfragile nc, so Close sends no close_notify.
 	wbroken atomic.Bool
-	maskPos int  // offset into the key
-	masked  bool // current frame is masked
-	inMsg   bool // a fragmented data message is open
+	maskPos uint8 // offset into the key, 0-3
+	masked  bool  // current frame is masked
+	inMsg   bool  // a fragmented data message is open
 	role    Role
 	// Write side flags, here where they fit in padding: a close frame
 	// went out (guarded by wmu), and nc breaks on any interrupted write,
@@ -120,6 +124,10 @@ type Conn struct {
 	wbufs  net.Buffers
 	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
 	closed ctxlock.Event // Close was called
+
+	// ext is what the opening handshake agreed (NewFromResult), nil when
+	// no extension is in use; set once, read only.
+	ext *agreedExts
 }
 
 // New starts a Raw session on nc, which has completed the opening
@@ -455,7 +463,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 	}
 	if c.masked {
-		c.maskPos = frame.Mask(c.mask, c.maskPos, p[:n])
+		c.maskPos = uint8(frame.Mask(c.mask, int(c.maskPos), p[:n]))
 	}
 	c.remain -= int64(n)
 	if c.remain == 0 {

@@ -10,6 +10,23 @@
 // limit; it does not validate text payloads or close payloads, which are
 // message-level (use frame.UTF8 and frame.ParseClose).
 //
+// # Opening and extensions
+//
+// Dial and Accept run the opening handshake (package handshake) and start
+// a session; NewFromResult starts one on a handshake done by other means,
+// and New on any connection past its handshake. Extensions negotiated by
+// DialOptions.Extensions or AcceptOptions.Extensions are recorded
+// (AgreedExtensions) and their reserved bits allowed, but not applied: the
+// Raw session hands over frames as they are on the wire, and the caller
+// encodes and decodes with the Agreed values if it wants to (package conn
+// does; conn.New on a Raw session applies what it agreed).
+//
+// An allowed reserved bit is allowed on every frame. RFC 6455 lets each
+// extension say which frames may carry its bit, and RFC 7692 forbids
+// permessage-deflate's on control and continuation frames; the Raw
+// session does not know those rules, so checking the bits of control and
+// continuation frames is left to the caller.
+//
 // # Contexts
 //
 // NextFrame's context bounds the header and, through Read, the frame's

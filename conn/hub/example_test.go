@@ -15,7 +15,12 @@ import (
 // A server broadcasts to every connected client: each handler joins the
 // hub and reads; Broadcast frames the message once and queues it for all.
 func Example() {
-	h := hub.New(&hub.Options{QueueSize: 16, SlowConsumer: hub.Disconnect})
+	joined := make(chan int, 3)
+	h := hub.New(&hub.Options{
+		QueueSize:    16,
+		SlowConsumer: hub.Disconnect,
+		OnJoin:       func(m *hub.Member, members int) { joined <- members },
+	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := conn.Accept(w, r, nil)
 		if err != nil {
@@ -44,8 +49,7 @@ func Example() {
 		defer c.CloseNow()
 		clients = append(clients, c)
 	}
-	for h.Len() < 3 { // wait for the handlers to join
-		time.Sleep(time.Millisecond)
+	for <-joined < 3 { // wait for the handlers to join
 	}
 
 	h.Broadcast(conn.MessageText, []byte("hello, everyone"))

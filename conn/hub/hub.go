@@ -66,6 +66,11 @@ type Options struct {
 	// write that is stuck. 0 means DefaultWriteTimeout; negative means no
 	// limit.
 	WriteTimeout time.Duration
+	// OnJoin and OnLeave, when set, are told of each member that joined
+	// (Add) or left (Remove, a failed write, a slow consumer's
+	// disconnection), with the number of members right after; see
+	// notify.go for when and where they run.
+	OnJoin, OnLeave func(m *Member, members int)
 }
 
 // Hub is a set of members that messages are broadcast to. Its methods are
@@ -76,6 +81,8 @@ type Hub struct {
 
 	mu      sync.Mutex // guards members; held through a broadcast's fan-out
 	members []*Member
+
+	notifyMu sync.Mutex // orders OnJoin and OnLeave; taken before mu
 }
 
 // New returns an empty hub.
@@ -118,10 +125,13 @@ func (h *Hub) Add(c *conn.Conn) *Member {
 		WriteTimeout: h.opts.WriteTimeout,
 		OnStop:       func(error) { h.detach(m) },
 	})
+	hooked := h.beginChange()
 	h.mu.Lock()
 	m.index = len(h.members)
 	h.members = append(h.members, m)
+	n := len(h.members)
 	h.mu.Unlock()
+	h.endChange(hooked, h.opts.OnJoin, m, n)
 	return m
 }
 
@@ -129,17 +139,20 @@ func (h *Hub) Add(c *conn.Conn) *Member {
 // Messages still queued for m are discarded. The connection is left open.
 // Remove may be called more than once.
 func (h *Hub) Remove(m *Member) {
+	// Deferred, so that a panicking OnLeave stops the queue too.
+	defer m.q.Close()
 	h.detach(m)
-	m.q.Close()
 }
 
 // detach takes m out of the member list, so that no more broadcasts reach
 // it.
 func (h *Hub) detach(m *Member) {
+	hooked := h.beginChange()
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	i := m.index
 	if i < 0 {
+		h.mu.Unlock()
+		h.endChange(hooked, nil, m, 0)
 		return
 	}
 	last := len(h.members) - 1
@@ -148,6 +161,8 @@ func (h *Hub) detach(m *Member) {
 	h.members[last] = nil
 	h.members = h.members[:last]
 	m.index = -1
+	h.mu.Unlock()
+	h.endChange(hooked, h.opts.OnLeave, m, last)
 }
 
 // Len returns the number of members.

@@ -20,7 +20,6 @@ package main
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -107,10 +106,14 @@ type room struct {
 	logger  *log.Logger
 	guests  atomic.Int64
 	members sync.WaitGroup // running WebSocket handlers
+	names   sync.Map       // *conn.Conn to its member's name
 }
 
 func newRoom(logger *log.Logger) *room {
-	rm := &room{mux: http.NewServeMux(), hub: hub.New(nil), logger: logger}
+	rm := &room{mux: http.NewServeMux(), logger: logger}
+	// The hub tells of joins and leaves, one at a time and with the
+	// count right after, however many members come and go at once.
+	rm.hub = hub.New(&hub.Options{OnJoin: rm.joined, OnLeave: rm.left})
 	rm.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(indexHTML)
@@ -145,12 +148,25 @@ const maxText = 1000 // runes in one chat message
 
 // broadcast encodes ev once and queues it for every member.
 func (rm *room) broadcast(ev event) {
-	b, err := json.Marshal(ev)
-	if err != nil {
+	if err := wsjson.Broadcast(rm.hub, ev); err != nil {
 		rm.logger.Print(err)
-		return
 	}
-	rm.hub.Broadcast(conn.MessageText, b)
+}
+
+// joined welcomes a new member and tells the room.
+func (rm *room) joined(m *hub.Member, count int) {
+	name, _ := rm.names.Load(m.Conn())
+	if welcome, err := wsjson.Prepare(event{Kind: "welcome", Name: name.(string), Count: count}); err == nil {
+		m.Send(welcome)
+	}
+	rm.broadcast(event{Kind: "join", Name: name.(string), Count: count})
+}
+
+// left tells the room a member left: its handler removed it, or the hub
+// did, for a failed write or being too slow.
+func (rm *room) left(m *hub.Member, count int) {
+	name, _ := rm.names.LoadAndDelete(m.Conn())
+	rm.broadcast(event{Kind: "leave", Name: name.(string), Count: count})
 }
 
 // join runs one member: it accepts the WebSocket, adds it to the room and
@@ -167,14 +183,9 @@ func (rm *room) join(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = fmt.Sprintf("guest-%d", rm.guests.Add(1))
 	}
-	m := rm.hub.Add(c)
-	welcome, _ := json.Marshal(event{Kind: "welcome", Name: name, Count: rm.hub.Len()})
-	m.Send(conn.NewPreparedMessage(conn.MessageText, welcome))
-	rm.broadcast(event{Kind: "join", Name: name, Count: rm.hub.Len()})
-	defer func() {
-		rm.hub.Remove(m)
-		rm.broadcast(event{Kind: "leave", Name: name, Count: rm.hub.Len()})
-	}()
+	rm.names.Store(c, name)
+	m := rm.hub.Add(c) // welcomed and announced by rm.joined
+	defer rm.hub.Remove(m)
 
 	ctx := context.Background() // the Tracker ends the connection at shutdown
 	for {
