@@ -91,6 +91,14 @@
 // client), such a read is as safe to cut as any other, at some cost in
 // compression ratio.
 //
+// A server that sends to many connections (a feed, a chat room) should not
+// wait for any one of them: a SendQueue per connection takes a message
+// without waiting, bounds what waits by bytes and count, and when that is
+// exhausted closes the connection (1008 or 1013), drops and counts the
+// message, or blocks the caller for as long as its context allows.
+// Package conn/hub builds a broadcast on it, with each message framed and
+// compressed once (PreparedMessage).
+//
 // # Closing
 //
 // Close(code, reason) sends a close frame, waits up to

@@ -110,6 +110,8 @@ type results struct {
 
 	Single   []singleCell `json:"single,omitempty"`   // single.go
 	Pipeline []pipeCell   `json:"pipeline,omitempty"` // pipeline.go
+	// Broadcast holds the broadcast and slowconsumer cells (broadcast.go).
+	Broadcast []broadcastCell `json:"broadcast,omitempty"`
 }
 
 // bestPeer returns the best value among the peers (not hybi, not the floor), and
@@ -302,6 +304,7 @@ func (r *results) markdown() string {
 	r.h2Markdown(p)
 	r.scaleMarkdown(p)
 	r.microMarkdown(p)
+	r.broadcastMarkdown(p)
 
 	if len(r.Startup) > 0 {
 		p("## Startup\n\nFrom exec of the server binary to the first echo on a fresh connection (median of %d); \"listening\" is when the server printed its address.\n\n", r.Startup[0].Samples)
@@ -390,5 +393,6 @@ func (r *results) errors() []string {
 	}
 	e = append(e, r.singleErrors()...)
 	e = append(e, r.pipelineErrors()...)
+	e = append(e, r.broadcastErrors()...)
 	return append(append(append(e, r.h2Errors()...), r.scaleErrors()...), r.microErrors()...)
 }
