@@ -63,6 +63,16 @@
 // message. Pongs and close frames from the peer are seen by the reader, so
 // Ping and keepalive need a goroutine that reads.
 //
+// # Pipelined peers
+//
+// A peer may send many messages without waiting for answers (an RPC or
+// trading client pipelining requests): one read then returns several
+// frames, and Buffered reports that more wait. The reading goroutine that
+// answers with WriteReply rather than Write holds its answers while more
+// input is buffered and sends them together, in one system call, when it
+// would otherwise wait for the network; no timer delays an answer, and a
+// lone message is answered at once.
+//
 // Cancelling the context of a call returns ctx.Err() and leaves the
 // connection open: the next read, with a new context, goes on where the
 // interrupted one stopped (a control frame cut short is finished, what is
@@ -80,6 +90,14 @@
 // ClientNoContextTakeover on a server, ServerNoContextTakeover on a
 // client), such a read is as safe to cut as any other, at some cost in
 // compression ratio.
+//
+// A server that sends to many connections (a feed, a chat room) should not
+// wait for any one of them: a SendQueue per connection takes a message
+// without waiting, bounds what waits by bytes and count, and when that is
+// exhausted closes the connection (1008 or 1013), drops and counts the
+// message, or blocks the caller for as long as its context allows.
+// Package conn/hub builds a broadcast on it, with each message framed and
+// compressed once (PreparedMessage).
 //
 // # Closing
 //

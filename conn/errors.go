@@ -23,6 +23,7 @@ const (
 	StatusMessageTooBig           = frame.StatusMessageTooBig
 	StatusMandatoryExtension      = frame.StatusMandatoryExtension
 	StatusInternalError           = frame.StatusInternalError
+	StatusTryAgainLater           = frame.StatusTryAgainLater
 )
 
 // CloseError is the status and reason of a close frame. A read returns one

@@ -96,7 +96,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 		}
 		if !ok {
 			// This connection encodes the message itself.
-			return c.writeEncoded(ctx, pm.typ, pm.data)
+			return c.writeEncoded(ctx, pm.typ, pm.data, false)
 		}
 		if key == "" {
 			pe = nil // sent as it is: the encoder has nothing to record

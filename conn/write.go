@@ -52,7 +52,7 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	}
 	defer c.msgMu.Unlock()
 	if len(c.ext.encoders()) > 0 {
-		err := c.writeEncoded(ctx, typ, p)
+		err := c.writeEncoded(ctx, typ, p, false)
 		c.mw.ctx = context.Background() // not kept by an idle connection
 		return err
 	}
@@ -65,16 +65,18 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 }
 
 // writeEncoded is Write through the encoders: the encoded message is
-// collected in a pooled buffer and sent as one frame.
-func (c *Conn) writeEncoded(ctx context.Context, typ MessageType, p []byte) error {
+// collected in a pooled buffer and sent as one frame, or held (see
+// WriteReply).
+func (c *Conn) writeEncoded(ctx context.Context, typ MessageType, p []byte, hold bool) error {
 	w := &c.mw
 	w.reset(ctx, frame.Opcode(typ))
 	w.single = true
+	w.hold = hold
 	if err := w.startEncoders(int64(len(p))); err != nil {
 		return err
 	}
 	if w.head == nil {
-		err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.Opcode(typ)}, p)
+		err := w.writeFrame(frame.Header{Fin: true, Opcode: frame.Opcode(typ)}, p)
 		if err != nil {
 			return c.failWrite(ctx, err)
 		}
@@ -98,6 +100,7 @@ type messageWriter struct {
 	op      frame.Opcode // opcode of the next frame
 	typ     frame.Opcode // opcode of the message
 	rsv     frame.RSV    // reserved bits of the next frame (the first)
+	hold    bool         // the final frame may be held (WriteReply)
 	buf     *[]byte      // pooled, taken on first buffered Write
 	n       int          // bytes buffered in buf
 	single  bool         // collect the whole message for one frame
@@ -318,8 +321,17 @@ func (w *messageWriter) writeFrames(p []byte) (int, error) {
 	return total, nil
 }
 
+// writeFrame writes one frame of the message, or holds it when it is the
+// whole message and WriteReply asked for that.
+func (w *messageWriter) writeFrame(h frame.Header, p []byte) error {
+	if w.hold && h.Fin && !w.sent {
+		return w.c.rc.HoldFrame(w.ctx, h, p)
+	}
+	return w.c.rc.WriteFrame(w.ctx, h, p)
+}
+
 func (w *messageWriter) flush(p []byte, fin bool) error {
-	err := w.c.rc.WriteFrame(w.ctx, frame.Header{Fin: fin, RSV: w.rsv, Opcode: w.op}, p)
+	err := w.writeFrame(frame.Header{Fin: fin, RSV: w.rsv, Opcode: w.op}, p)
 	w.op = frame.OpContinuation
 	w.rsv = 0
 	if err != nil {

@@ -303,6 +303,11 @@ func FuzzUTF8(f *testing.F) {
 		f.Add([]byte(s), []byte{})
 		f.Add([]byte(s), []byte{1, 2, 1})
 	}
+	// Long enough for the ASCII skip and the automaton's two streams.
+	long := strings.Repeat("κόσμε € 😀 é ", 12)
+	f.Add([]byte(long), []byte{})
+	f.Add([]byte(long[:97]+"\xed\xa0\x80"+long), []byte{70, 0, 90})
+	f.Add([]byte(strings.Repeat("hello, world! ", 20)+"\xf4\x90"), []byte{255})
 	f.Fuzz(func(t *testing.T, data, cuts []byte) {
 		var v frame.UTF8
 		if !v.Done() {
@@ -362,6 +367,8 @@ func FuzzMask(f *testing.F) {
 	f.Add([]byte("Hello"), uint32(0x37fa213d), 0, []byte{})
 	f.Add(make([]byte, 200), uint32(0xdeadbeef), 3, []byte{1, 7, 8, 63, 64, 65})
 	f.Add(make([]byte, 129), uint32(1), -1, []byte{64, 0, 8})
+	// Long enough for the vector loops and the alignment of long payloads.
+	f.Add(bytes.Repeat([]byte("masked payload "), 70), uint32(0x01020304), 5, []byte{3, 255, 7, 200})
 	large := int64(1<<62 + 2) // a variable: truncated, not rejected, where int is 32 bits
 	f.Add([]byte{}, uint32(0), int(large), []byte{})
 	f.Fuzz(func(t *testing.T, data []byte, k uint32, pos int, cuts []byte) {

@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -62,6 +63,46 @@ func TestMaskReference(t *testing.T) {
 				for i, c := range backing {
 					if (i < off || i >= off+n) && c != 0xA5 {
 						t.Fatalf("key %x n %d pos %d: wrote outside b at %d", key, n, pos, i-off)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMaskImplementations checks every masking loop of this CPU (the
+// portable one, and SSE2 and AVX2 on amd64) against the byte loop at every
+// start alignment within a 32-byte line and every length up to past the
+// sizes where the vector loops and the alignment of long payloads begin.
+func TestMaskImplementations(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(7, 8))
+	impls := maskImpls()
+	if len(impls) < 2 && runtime.GOARCH == "amd64" && !purego {
+		t.Fatalf("only %d masking loops on amd64", len(impls))
+	}
+	const guard = 40
+	for name, impl := range impls {
+		for _, key := range maskKeys[2:4] { // keys with four different bytes
+			for n := 1; n <= 600; n += 1 + n/16 {
+				src := randomBytes(rng, n)
+				for phase := 0; phase < 4; phase++ {
+					for off := phase; off < 32; off += 3 {
+						backing := bytes.Repeat([]byte{0xA5}, guard+off+n+guard)
+						got := backing[guard+off : guard+off+n]
+						copy(got, src)
+						want := append([]byte(nil), src...)
+						maskRef(key, phase, want)
+						k := uint32(key[phase]) | uint32(key[(phase+1)&3])<<8 | uint32(key[(phase+2)&3])<<16 | uint32(key[(phase+3)&3])<<24
+						impl(got, k)
+						if !bytes.Equal(got, want) {
+							t.Fatalf("%s: key %x phase %d n %d offset %d: % x, want % x", name, key, phase, n, off, got, want)
+						}
+						for i, c := range backing {
+							if (i < guard+off || i >= guard+off+n) && c != 0xA5 {
+								t.Fatalf("%s: key %x phase %d n %d offset %d: wrote outside b at %d", name, key, phase, n, off, i-guard-off)
+							}
+						}
 					}
 				}
 			}
@@ -143,43 +184,48 @@ func TestMaskTwiceIsIdentity(t *testing.T) {
 	}
 }
 
+// benchSizes are the payload sizes of the masking and UTF-8 benchmarks:
+// from a small chat message to a large upload.
 var benchSizes = []struct {
 	name string
 	n    int
 }{
+	{"16B", 16},
+	{"128B", 128},
 	{"1KiB", 1 << 10},
+	{"16KiB", 16 << 10},
 	{"1MiB", 1 << 20},
 }
 
-func BenchmarkMask(b *testing.B) {
+func benchMask(b *testing.B, off int, mask func(key [4]byte, pos int, b []byte) int) {
 	key := maskKeys[2]
 	for _, s := range benchSizes {
 		b.Run(s.name, func(b *testing.B) {
-			buf := make([]byte, s.n)
+			buf := make([]byte, off+s.n)[off:]
 			b.SetBytes(int64(s.n))
 			b.ReportAllocs()
 			pos := 0
-			for i := 0; i < b.N; i++ {
-				pos = Mask(key, pos, buf)
+			for b.Loop() {
+				pos = mask(key, pos, buf)
 			}
 		})
 	}
 }
 
-func BenchmarkMaskByteLoop(b *testing.B) {
-	key := maskKeys[2]
-	for _, s := range benchSizes {
-		b.Run(s.name, func(b *testing.B) {
-			buf := make([]byte, s.n)
-			b.SetBytes(int64(s.n))
-			b.ReportAllocs()
-			pos := 0
-			for i := 0; i < b.N; i++ {
-				pos = maskRef(key, pos, buf)
-			}
-		})
-	}
+func BenchmarkMask(b *testing.B) { benchMask(b, 0, Mask) }
+
+// BenchmarkMaskUnaligned masks a payload that starts 6 bytes into its
+// buffer, where it lies after a masked frame's header of 6 bytes.
+func BenchmarkMaskUnaligned(b *testing.B) { benchMask(b, 6, Mask) }
+
+func BenchmarkMaskGeneric(b *testing.B) {
+	benchMask(b, 0, func(key [4]byte, pos int, b []byte) int {
+		maskGo(b, uint32(key[0])|uint32(key[1])<<8|uint32(key[2])<<16|uint32(key[3])<<24)
+		return pos
+	})
 }
+
+func BenchmarkMaskByteLoop(b *testing.B) { benchMask(b, 0, maskRef) }
 
 // BenchmarkCopy is the floor for a pass over the payload: memmove between
 // two buffers.
@@ -190,7 +236,7 @@ func BenchmarkCopy(b *testing.B) {
 			dst := make([]byte, s.n)
 			b.SetBytes(int64(s.n))
 			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				copy(dst, src)
 			}
 		})

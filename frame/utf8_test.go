@@ -3,6 +3,7 @@ package frame
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -203,6 +204,104 @@ func TestUTF8Exhaustive(t *testing.T) {
 		for _, b := range boundary {
 			for _, c := range boundary {
 				check(string([]byte{a, b, c}))
+			}
+		}
+	}
+}
+
+// TestUTF8LongPieces aims at the bulk path, which runs the automaton over
+// each 64-byte stretch as two halves at once: texts of up to a few
+// stretches, valid or with one flaw (invalid, truncated or a stray
+// continuation byte) at every position, so that flaws fall on and around
+// every split point, written in two pieces split at a random point. Write
+// must fail on the piece that holds the first dead byte (the decoder's
+// oracle) and Done must agree with utf8.Valid.
+func TestUTF8LongPieces(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(11, 12))
+	flaws := append(append([]string{"\x80", "\xbf\xbf\xbf\xbf"}, invalidPieces...), truncatedPieces...)
+	for trial := 0; trial < 12; trial++ {
+		var sb strings.Builder
+		for sb.Len() < 64+rng.IntN(200) {
+			sb.WriteString(validPieces[rng.IntN(len(validPieces))])
+		}
+		base := sb.String()
+		texts := []string{base}
+		for at := 0; at <= len(base); at++ {
+			if !utf8.RuneStart(base[min(at, len(base)-1)]) && at < len(base) {
+				continue
+			}
+			texts = append(texts, base[:at]+flaws[rng.IntN(len(flaws))]+base[at:])
+		}
+		for _, s := range texts {
+			k := firstDeadByteFast(s)
+			cut := rng.IntN(len(s) + 1)
+			pieces := split(s, cut)
+			want := -1
+			if k >= 0 {
+				want = pieceOf(pieces, k)
+			}
+			failedAt, done := feed(t, pieces)
+			if failedAt != want || done != utf8.ValidString(s) {
+				t.Fatalf("%q split at %d: Write false at piece %d, Done %v; want %d, %v", s, cut, failedAt, done, want, utf8.ValidString(s))
+			}
+		}
+	}
+	// The interleaved automaton agrees with the plain one on any bytes.
+	for trial := 0; trial < 2000; trial++ {
+		n := rng.IntN(80)
+		a, b := make([]byte, n), make([]byte, n)
+		for i := range a {
+			a[i], b[i] = byte(rng.Uint32()), 0x80+byte(rng.IntN(0x80))
+			if rng.IntN(2) == 0 {
+				a[i] &= 0x7F
+			}
+		}
+		for _, sa := range []uint64{utf8Accept, utf8Need1, utf8Need3, utf8AfterED} {
+			for _, sb := range []uint64{utf8Accept, utf8AfterF0, utf8Reject} {
+				wa, wb := sa, sb
+				for i := range a {
+					wa = utf8DFA[a[i]] >> (wa & 63)
+					wb = utf8DFA[b[i]] >> (wb & 63)
+				}
+				ga, gb := dfaRun2(sa, sb, a, b)
+				if ga != wa&63 || gb != wb&63 {
+					t.Fatalf("dfaRun2(%d, %d, % x, % x) = %d, %d; want %d, %d", sa, sb, a, b, ga, gb, wa&63, wb&63)
+				}
+			}
+		}
+	}
+}
+
+// TestASCIIPrefix checks every way of skipping ASCII (the word loop, and
+// SSE2 and AVX2 on amd64) with one non-ASCII byte at every position of
+// texts up to past the vector loops' sizes, at every alignment: the result
+// must be a multiple of 8 or the whole text, at most the position of that
+// byte and less than 8 before it.
+func TestASCIIPrefix(t *testing.T) {
+	t.Parallel()
+	impls := asciiPrefixImpls()
+	if len(impls) < 3 && runtime.GOARCH == "amd64" && !purego {
+		t.Fatalf("only %d ASCII loops on amd64", len(impls))
+	}
+	backing := make([]byte, 32+400)
+	for name, impl := range impls {
+		for off := 0; off < 32; off += 3 {
+			for n := 0; n <= 400-off; n += 1 + n/50 {
+				p := backing[off : off+n]
+				for i := range p {
+					p[i] = byte('a' + i%26)
+				}
+				if got := impl(p); got != n && (got%8 != 0 || got > n || n-got >= 8) {
+					t.Fatalf("%s: all-ASCII %d bytes at offset %d: %d", name, n, off, got)
+				}
+				for bad := 0; bad < n; bad++ {
+					p[bad] = 0x80 | byte(bad)
+					if got := impl(p); got > bad || bad-got >= 8 || got%8 != 0 {
+						t.Fatalf("%s: %d bytes at offset %d, byte %d not ASCII: %d", name, n, off, bad, got)
+					}
+					p[bad] = 'x'
+				}
 			}
 		}
 	}
@@ -440,23 +539,33 @@ func TestUTF8ZeroAndReset(t *testing.T) {
 	}
 }
 
-// utf8BenchInputs are 64 KiB of ASCII and of mixed 2-, 3- and 4-byte runes.
+// utf8BenchInputs are ASCII text and text of mixed 1-, 2-, 3- and 4-byte
+// runes, of each of benchSizes (the multibyte text cut back to a whole
+// rune).
 func utf8BenchInputs() []struct {
 	name string
 	data []byte
 } {
-	const size = 64 << 10
-	multi := strings.Repeat("κόσμε € 😀 é ", size/20+1)[:size]
-	for !utf8.ValidString(multi) {
-		multi = multi[:len(multi)-1]
-	}
-	return []struct {
+	var in []struct {
 		name string
 		data []byte
-	}{
-		{"ascii", []byte(strings.Repeat("hello, world! ", size/14+1)[:size])},
-		{"multibyte", []byte(multi)},
 	}
+	for _, s := range benchSizes {
+		multi := strings.Repeat("κόσμε € 😀 é ", s.n/20+1)[:s.n]
+		for !utf8.ValidString(multi) {
+			multi = multi[:len(multi)-1]
+		}
+		in = append(in,
+			struct {
+				name string
+				data []byte
+			}{"ascii/" + s.name, []byte(strings.Repeat("hello, world! ", s.n/14+1)[:s.n])},
+			struct {
+				name string
+				data []byte
+			}{"multibyte/" + s.name, []byte(multi)})
+	}
+	return in
 }
 
 func BenchmarkUTF8(b *testing.B) {
@@ -465,7 +574,7 @@ func BenchmarkUTF8(b *testing.B) {
 			b.SetBytes(int64(len(in.data)))
 			b.ReportAllocs()
 			var v UTF8
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				v.Reset()
 				if !v.Write(in.data) || !v.Done() {
 					b.Fatal("invalid")
@@ -482,7 +591,7 @@ func BenchmarkUTF8Std(b *testing.B) {
 		b.Run(in.name, func(b *testing.B) {
 			b.SetBytes(int64(len(in.data)))
 			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				if !utf8.Valid(in.data) {
 					b.Fatal("invalid")
 				}

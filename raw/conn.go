@@ -47,7 +47,9 @@ type Options struct {
 	// negative means no limit.
 	MaxFrameSize int64
 	// ReadBufferSize is the size of the pooled read buffer taken while a
-	// large frame is being read. 0 means DefaultReadBufferSize.
+	// frame is being read; a socket whose reads keep filling it reads
+	// into up to 16 times as much (see Conn.readSize). 0 means
+	// DefaultReadBufferSize.
 	ReadBufferSize int
 	// WriteBufferSize is the size of the pooled buffer a frame is framed
 	// (and, for a client, masked) in. 0 means DefaultWriteBufferSize.
@@ -111,10 +113,12 @@ type Conn struct {
 	// permanent).
 	wclose   bool
 	wfragile bool
+	// rgrow doubles the read buffer a socket reads into, up to
+	// maxReadGrow times, while reads keep filling it (see readSize).
+	rgrow uint8
 
-	rerr  error       // sticky read error
-	idle  *idleReader // nil unless the connection is a socket
-	hbuf  [frame.MaxHeaderSize]byte
+	rerr  error               // sticky read error
+	idle  *idleReader         // nil unless the connection is a socket
 	small *[smallBufSize]byte // nil for sockets
 
 	// Write side.
@@ -124,6 +128,11 @@ type Conn struct {
 	wbufs  net.Buffers
 	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
 	closed ctxlock.Event // Close was called
+	// held are frames HoldFrame kept back, in a pooled buffer whose
+	// length is the bytes held; nil when none are. Written under wmu;
+	// atomic so that the reader can see, without the lock, whether it
+	// must send them before it waits for the network.
+	held atomic.Pointer[[]byte]
 
 	// ext is what the opening handshake agreed (NewFromResult), nil when
 	// no extension is in use; set once, read only.
@@ -210,6 +219,27 @@ func (c *Conn) takeReadBuf(n int) {
 	c.r, c.w = 0, k
 }
 
+// maxReadGrow bounds rgrow: a socket's read buffer grows to at most 16
+// times Options.ReadBufferSize (64 KiB by default).
+const maxReadGrow = 4
+
+// readSize is the size of the next read buffer a socket takes: a read
+// that fills it doubles it, so that a peer sending a stream of frames (a
+// pipelining client) is read several frames per system call rather than
+// one, and a read that fills less than a quarter halves it back. The
+// buffer is pooled and held only until it is drained.
+func (c *Conn) readSize() int { return c.opts.ReadBufferSize << c.rgrow }
+
+// adaptRead adjusts the read size after a read of n bytes into size.
+func (c *Conn) adaptRead(n, size int) {
+	switch {
+	case n == size && c.rgrow < maxReadGrow:
+		c.rgrow++
+	case n < size/4 && c.rgrow > 0:
+		c.rgrow--
+	}
+}
+
 // inline returns the small buffer, empty for a socket.
 func (c *Conn) inline() []byte {
 	if c.small == nil {
@@ -257,6 +287,7 @@ func (c *Conn) fill(need int) error {
 				c.takeReadBuf(need)
 			}
 		}
+		c.sendHeld()
 		n, err := c.nc.Read(c.rbuf[c.w:])
 		c.w += n
 		if err != nil {
@@ -317,6 +348,11 @@ func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 	}
 	if err := c.check(h); err != nil {
 		return h, c.failRead(err)
+	}
+	if h.Opcode.IsControl() {
+		// Only a stream of data frames earns a larger read buffer: a
+		// peer flooding pings is read no faster than it is answered.
+		c.rgrow = 0
 	}
 	c.remain = h.Length
 	c.masked = h.Masked
@@ -440,8 +476,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 	} else {
 		armed := c.rdeadl.arm(c.nc, c.rctx)
 		var err error
-		if len(p) >= c.opts.ReadBufferSize {
+		if len(p) >= c.readSize() {
 			// Large read: bypass the buffer, as bufio does.
+			c.sendHeld()
 			n, err = c.nc.Read(p)
 		} else {
 			if err = c.fill(1); err == nil {
@@ -508,10 +545,20 @@ func (c *Conn) unlockWrite() { c.wmu.Unlock() }
 // whose writes can be interrupted and resumed (TCP, a pipe) survives a
 // write its context cut before the first byte went out.
 func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
+	h, err := c.prepare(h, p)
+	if err != nil {
+		return err
+	}
+	return c.writeLocked(ctx, h.Opcode, func() (int, error) { return c.writeFrame(h, p) })
+}
+
+// prepare sets the header's length and, for a client, a fresh masking
+// key, after checking it unless Options.AllowIllegalWrites is set.
+func (c *Conn) prepare(h frame.Header, p []byte) (frame.Header, error) {
 	h.Length = int64(len(p))
 	if !c.opts.AllowIllegalWrites {
 		if err := c.checkWrite(h); err != nil {
-			return err
+			return h, err
 		}
 		h.Masked = c.role == Client
 		if h.Masked {
@@ -519,7 +566,7 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 			h.Mask = [4]byte{byte(u), byte(u >> 8), byte(u >> 16), byte(u >> 24)}
 		}
 	}
-	return c.writeLocked(ctx, h.Opcode, func() (int, error) { return c.writeFrame(h, p) })
+	return h, nil
 }
 
 // writeLocked runs write, which puts one frame with opcode op on the
@@ -535,6 +582,11 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 		return err
 	}
 	defer c.unlockWrite()
+	return c.writeHoldingLock(ctx, op, write)
+}
+
+// writeHoldingLock is writeLocked once the lock is taken.
+func (c *Conn) writeHoldingLock(ctx context.Context, op frame.Opcode, write func() (int, error)) error {
 	if c.closed.Fired() {
 		return ErrClosed // the lock is taken even after Close
 	}
@@ -624,15 +676,10 @@ func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
 	buf = frame.AppendHeader(buf, h)
 	if !h.Masked {
 		if size <= cap(buf) {
-			buf = append(buf, p...)
-			return c.nc.Write(buf)
+			return c.out(append(buf, p...), nil)
 		}
 		// Large unmasked payload: one writev, no copy.
-		c.wvec = [2][]byte{buf, p}
-		c.wbufs = c.wvec[:]
-		n, err := c.wbufs.WriteTo(c.nc)
-		c.wvec = [2][]byte{}
-		return int(n), err
+		return c.out(buf, p)
 	}
 	// Masked: mask into the buffer chunk by chunk, never into p.
 	written := 0
@@ -643,7 +690,7 @@ func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
 		pos = frame.Mask(h.Mask, pos, chunk)
 		buf = buf[:len(buf)+k]
 		p = p[k:]
-		n, err := c.nc.Write(buf)
+		n, err := c.out(buf, nil)
 		written += n
 		if err != nil {
 			return written, err

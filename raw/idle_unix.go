@@ -40,7 +40,8 @@ func (c *Conn) initIdle() {
 // readable; false means "not yet, wait again".
 func (c *Conn) readReady(fd uintptr) bool {
 	ir := c.idle
-	bp := c.pool.Get(c.opts.ReadBufferSize)
+	size := c.readSize()
+	bp := c.pool.Get(size)
 	var n int
 	var err error
 	for {
@@ -51,7 +52,15 @@ func (c *Conn) readReady(fd uintptr) bool {
 	}
 	if err == syscall.EAGAIN {
 		c.pool.Put(bp)
+		// Nothing more to read: the frames held back for a burst of
+		// input go out before this reader waits.
+		c.sendHeld()
 		return false
+	}
+	if c.remain == 0 {
+		// At a frame boundary: the tail of a frame that straddled the
+		// last read says nothing about how much the peer sends.
+		c.adaptRead(n, size)
 	}
 	if n <= 0 {
 		c.pool.Put(bp)

@@ -54,5 +54,5 @@ func (c *Conn) WritePrepared(ctx context.Context, f *PreparedFrame) error {
 			return err
 		}
 	}
-	return c.writeLocked(ctx, f.h.Opcode, func() (int, error) { return c.nc.Write(f.wire) })
+	return c.writeLocked(ctx, f.h.Opcode, func() (int, error) { return c.out(f.wire, nil) })
 }

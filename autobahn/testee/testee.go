@@ -143,13 +143,15 @@ func echoPolled(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Re
 
 // echoConn echoes whole messages until the connection ends. The Default
 // session answers pings and closes, validates text and enforces the limit.
+// WriteReply sends the echoes of messages that arrived together in one
+// write, so the whole catalogue runs through held frames too.
 func echoConn(ctx context.Context, c *conn.Conn) error {
 	for {
 		typ, p, err := c.Read(ctx)
 		if err != nil {
 			return err
 		}
-		if err := c.Write(ctx, typ, p); err != nil {
+		if err := c.WriteReply(ctx, typ, p); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,12 @@ func init() {
 }
 
 func serveGobwas(ln net.Listener, o Options) error {
+	return serveGobwasConns(ln, o, gobwasEcho)
+}
+
+// serveGobwasConns accepts connections on ln, each in its own goroutine:
+// ws.Upgrade, then handle, then Close.
+func serveGobwasConns(ln net.Listener, o Options, handle func(net.Conn)) error {
 	if o.Deflate {
 		return errors.New("gobwas: permessage-deflate not benchmarked")
 	}
@@ -30,7 +36,7 @@ func serveGobwas(ln net.Listener, o Options) error {
 			if _, err := ws.Upgrade(nc); err != nil {
 				return
 			}
-			gobwasEcho(nc)
+			handle(nc)
 		}()
 	}
 }

@@ -20,7 +20,7 @@ func init() {
 		Deflate:     true,
 		TLS:         true,
 		DeflateMode: "deflate.New(nil) (context takeover both ways, level 1)",
-		Notes:       "conn.Handler (each connection in its own goroutine, as conn's docs advise) + Reader, each message read into a pooled buffer and written back",
+		Notes:       "conn.Handler (each connection in its own goroutine, as conn's docs advise) + Reader, each message read into a pooled buffer and written back with WriteReply (echoes of messages that arrived together leave in one write)",
 		Serve: func(ln net.Listener, o Options) error {
 			return serveHybiWith(ln, o, nil, true, hybiPooledEcho)
 		},
@@ -131,7 +131,7 @@ func hybiEcho(c *conn.Conn) {
 		if err != nil {
 			return
 		}
-		if err := c.Write(ctx, typ, p); err != nil {
+		if err := c.WriteReply(ctx, typ, p); err != nil {
 			return
 		}
 		if cap(p) > 64<<10 {
@@ -154,7 +154,9 @@ func hybiPooledEcho(c *conn.Conn) {
 		b.Reset()
 		_, err = b.ReadFrom(r)
 		if err == nil {
-			err = c.Write(ctx, typ, b.Bytes())
+			// WriteReply: the echoes of messages that arrived together
+			// leave together, in one write.
+			err = c.WriteReply(ctx, typ, b.Bytes())
 		}
 		bufPool.Put(b)
 		if err != nil {

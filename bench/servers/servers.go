@@ -77,13 +77,18 @@ func Names() []string {
 			n = append(n, k)
 		}
 	}
+	sortHybiFirst(n)
+	return n
+}
+
+// sortHybiFirst sorts library names: hybi and its modes, then the peers.
+func sortHybiFirst(n []string) {
 	sort.Slice(n, func(i, j int) bool {
 		if hi, hj := IsHybi(n[i]), IsHybi(n[j]); hi != hj {
 			return hi
 		}
 		return n[i] < n[j]
 	})
-	return n
 }
 
 // Variants lists the alternative configurations.

@@ -89,17 +89,20 @@ func TestBinary(t *testing.T) {
 
 	// With piped input the pong of every ping is shown, before the
 	// close: the end of input waits for it.
+	// Every frame is shown, in the order it came: a line waits for the
+	// pong of the ping before it, and the end of input for the echo.
 	t.Run("piped ping", func(t *testing.T) {
 		srv := server(t, nil, func(_ *http.Request, c *conn.Conn) {
-			for _, err := range c.Messages(context.Background()) {
+			for msg, err := range c.Messages(context.Background()) {
 				if err != nil {
 					return
 				}
+				c.Write(context.Background(), msg.Type, msg.Data)
 			}
 		})
 		for i := range 10 {
-			stdout, stderr, code := hybi(t, "/ping\nhello\n", wsURL(srv))
-			if code != 0 || !regexp.MustCompile(`^> ping\n< pong \S+\n< close 1000\n$`).MatchString(stdout) {
+			stdout, stderr, code := hybi(t, "/ping\n/ping mine\nhello\n", wsURL(srv))
+			if code != 0 || !regexp.MustCompile(`^> ping 1\n< pong 1 \S+\n> ping mine\n< pong mine \S+\n< text hello\n< close 1000\n$`).MatchString(stdout) {
 				t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, code, stdout, stderr)
 			}
 		}

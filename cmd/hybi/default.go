@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 // dialDefault runs a session with the Default session: messages in and
 // out, pings answered by conn.
 func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, stderr io.Writer) error {
-	do := &conn.DialOptions{Dialer: o.dialer}
+	pongs := newPongLog(out)
+	do := &conn.DialOptions{Dialer: o.dialer, Options: conn.Options{OnPong: pongs.received}}
 	if o.deflate {
 		do.Extensions = []extension.Extension{deflate.New(nil)}
 	}
@@ -25,14 +27,14 @@ func dialDefault(ctx context.Context, o *options, ls *lineSource, out *printer, 
 	}
 	defer c.CloseNow()
 	connected(stderr, o.target, c.Subprotocol(), c.Extensions())
-	return sessionDefault(ctx, c, ls, out, stderr)
+	return sessionDefault(ctx, c, pongs, ls, out, stderr)
 }
 
 // sessionDefault runs c until its closing handshake ends: lines from ls go
 // out as text messages or commands, what arrives is printed. The end of
-// ls closes with 1000 once the pings in flight have their answers, so that
-// every pong is shown.
-func sessionDefault(ctx context.Context, c *conn.Conn, ls *lineSource, out *printer, stderr io.Writer) error {
+// ls closes with 1000; what the peer still sends until its close frame is
+// shown.
+func sessionDefault(ctx context.Context, c *conn.Conn, pongs *pongLog, ls *lineSource, out *printer, stderr io.Writer) error {
 	readDone := make(chan error, 1)
 	go func() {
 		for msg, err := range c.Messages(context.Background()) {
@@ -61,8 +63,6 @@ func sessionDefault(ctx context.Context, c *conn.Conn, ls *lineSource, out *prin
 			fmt.Fprintln(stderr, "hybi: close:", err)
 		}
 	}
-	var pings sync.WaitGroup
-	var inputEnded chan struct{} // closed once the pings in flight are answered
 	lines := ls.lines
 	for {
 		select {
@@ -72,11 +72,7 @@ func sessionDefault(ctx context.Context, c *conn.Conn, ls *lineSource, out *prin
 				if ls.err != nil {
 					fmt.Fprintln(stderr, "hybi: reading input:", ls.err)
 				}
-				inputEnded = make(chan struct{})
-				go func() {
-					pings.Wait()
-					close(inputEnded)
-				}()
+				startClose(conn.StatusNormalClosure, "")
 				continue
 			}
 			cmd := parseLine(line)
@@ -86,22 +82,16 @@ func sessionDefault(ctx context.Context, c *conn.Conn, ls *lineSource, out *prin
 					fmt.Fprintln(stderr, "hybi: write:", err)
 				}
 			case "ping":
-				if cmd.text != "" {
-					fmt.Fprintln(stderr, "hybi: the Default session chooses the ping payload itself; use -raw to set it")
+				// Lines go out in order: the next waits for this pong (up
+				// to 10 s), which pongs.received shows on the reading
+				// goroutine, in its place among the messages.
+				payload := pongs.sending(cmd.text)
+				out.printf("> ping %s", describe(true, payload))
+				pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				if err := c.PingWith(pctx, payload); err != nil {
+					fmt.Fprintln(stderr, "hybi: ping:", err)
 				}
-				out.printf("> ping")
-				pings.Add(1)
-				go func() {
-					defer pings.Done()
-					start := time.Now()
-					pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-					defer cancel()
-					if err := c.Ping(pctx); err != nil {
-						fmt.Fprintln(stderr, "hybi: ping:", err)
-						return
-					}
-					out.printf("< pong %v", time.Since(start).Round(time.Microsecond))
-				}()
+				cancel()
 			case "pong":
 				fmt.Fprintln(stderr, "hybi: the Default session sends pongs itself; use -raw -nopong to send them by hand")
 			case "close":
@@ -110,9 +100,6 @@ func sessionDefault(ctx context.Context, c *conn.Conn, ls *lineSource, out *prin
 			default:
 				fmt.Fprintln(stderr, "hybi:", cmd.invalid)
 			}
-		case <-inputEnded:
-			inputEnded = nil
-			startClose(conn.StatusNormalClosure, "")
 		case err := <-readDone:
 			if err != nil {
 				return err
@@ -136,4 +123,44 @@ func connected(stderr io.Writer, url, subprotocol, extensions string) {
 		line += fmt.Sprintf(" (extensions %q)", extensions)
 	}
 	fmt.Fprintln(stderr, line)
+}
+
+// pongLog shows the pongs of the Default session as they are read, with
+// the round trip of the ping each answers. Each ping carries a payload of
+// its own (the user's, or a number), which its pong echoes.
+type pongLog struct {
+	out  *printer
+	mu   sync.Mutex
+	n    int
+	sent map[string]time.Time
+}
+
+func newPongLog(out *printer) *pongLog {
+	return &pongLog{out: out, sent: make(map[string]time.Time)}
+}
+
+// sending notes a ping about to go out with payload, or with a number of
+// its own when payload is empty, and returns the payload to send.
+func (l *pongLog) sending(payload string) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if payload == "" {
+		l.n++
+		payload = strconv.Itoa(l.n)
+	}
+	l.sent[payload] = time.Now()
+	return []byte(payload)
+}
+
+// received is conn.Options.OnPong: it runs on the reading goroutine.
+func (l *pongLog) received(payload []byte) {
+	l.mu.Lock()
+	t, ok := l.sent[string(payload)]
+	delete(l.sent, string(payload))
+	l.mu.Unlock()
+	if !ok {
+		l.out.printf("< pong %s (unsolicited)", describe(true, payload))
+		return
+	}
+	l.out.printf("< pong %s %v", describe(true, payload), time.Since(t).Round(time.Microsecond))
 }

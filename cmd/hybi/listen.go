@@ -117,13 +117,14 @@ func accept(w http.ResponseWriter, r *http.Request, o *options, up handshake.Upg
 		cl.stop = func() { rc.Close() }
 		return cl, nil
 	}
-	c, err := conn.Accept(w, r, &conn.AcceptOptions{Upgrader: up, Extensions: exts})
+	pongs := newPongLog(out)
+	c, err := conn.Accept(w, r, &conn.AcceptOptions{Upgrader: up, Extensions: exts, Options: conn.Options{OnPong: pongs.received}})
 	if err != nil {
 		return cl, err
 	}
 	cl.run = func(ctx context.Context) error {
 		defer c.CloseNow()
-		return sessionDefault(ctx, c, ls, out, stderr)
+		return sessionDefault(ctx, c, pongs, ls, out, stderr)
 	}
 	cl.stop = func() { c.CloseNow() }
 	return cl, nil

@@ -11,7 +11,7 @@
 //
 //	< text hello
 //	< binary 3 bytes: 0102ff
-//	< pong 1.2ms          (the answer to a /ping)
+//	< pong 1 1.2ms        (the answer to a /ping: its payload, the round trip)
 //	< close 1000 bye      (the peer's close frame; hybi then exits 0)
 //
 // listen serves WebSockets on HOST:PORT (any path; a bare PORT listens on
@@ -22,9 +22,10 @@
 //
 // A line that starts with / is a command: "/ping [payload]" sends a ping,
 // "/pong [payload]" a pong (-raw only), "/close [code [reason]]" starts the
-// closing handshake, "//text" sends "/text". At the end of standard input
-// hybi waits for the pongs of its pings, closes with 1000 and shows what
-// the peer still sends until its close frame.
+// closing handshake, "//text" sends "/text". Lines go out in order; in
+// the default mode a /ping waits up to 10 s for its pong before the next
+// line goes. At the end of standard input hybi closes with 1000 and shows
+// what the peer still sends until its close frame.
 //
 // Flags (before or after the URL):
 //

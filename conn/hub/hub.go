@@ -1,8 +1,9 @@
 // Package hub fans messages out to many WebSocket connections: a chat
 // room, a live feed, a game lobby. A broadcast is framed and compressed once (see
-// conn.PreparedMessage) and put on a bounded queue per member, which that
-// member's single writer goroutine drains; the broadcaster never waits for
-// a slow connection, and no goroutine is started per message.
+// conn.PreparedMessage) and put on each member's conn.SendQueue, whose
+// single writer drains it; the broadcaster never waits for a slow
+// connection, no goroutine is started per message, and an idle member
+// holds none.
 //
 // When a member's queue is full, the hub applies its SlowConsumer policy:
 // Disconnect (the default) closes the member's connection with
@@ -14,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
@@ -25,7 +25,7 @@ type Policy int
 
 const (
 	// Disconnect closes the member's connection with
-	// StatusPolicyViolation (1008) and reason "slow consumer".
+	// StatusPolicyViolation (1008) and reason "send queue full".
 	Disconnect Policy = iota
 	// Drop discards the message for that member; Member.Dropped counts
 	// them.
@@ -54,6 +54,10 @@ type Options struct {
 	// QueueSize is how many messages may wait for each member's writer.
 	// 0 means DefaultQueueSize.
 	QueueSize int
+	// QueueBytes is the budget of payload bytes that may wait for each
+	// member (see conn.QueueOptions.MaxBytes): 0 means
+	// conn.DefaultQueueBytes, negative no byte limit.
+	QueueBytes int
 	// SlowConsumer is the policy for a member whose queue is full.
 	SlowConsumer Policy
 	// WriteTimeout bounds each write to a member; one that takes longer
@@ -98,51 +102,45 @@ func New(o *Options) *Hub {
 
 // Member is a connection in a hub.
 type Member struct {
-	h       *Hub
-	c       *conn.Conn
-	q       chan *conn.PreparedMessage
-	index   int           // in h.members, -1 once removed; guarded by h.mu
-	kick    chan struct{} // closed to disconnect a slow consumer
-	leave   chan struct{} // closed by Remove
-	done    chan struct{} // closed when the writer has returned
-	once    sync.Once
-	kicked  atomic.Bool
-	dropped atomic.Int64
-	err     error // why the writer stopped; read after done
+	h     *Hub
+	q     *conn.SendQueue
+	index int // in h.members, -1 once removed; guarded by h.mu
 }
 
-// Add makes c a member and starts its writer goroutine. The caller keeps
-// reading c (the hub only writes) and must call Remove when it is done
-// with c, typically deferred right after Add.
+// Add makes c a member. The caller keeps reading c (the hub only writes)
+// and must call Remove when it is done with c, typically deferred right
+// after Add. A member holds no goroutine while nothing is queued for it:
+// its queue starts a writer when a message arrives and the writer exits
+// once the queue is empty (see conn.SendQueue).
 func (h *Hub) Add(c *conn.Conn) *Member {
-	m := &Member{
-		h:     h,
-		c:     c,
-		q:     make(chan *conn.PreparedMessage, h.opts.QueueSize),
-		kick:  make(chan struct{}),
-		leave: make(chan struct{}),
-		done:  make(chan struct{}),
+	m := &Member{h: h}
+	overflow := conn.OverflowClose
+	if h.opts.SlowConsumer == Drop {
+		overflow = conn.OverflowDrop
 	}
+	m.q = conn.NewSendQueue(c, &conn.QueueOptions{
+		MaxMessages:  h.opts.QueueSize,
+		MaxBytes:     h.opts.QueueBytes,
+		Overflow:     overflow,
+		WriteTimeout: h.opts.WriteTimeout,
+		OnStop:       func(error) { h.detach(m) },
+	})
 	hooked := h.beginChange()
 	h.mu.Lock()
 	m.index = len(h.members)
 	h.members = append(h.members, m)
 	n := len(h.members)
 	h.mu.Unlock()
-	go m.writer()
 	h.endChange(hooked, h.opts.OnJoin, m, n)
 	return m
 }
 
-// Remove takes m out of the hub and waits for its writer to return.
+// Remove takes m out of the hub and waits for a write in flight to it.
 // Messages still queued for m are discarded. The connection is left open.
 // Remove may be called more than once.
 func (h *Hub) Remove(m *Member) {
-	defer func() {
-		// Deferred, so that a panicking OnLeave stops the writer too.
-		m.once.Do(func() { close(m.leave) })
-		<-m.done
-	}()
+	// Deferred, so that a panicking OnLeave stops the queue too.
+	defer m.q.Close()
 	h.detach(m)
 }
 
@@ -184,10 +182,11 @@ func (h *Hub) Broadcast(typ conn.MessageType, data []byte) {
 // waiting for any write. A member whose queue is full gets the hub's
 // SlowConsumer policy.
 func (h *Hub) BroadcastPrepared(pm *conn.PreparedMessage) {
+	ctx := context.Background() // the policies never block
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, m := range h.members {
-		m.enqueue(pm)
+		m.q.Enqueue(ctx, pm)
 	}
 }
 
@@ -199,111 +198,44 @@ func (m *Member) Send(pm *conn.PreparedMessage) bool {
 	if m.index < 0 {
 		return false
 	}
-	return m.enqueue(pm)
-}
-
-// enqueue is called with h.mu held.
-func (m *Member) enqueue(pm *conn.PreparedMessage) bool {
-	select {
-	case m.q <- pm:
-		return true
-	default:
-	}
-	if m.h.opts.SlowConsumer == Drop {
-		m.dropped.Add(1)
-		return false
-	}
-	if !m.kicked.Swap(true) {
-		close(m.kick)
-	}
-	return false
+	return m.q.Enqueue(context.Background(), pm) == nil
 }
 
 // Conn returns the member's connection.
-func (m *Member) Conn() *conn.Conn { return m.c }
+func (m *Member) Conn() *conn.Conn { return m.q.Conn() }
+
+// Queue returns the member's send queue, for its depth (Len, Bytes) in
+// metrics. Enqueueing on it directly bypasses the hub's membership.
+func (m *Member) Queue() *conn.SendQueue { return m.q }
 
 // Dropped returns how many messages were dropped for m under the Drop
 // policy.
-func (m *Member) Dropped() int64 { return m.dropped.Load() }
+func (m *Member) Dropped() int64 { return m.q.Dropped() }
 
-// Done is closed when m's writer has stopped: after Remove, a failed
+// Done is closed when m's queue has stopped: after Remove, a failed
 // write, or a disconnection for being slow. Err then says why.
-func (m *Member) Done() <-chan struct{} { return m.done }
+func (m *Member) Done() <-chan struct{} { return m.q.Done() }
 
-// Err returns why m's writer stopped once Done is closed: nil after
+// Err returns why m's queue stopped once Done is closed: nil after
 // Remove, the write error, or ErrSlowConsumer.
 func (m *Member) Err() error {
 	select {
-	case <-m.done:
-		return m.err
+	case <-m.q.Done():
 	default:
 		return nil
 	}
+	err := m.q.Err()
+	switch {
+	case errors.Is(err, conn.ErrQueueClosed):
+		return nil
+	case errors.Is(err, conn.ErrQueueFull), errors.Is(err, conn.ErrWriteTimeout):
+		return ErrSlowConsumer
+	}
+	return err
 }
 
 // ErrSlowConsumer is Member.Err for a member that was disconnected because
 // its queue was full (its connection was closed with StatusPolicyViolation,
-// 1008, and reason "slow consumer") or a write took longer than
-// WriteTimeout (its connection was closed at once).
+// 1008) or a write took longer than WriteTimeout (its connection was
+// closed at once).
 var ErrSlowConsumer = errors.New("hub: slow consumer disconnected")
-
-// writer is m's one goroutine: it drains the queue into the connection.
-func (m *Member) writer() {
-	defer close(m.done)
-	// WriteTimeout is a timer armed around each write that closes the
-	// connection when it fires, rather than a context: the member is to be
-	// disconnected anyway, and a write under a context that can be
-	// cancelled costs a few allocations, which add up over a fan-out.
-	var timer *time.Timer
-	var timedOut atomic.Bool
-	if d := m.h.opts.WriteTimeout; d > 0 {
-		timer = time.AfterFunc(d, func() {
-			timedOut.Store(true)
-			m.c.CloseNow()
-		})
-		timer.Stop()
-		defer timer.Stop()
-	}
-	ctx := context.Background()
-	for {
-		select {
-		case <-m.leave:
-			return
-		case <-m.kick:
-			m.disconnect()
-			return
-		case pm := <-m.q:
-			select {
-			case <-m.kick:
-				// Found slow while this message waited: what is queued
-				// is not sent.
-				m.disconnect()
-				return
-			default:
-			}
-			if timer != nil {
-				timer.Reset(m.h.opts.WriteTimeout)
-			}
-			err := m.c.WritePrepared(ctx, pm)
-			if timer != nil && !timer.Stop() || timedOut.Load() {
-				// Too slow: the timer closed the connection; no close
-				// frame could go out through the stuck write.
-				m.h.detach(m)
-				m.err = ErrSlowConsumer
-				return
-			}
-			if err != nil {
-				m.h.detach(m)
-				m.err = err
-				return
-			}
-		}
-	}
-}
-
-// disconnect closes a slow member's connection with 1008.
-func (m *Member) disconnect() {
-	m.h.detach(m)
-	m.err = ErrSlowConsumer
-	m.c.Close(conn.StatusPolicyViolation, "slow consumer")
-}

@@ -258,3 +258,115 @@ func TestSendAndRemove(t *testing.T) {
 		t.Fatalf("got %q", b)
 	}
 }
+
+// A member whose peer stopped reading never holds up a broadcast, under
+// either policy: Broadcast returns while that member's write is stuck,
+// and the other members get every message.
+func TestBroadcastNeverWaitsForSlowMember(t *testing.T) {
+	for _, p := range []hub.Policy{hub.Drop, hub.Disconnect} {
+		t.Run(p.String(), func(t *testing.T) {
+			h := hub.New(&hub.Options{QueueSize: 2, QueueBytes: 4096, SlowConsumer: p, WriteTimeout: -1})
+			slow, _ := pipeMember(t, h, &conn.Options{CloseTimeout: 50 * time.Millisecond})
+			_, fastPeer := pipeMember(t, h, nil)
+			got := make(chan int, 1)
+			go func() {
+				n := 0
+				for n < 100 {
+					if _, err := fastPeer.NextFrame(context.Background()); err != nil {
+						break
+					}
+					io.ReadAll(fastPeer)
+					n++
+				}
+				got <- n
+			}()
+			returned := make(chan struct{})
+			go func() {
+				defer close(returned)
+				for i := range 100 {
+					h.Broadcast(conn.MessageBinary, []byte{byte(i)})
+					if slow.Queue().Len() > 2 || slow.Queue().Bytes() > 4096 {
+						t.Errorf("slow member holds %d messages, %d bytes", slow.Queue().Len(), slow.Queue().Bytes())
+					}
+					time.Sleep(100 * time.Microsecond)
+				}
+			}()
+			select {
+			case <-returned:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Broadcast waited for the member that does not read")
+			}
+			if n := <-got; n != 100 {
+				t.Fatalf("the reading member got %d of 100", n)
+			}
+		})
+	}
+}
+
+// Members join, leave and fail while broadcasts run: nothing deadlocks or
+// panics, a removed member gets nothing queued after Remove returned, and
+// every goroutine ends (leakcheck).
+func TestChurnDuringBroadcast(t *testing.T) {
+	h := hub.New(&hub.Options{QueueSize: 4, SlowConsumer: hub.Drop})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				h.Broadcast(conn.MessageText, []byte("x"))
+			}
+		}
+	}()
+	for i := range 100 {
+		a, b := net.Pipe()
+		peer := raw.New(a, nil, raw.Client, nil)
+		s := conn.New(raw.New(b, nil, raw.Server, nil), "", nil)
+		m := h.Add(s)
+		read := make(chan []string, 1)
+		sawDirect := make(chan struct{})
+		go func() {
+			var msgs []string
+			for {
+				if _, err := peer.NextFrame(context.Background()); err != nil {
+					read <- msgs
+					return
+				}
+				p, _ := io.ReadAll(peer)
+				msgs = append(msgs, string(p))
+				if string(p) == "direct" {
+					close(sawDirect)
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i%3) * time.Millisecond)
+		switch i % 3 {
+		case 0: // leaves; the connection stays open for direct writes
+			h.Remove(m)
+			go s.Write(context.Background(), conn.MessageText, []byte("direct"))
+			<-sawDirect
+		case 1: // its peer goes away
+			peer.Close()
+			<-m.Done()
+			h.Remove(m)
+		case 2: // its connection is closed under it
+			s.CloseNow()
+			h.Remove(m)
+		}
+		peer.Close()
+		s.CloseNow()
+		msgs := <-read
+		if i%3 == 0 && msgs[len(msgs)-1] != "direct" {
+			t.Fatalf("after Remove and a direct write, the member got %q", msgs[len(msgs)-1])
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if h.Len() != 0 {
+		t.Fatalf("%d members left", h.Len())
+	}
+}

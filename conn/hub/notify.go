@@ -6,8 +6,10 @@ package hub
 // the member counts they carry only ever step by one; each is called on
 // the goroutine that made the change: Add's caller for OnJoin, and for
 // OnLeave the caller of Remove, or the member's writer goroutine when a
-// write failed or the member was disconnected for being slow. The member
-// is already in the hub when OnJoin runs (Member.Send reaches it) and no
+// write failed or the member was disconnected for being slow (a goroutine
+// of its conn.SendQueue: the writer, or for a queue that overflowed the
+// one that closed the connection, once the closing handshake is over).
+// The member is already in the hub when OnJoin runs (Member.Send reaches it) and no
 // longer when OnLeave does. They may Broadcast, Send and call Len, but
 // must not call Add or Remove, which wait for them: that deadlocks. A
 // slow one delays the Add or Remove that called it and every change

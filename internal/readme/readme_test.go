@@ -86,7 +86,21 @@ var commands = map[string]command{
 	"FUZZTIME=10m fuzz/run.sh": {long: "ten minutes per fuzz target; .ci/run runs fuzz/run.sh for 5s each",
 		check: executable("fuzz/run.sh")},
 	"autobahn/docker/run.sh": {long: "needs Docker", check: executable("autobahn/docker/run.sh")},
-	".ci/run":                {long: "what CI runs, as root (installs packages)", check: executable(".ci/run")},
+
+	// Beyond one machine: the cluster module, run by .ci/run's cluster steps.
+	"cd cluster": {long: "the cluster module's commands below run in it", check: exists("cluster/go.mod")},
+	"go install github.com/nats-io/nats-server/v2@v2.15.3 && nats-server -a 127.0.0.1 -p 4222 &": {
+		long: "installs and starts a NATS server; the cluster tests start one in process", check: exists("cluster/go.mod")},
+	"go run ./examples/cluster -node n1 -addr 127.0.0.1:8081 -broker nats://127.0.0.1:4222 &": {
+		long: "needs a NATS server; TestMultiProcess runs three such nodes", check: exists("cluster/examples/cluster")},
+	"go run ./examples/cluster -node n2 -addr 127.0.0.1:8082 -broker nats://127.0.0.1:4222 &": {
+		long: "needs a NATS server; TestMultiProcess runs three such nodes", check: exists("cluster/examples/cluster")},
+	"go test ./...": {long: "in cluster/: .ci/run's cluster step runs it under -race", check: exists("cluster/go.mod")},
+	"go run ./cmd/clusterbench": {long: "a benchmark of a minute or more against real brokers",
+		check: exists("cluster/cmd/clusterbench")},
+	"go test -run TestMultiProcess ./examples/cluster": {long: "in cluster/: .ci/run runs it as a step of its own",
+		check: exists("cluster/examples/cluster")},
+	".ci/run": {long: "what CI runs, as root (installs packages)", check: executable(".ci/run")},
 	"apt-get install python3-websockets chromium": {long: "installs system packages as root; .ci/run runs it"},
 	"npm ci": {long: "installs Node's ws into interop/node; .ci/run runs it",
 		check: exists("interop/node/package-lock.json")},
@@ -428,8 +442,9 @@ func runEchoClient(t *testing.T, cmd string) {
 	}
 	// The command-line client sends what it reads and closes at the end
 	// of its input.
-	if out := shIn(t, root, os.Environ(), cmd, "hi there\n", time.Minute); !strings.Contains(out, "close 1000") {
-		t.Errorf("%s: no clean close in %q", cmd, out)
+	// It shows every frame that came before the close: the echo too.
+	if out := shIn(t, root, os.Environ(), cmd, "hi there\n", time.Minute); !strings.Contains(out, "< text hi there\n< close 1000") {
+		t.Errorf("%s: no echo then clean close in %q", cmd, out)
 	}
 	p.stop(t)
 }

@@ -39,9 +39,14 @@ func main() {
 	ctlAddr := flag.String("ctl", "127.0.0.1:0", "control listen address (stats, pprof)")
 	deflate := flag.Bool("deflate", false, "negotiate permessage-deflate")
 	useTLS := flag.Bool("tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1) with a self-signed certificate")
+	broadcast := flag.Bool("broadcast", false, "serve the library's broadcast server; POST /broadcast on the control address sends the body to every connection")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench-server: ")
+	if *broadcast {
+		serveBroadcast(*lib, *addr, *ctlAddr, *deflate)
+		return
+	}
 
 	l, err := servers.Get(*lib)
 	if err != nil {
@@ -78,6 +83,7 @@ func main() {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	go http.Serve(ctl, mux)
 
 	errc := make(chan error, 1)

@@ -210,7 +210,11 @@ func (r *results) bars() []bar {
 			bars = append(bars, bar{name, "not measured", "N/A"})
 		}
 	}
-	bars = append(bars, r.scaleBars()...) // issue #15, bars 7 and 8 (scale.go)
+	bars = append(bars, r.singleBars()...)    // issue #15, bar 1 (single.go)
+	bars = append(bars, r.pipelineBars()...)  // issue #15, bar 2 (pipeline.go)
+	bars = append(bars, r.broadcastBars()...) // issue #15, bars 3 and 4 (broadcast.go)
+	bars = append(bars, r.microBars()...)     // issue #15, bars 5 and 6 (micro.go)
+	bars = append(bars, r.scaleBars()...)     // issue #15, bars 7 and 8 (scale.go)
 	return bars
 }
 

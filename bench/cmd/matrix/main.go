@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "results", "output directory")
 	flag.BoolVar(&c.quick, "quick", false, "run a small subset (under a minute), for CI smoke")
 	flag.StringVar(&libs, "libs", strings.Join(servers.Names(), ","), "libraries to run; variants: "+strings.Join(servers.Variants(), ", "))
-	flag.StringVar(&only, "only", "", "scenarios to run (comma list of echo,idle,deflate,startup,h2,scale); empty means all")
+	flag.StringVar(&only, "only", "", "scenarios to run (comma list of echo,single,pipeline,idle,deflate,startup,h2,scale,micro,broadcast,slowconsumer); empty means all")
 	flag.DurationVar(&c.d, "d", 0, "measurement time per echo cell (default 2s, quick 1s)")
 	flag.DurationVar(&c.warmup, "warmup", 0, "warmup per echo cell (default 500ms, quick 200ms)")
 	flag.StringVar(&sizes, "sizes", "", "echo message sizes in bytes (default 16,1024,16384,1048576; h2: 16,1024,16384)")
@@ -184,10 +184,15 @@ func main() {
 	}
 	run("startup", runStartup)
 	run("echo", runEcho)
+	run("single", runSingle)
+	run("pipeline", runPipeline)
 	run("idle", runIdle)
 	run("deflate", runDeflate)
 	run("h2", runH2)
 	run("scale", runScale) // issue #15: 100,000 connections, sharded (scale.go)
+	run("micro", runMicro) // issue #15, bars 5 and 6: masking and UTF-8 (micro.go)
+	run("broadcast", runBroadcast)
+	run("slowconsumer", runSlowConsumer)
 	res.Elapsed = time.Since(start)
 
 	if err := res.write(c.out); err != nil {

@@ -105,7 +105,13 @@ type results struct {
 	H2      []h2Cell      `json:"h2,omitempty"`
 	H2Idle  []h2IdleCell  `json:"h2_idle,omitempty"`
 	Scale   []scaleCell   `json:"scale,omitempty"`
+	Micro   []microCell   `json:"micro,omitempty"`
 	Bars    []bar         `json:"bars"`
+
+	Single   []singleCell `json:"single,omitempty"`   // single.go
+	Pipeline []pipeCell   `json:"pipeline,omitempty"` // pipeline.go
+	// Broadcast holds the broadcast and slowconsumer cells (broadcast.go).
+	Broadcast []broadcastCell `json:"broadcast,omitempty"`
 }
 
 // bestPeer returns the best value among the peers (not hybi, not the floor), and
@@ -293,8 +299,12 @@ func (r *results) markdown() string {
 		p("\n")
 	}
 
+	r.singleMarkdown(p)
+	r.pipelineMarkdown(p)
 	r.h2Markdown(p)
 	r.scaleMarkdown(p)
+	r.microMarkdown(p)
+	r.broadcastMarkdown(p)
 
 	if len(r.Startup) > 0 {
 		p("## Startup\n\nFrom exec of the server binary to the first echo on a fresh connection (median of %d); \"listening\" is when the server printed its address.\n\n", r.Startup[0].Samples)
@@ -381,5 +391,8 @@ func (r *results) errors() []string {
 	for _, c := range r.Deflate {
 		add("deflate", c.Lib, c.Err)
 	}
-	return append(append(e, r.h2Errors()...), r.scaleErrors()...)
+	e = append(e, r.singleErrors()...)
+	e = append(e, r.pipelineErrors()...)
+	e = append(e, r.broadcastErrors()...)
+	return append(append(append(e, r.h2Errors()...), r.scaleErrors()...), r.microErrors()...)
 }

@@ -131,6 +131,13 @@ func runEcho(ctx context.Context, c *config, res *results) {
 }
 
 func echoOne(ctx context.Context, c *config, s *server, msg *load.Message, cell *echoCell, name string) {
+	measureOne(ctx, c, s, msg, cell, name, func(conns []*load.Conn) load.Result { return load.Echo(conns, msg, c.warmup, c.d) })
+}
+
+// measureOne dials cell.Conns connections to s, checks one echo on each,
+// and fills cell with what run measured over them and the server's CPU,
+// allocations and system calls per message.
+func measureOne(ctx context.Context, c *config, s *server, msg *load.Message, cell *echoCell, name string, run func([]*load.Conn) load.Result) {
 	buf := 32 << 10
 	conns, err := load.DialMany(ctx, s.ws, cell.Conns, 32, load.SourceIPs(c.sourceIPs), c.dialOpts(buf, msg.Compressed))
 	if err != nil {
@@ -164,7 +171,7 @@ func echoOne(ctx context.Context, c *config, s *server, msg *load.Message, cell 
 		}()
 		wait = func() { (<-ch)() }
 	}
-	r := load.Echo(conns, msg, c.warmup, c.d)
+	r := run(conns)
 	if wait != nil {
 		wait()
 	}

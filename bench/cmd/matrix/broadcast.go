@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/hybi-go/hybi/bench/load"
+	"github.com/hybi-go/hybi/bench/servers"
+)
+
+// The broadcast scenarios of issue #15: one 1 KiB text message fanned out
+// to c.idleConns connections (10,000; 1,000 with -quick), triggered by
+// POST /broadcast on bench-server's control address. "broadcast" measures
+// the time from the trigger until every connection has the message, and
+// the server's CPU per delivered message, plain and compressed;
+// "slowconsumer" the same with 1% of the connections never reading, over
+// enough rounds that the server's writes to them block: the time to the
+// readers must not grow.
+
+// broadcastCell is one library's fan-out figures.
+type broadcastCell struct {
+	Lib     string `json:"lib"`
+	Deflate bool   `json:"deflate"`
+	Conns   int    `json:"conns"`
+	Silent  int    `json:"silent"` // connections that never read
+	Rounds  int    `json:"rounds"` // fan-outs measured
+	// FanoutMs is the median time from the broadcast trigger until every
+	// reading connection has the message; P90Ms and MaxMs its spread.
+	FanoutMs float64 `json:"fanout_ms"`
+	P90Ms    float64 `json:"p90_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	// CPUPerMsgUs is the server's CPU time per delivered message over the
+	// measured rounds.
+	CPUPerMsgUs float64 `json:"cpu_us_per_msg"`
+	// BeforeMs, in slowconsumer, is the median fan-out time of rounds
+	// run on the same connections before the silent ones' buffers were
+	// filled; FanoutMs/BeforeMs is how much the slow consumers delay the
+	// others, measured minutes apart in one process rather than against
+	// another run.
+	BeforeMs float64 `json:"before_ms,omitempty"`
+	Timeouts int     `json:"timeouts,omitempty"`
+	Err      string  `json:"error,omitempty"`
+}
+
+func (b broadcastCell) scenario() string {
+	if b.Silent > 0 {
+		return "slowconsumer"
+	}
+	return "broadcast"
+}
+
+func (b broadcastCell) mode() string {
+	if b.Deflate {
+		return "deflate"
+	}
+	return "plain"
+}
+
+// broadcastLibs returns the libraries of the run with a broadcast server.
+func (c *config) broadcastLibs() []string {
+	var libs []string
+	for _, l := range c.libs {
+		if _, err := servers.GetBroadcast(l); err == nil {
+			libs = append(libs, l)
+		}
+	}
+	return libs
+}
+
+func runBroadcast(ctx context.Context, c *config, res *results) {
+	rounds := 20
+	if c.quick {
+		rounds = 5
+	}
+	for _, deflate := range []bool{false, true} {
+		for _, lib := range c.broadcastLibs() {
+			if l, _ := servers.GetBroadcast(lib); deflate && !l.Deflate {
+				continue
+			}
+			res.Broadcast = append(res.Broadcast, fanOut(ctx, c, lib, deflate, 0, 3, rounds))
+		}
+	}
+}
+
+// runSlowConsumer fans out with 1% of the connections not reading. A
+// quarter of the rounds is measured first, while the silent connections'
+// buffers still take what is written (BeforeMs); two 256 KiB broadcasts
+// then fill them (shrunk to 4 KiB at the client), so that every later
+// write to them blocks; a quarter of the rounds warms up and half are
+// measured.
+func runSlowConsumer(ctx context.Context, c *config, res *results) {
+	rounds := 60
+	if c.quick {
+		rounds = 20
+	}
+	for _, lib := range c.broadcastLibs() {
+		if l, _ := servers.GetBroadcast(lib); l.Reference {
+			continue // the floor drops what would block: nothing to learn
+		}
+		res.Broadcast = append(res.Broadcast, fanOut(ctx, c, lib, false, max(1, c.idleConns/100), rounds/4, rounds/2))
+	}
+}
+
+// fanOut runs warmup and then measured rounds of one broadcast cell.
+func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, warmup, rounds int) broadcastCell {
+	cell := broadcastCell{Lib: lib, Deflate: deflate, Conns: c.idleConns, Silent: silent}
+	fail := func(err error) broadcastCell {
+		cell.Err = err.Error()
+		log.Printf("%s %s %-8s: %v", cell.scenario(), cell.mode(), lib, err)
+		return cell
+	}
+	args := []string{"-lib", lib, "-addr", "127.0.0.1:0", "-broadcast"}
+	if deflate {
+		args = append(args, "-deflate")
+	}
+	s, err := startServerArgs(ctx, c.bin, lib, args, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer s.stop()
+	conns, err := load.DialMany(ctx, s.ws, c.idleConns, 64, load.SourceIPs(c.sourceIPs), c.dialOpts(2048, deflate))
+	if err != nil {
+		return fail(err)
+	}
+	a := load.Listen(conns, silent)
+	defer a.Close()
+	time.Sleep(200 * time.Millisecond) // let the server register the last ones
+	msg := jsonText(1024)
+	send := func(msg []byte) error {
+		resp, err := ctlClient.Post("http://"+s.ctl+"/broadcast", "text/plain", bytes.NewReader(msg))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			return fmt.Errorf("POST /broadcast: %s", resp.Status)
+		}
+		return nil
+	}
+	trigger := func() error { return send(msg) }
+	const timeout = 10 * time.Second
+	round := func() (time.Duration, error) {
+		d, got, err := a.Round(ctx, trigger, timeout)
+		if errors.Is(err, load.ErrRoundTimeout) {
+			cell.Timeouts++
+			err = fmt.Errorf("%d of %d readers got the message within %v", got, a.Listeners(), timeout)
+		}
+		return d, err
+	}
+	if silent > 0 {
+		for range 3 { // the first fan-outs on fresh connections are slow
+			if _, err := round(); err != nil {
+				return fail(fmt.Errorf("warmup: %w", err))
+			}
+		}
+		var before []time.Duration
+		for range warmup {
+			d, err := round()
+			if err != nil {
+				return fail(fmt.Errorf("before filling: %w", err))
+			}
+			before = append(before, d)
+		}
+		cell.BeforeMs = ms(median(before))
+		// Two 256 KiB messages fill the silent connections' socket
+		// buffers at once, so that every later write to them blocks;
+		// the listeners read them as any other.
+		filler := jsonText(256 << 10)
+		for range 2 {
+			if _, _, err := a.Round(ctx, func() error { return send(filler) }, timeout); err != nil {
+				return fail(fmt.Errorf("filling the silent connections: %w", err))
+			}
+		}
+	}
+	for range warmup {
+		if _, err := round(); err != nil {
+			return fail(fmt.Errorf("warmup: %w", err))
+		}
+	}
+	var wait func()
+	if c.profiled(lib) {
+		wait = s.profile(c.pprofDir, fmt.Sprintf("%s-%s", cell.scenario(), cell.mode()), 3*time.Second)
+	}
+	before, err := s.stats(false)
+	if err != nil {
+		return fail(err)
+	}
+	var times []time.Duration
+	for range rounds {
+		d, err := round()
+		if err != nil {
+			return fail(err)
+		}
+		times = append(times, d)
+	}
+	after, err := s.stats(false)
+	if err != nil {
+		return fail(err)
+	}
+	if wait != nil {
+		wait()
+	}
+	slices.Sort(times)
+	cell.Rounds = len(times)
+	cell.FanoutMs = ms(times[len(times)/2])
+	cell.P90Ms = ms(times[len(times)*9/10])
+	cell.MaxMs = ms(times[len(times)-1])
+	cell.CPUPerMsgUs = float64(after.CPUNanos-before.CPUNanos) / 1e3 / float64(len(times)*a.Listeners())
+	log.Printf("%s %s %-8s x%d (%d silent): fan-out %.1f ms (p90 %.1f, max %.1f; before the silent ones blocked %.1f), server CPU %.2f µs/delivered msg",
+		cell.scenario(), cell.mode(), lib, cell.Conns, silent, cell.FanoutMs, cell.P90Ms, cell.MaxMs, cell.BeforeMs, cell.CPUPerMsgUs)
+	return cell
+}
+
+// broadcastBars are the bars of issue #15 points 3 and 4.
+func (r *results) broadcastBars() []bar {
+	var bars []bar
+	lib := func(c broadcastCell) string { return c.Lib }
+	ok := func(c broadcastCell) bool { return c.Err == "" && c.FanoutMs > 0 }
+	for _, deflate := range []bool{false, true} {
+		cells := filter(r.Broadcast, func(c broadcastCell) bool { return c.Silent == 0 && c.Deflate == deflate })
+		if len(cells) == 0 {
+			continue
+		}
+		name := fmt.Sprintf("Broadcast 1 KiB to %d conns (%s): fan-out time ≤ 0.5× best peer", cells[0].Conns, cells[0].mode())
+		h, okh := find(cells, func(c broadcastCell) bool { return c.Lib == "hybi" && ok(c) })
+		best, who, okp := bestPeer(cells, lib, func(c broadcastCell) (float64, bool) { return c.FanoutMs, ok(c) }, false)
+		if !okh || !okp {
+			bars = append(bars, bar{name, "not measured", "N/A"})
+			continue
+		}
+		q := h.FanoutMs / best
+		m := fmt.Sprintf("%.2f× (%.1f ms vs %s %.1f ms)", q, h.FanoutMs, who, best)
+		if bc, cw, okc := bestPeer(cells, lib, func(c broadcastCell) (float64, bool) { return c.CPUPerMsgUs, ok(c) }, false); okc {
+			m += fmt.Sprintf("; server CPU/delivered msg %.2f× the leanest peer (%.2f vs %s %.2f µs)", h.CPUPerMsgUs/bc, h.CPUPerMsgUs, cw, bc)
+		}
+		bars = append(bars, bar{name, m, verdict(q <= 0.5)})
+	}
+	slow := filter(r.Broadcast, func(c broadcastCell) bool { return c.Silent > 0 })
+	if len(slow) > 0 {
+		name := "Slow consumers (1% not reading): the readers' fan-out time grows ≤ 1.25× once writes to them block (or no more than gws's)"
+		h, okh := find(slow, func(c broadcastCell) bool { return c.Lib == "hybi" && ok(c) && c.BeforeMs > 0 })
+		g, okg := find(slow, func(c broadcastCell) bool { return c.Lib == "gws" && ok(c) && c.BeforeMs > 0 })
+		if !okh || !okg {
+			bars = append(bars, bar{name, "not measured", "N/A"})
+		} else {
+			gh, gg := h.FanoutMs/h.BeforeMs, g.FanoutMs/g.BeforeMs
+			m := fmt.Sprintf("%.2f× (%.1f ms after vs %.1f before); gws %.2f× (%.1f vs %.1f); after: %.2f× gws's time, p90 %.1f vs %.1f ms",
+				gh, h.FanoutMs, h.BeforeMs, gg, g.FanoutMs, g.BeforeMs, h.FanoutMs/g.FanoutMs, h.P90Ms, g.P90Ms)
+			bars = append(bars, bar{name, m, verdict(gh <= max(1.25, gg))})
+		}
+	}
+	return bars
+}
+
+func (r *results) broadcastMarkdown(p func(string, ...any)) {
+	if len(r.Broadcast) == 0 {
+		return
+	}
+	p("## Broadcast\n\nOne 1 KiB JSON text message fanned out by each library's idiomatic broadcast (see the notes of `bench/servers/broadcast_*.go`), triggered by `POST /broadcast` on bench-server's control address. Fan-out is the time from the trigger until every reading connection has the message (median of the measured rounds); server CPU is per delivered message. `slowconsumer`: 1%% of the connections never read (receive buffers shrunk to 4 KiB); a quarter of the rounds is measured first (\"before blocking\"), then two 256 KiB broadcasts fill the silent connections' socket buffers so that every later write to them blocks, a quarter warms up and half are measured.\n\n")
+	p("| Scenario | Library | mode | conns | silent | fan-out ms | × best peer | p90 ms | max ms | before blocking ms | server CPU µs/msg | × best peer |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	lib := func(c broadcastCell) string { return c.Lib }
+	ok := func(c broadcastCell) bool { return c.Err == "" && c.FanoutMs > 0 }
+	for _, group := range []func(broadcastCell) bool{
+		func(c broadcastCell) bool { return c.Silent == 0 && !c.Deflate },
+		func(c broadcastCell) bool { return c.Silent == 0 && c.Deflate },
+		func(c broadcastCell) bool { return c.Silent > 0 },
+	} {
+		cells := filter(r.Broadcast, group)
+		bT, _, _ := bestPeer(cells, lib, func(c broadcastCell) (float64, bool) { return c.FanoutMs, ok(c) }, false)
+		bC, _, _ := bestPeer(cells, lib, func(c broadcastCell) (float64, bool) { return c.CPUPerMsgUs, ok(c) }, false)
+		for _, c := range cells {
+			if c.Err != "" {
+				p("| %s | %s | %s | %d | %d | error: %s | | | | | | |\n", c.scenario(), c.Lib, c.mode(), c.Conns, c.Silent, mdEscape(c.Err))
+				continue
+			}
+			before := "–"
+			if c.BeforeMs > 0 {
+				before = fmt.Sprintf("%.1f", c.BeforeMs)
+			}
+			p("| %s | %s | %s | %d | %d | %.1f | %s | %.1f | %.1f | %s | %.2f | %s |\n", c.scenario(), c.Lib, c.mode(), c.Conns, c.Silent,
+				c.FanoutMs, ratio(c.FanoutMs, bT), c.P90Ms, c.MaxMs, before, c.CPUPerMsgUs, ratio(c.CPUPerMsgUs, bC))
+		}
+	}
+	p("\n")
+}
+
+func (r *results) broadcastErrors() []string {
+	var e []string
+	for _, c := range r.Broadcast {
+		if c.Err != "" {
+			e = append(e, fmt.Sprintf("%s %s %s: %s", c.scenario(), c.mode(), c.Lib, c.Err))
+		}
+	}
+	return e
+}

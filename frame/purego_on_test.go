@@ -1,0 +1,5 @@
+//go:build purego
+
+package frame
+
+const purego = true
