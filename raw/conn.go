@@ -124,9 +124,7 @@ type Conn struct {
 	// Write side.
 	wmu    ctxlock.Mutex // held for the writing of one frame
 	wdeadl interrupter
-	werr   error // sticky write error, guarded by wmu
-	wbufs  net.Buffers
-	wvec   [2][]byte     // backing array for wbufs, so writev does not allocate
+	werr   error         // sticky write error, guarded by wmu
 	closed ctxlock.Event // Close was called
 	// held are frames HoldFrame kept back, in a pooled buffer whose
 	// length is the bytes held; nil when none are. Written under wmu;

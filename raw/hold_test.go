@@ -72,3 +72,45 @@ func TestHoldFrameOrder(t *testing.T) {
 		})
 	}
 }
+
+// A frame larger than the write buffer goes out in one writev of its
+// header and payload, whose vector is pooled rather than kept in every
+// Conn: the write still allocates nothing.
+func TestLargeWriteNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	s, client := tcpPair(t)
+	p := make([]byte, 3*raw.DefaultWriteBufferSize)
+	wire := frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpBinary, Length: int64(len(p))})
+	wire = append(wire, p...)
+	got := make([]byte, len(wire))
+	ctx := context.Background()
+	write := func() {
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.ReadFull(client, got)
+			done <- err
+		}()
+		if err := s.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpBinary}, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	if !bytes.Equal(got, wire) {
+		t.Fatal("the frame read back differs from the one written")
+	}
+	// The reading goroutine and its channel are the test's: 2 (or 3)
+	// allocations per run, and none may be the write's.
+	base := testing.AllocsPerRun(20, func() {
+		done := make(chan error, 1)
+		go func() { done <- nil }()
+		<-done
+	})
+	if allocs := testing.AllocsPerRun(20, write); allocs > base {
+		t.Errorf("writing a %d-byte frame: %v allocs beyond the test's %v, want none", len(p), allocs-base, base)
+	}
+}
