@@ -1,0 +1,98 @@
+package conn_test
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hybi-go/hybi/conn"
+)
+
+// idleStack serves n connections with conn.Handler, each reading one
+// message with Reader and, when echo is set, writing it back, and
+// returns the stack each idle connection's goroutine holds then: the
+// growth of StackInuse per connection (the client ends have no
+// goroutines).
+func idleStack(tb testing.TB, n int, echo bool) float64 {
+	srv := httptest.NewServer(conn.Handler(nil, func(ctx context.Context, c *conn.Conn) {
+		buf := make([]byte, 64)
+		for {
+			typ, r, err := c.Reader(ctx)
+			if err != nil {
+				return
+			}
+			k, err := io.ReadFull(r, buf)
+			if err != nil && err != io.ErrUnexpectedEOF {
+				return
+			}
+			if !echo {
+				continue
+			}
+			if err := c.Write(ctx, typ, buf[:k]); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx := context.Background()
+	clients := make([]*conn.Conn, 0, 2*n)
+	defer func() {
+		for _, c := range clients {
+			c.CloseNow()
+		}
+	}()
+	// Two batches of n: what the first costs beyond its connections
+	// (the stacks of net/http's exited goroutines, the pool of free
+	// stacks) is not counted against the second.
+	var stack [2]uint64
+	for i := range stack {
+		for range n {
+			cl, _, err := conn.Dial(ctx, url, nil)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			clients = append(clients, cl)
+			if err := cl.Write(ctx, conn.MessageText, []byte("hello")); err != nil {
+				tb.Fatal(err)
+			}
+			if echo {
+				if _, _, err := cl.Read(ctx); err != nil {
+					tb.Fatal(err)
+				}
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // the last reads reach their wait
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		stack[i] = m.StackInuse
+	}
+	return float64(int64(stack[1])-int64(stack[0])) / float64(n)
+}
+
+// A goroutine that waits for its idle peer in Reader keeps the 2 KiB
+// stack it started with: the wait is made at the top of Reader
+// (raw.Conn.ReadAhead), not 1,280 bytes deep in nextData, which grew
+// every such goroutine to 4 KiB for good.
+func TestIdleReaderStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	if got := idleStack(t, 300, false); got > 3072 {
+		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
+// BenchmarkIdleHandler reports the stack of an idle connection served by
+// conn.Handler after one echo (B/idle-stack: 2048 when the goroutine never
+// grew, 4096 when the read or the write path went deeper than 2 KiB).
+func BenchmarkIdleHandler(b *testing.B) {
+	for range b.N {
+		b.ReportMetric(idleStack(b, 500, true), "B/idle-stack")
+	}
+}
