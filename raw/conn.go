@@ -117,9 +117,12 @@ type Conn struct {
 	// maxReadGrow times, while reads keep filling it (see readSize).
 	rgrow uint8
 
-	rerr  error               // sticky read error
-	idle  *idleReader         // nil unless the connection is a socket
-	small *[smallBufSize]byte // nil for sockets
+	rerr error       // sticky read error
+	idle *idleReader // nil unless the connection is a socket
+	// idleErr is the error of the read system call readIdle's wait
+	// made, for readIdle to return (set and read by the reader).
+	idleErr error
+	small   *[smallBufSize]byte // nil for sockets
 
 	// Write side.
 	wmu    ctxlock.Mutex // held for the writing of one frame

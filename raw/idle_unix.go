@@ -15,12 +15,13 @@ import (
 // socket is readable, so a whole message arrives in one read system call
 // and an idle connection still holds no buffer. Only sockets (TCP, Unix)
 // offer this; TLS and pipes use the inline buffer instead.
+//
+// It holds only what lasts: what one wait read goes straight into the
+// Conn's read buffer, and its error into Conn.idleErr (24 bytes here,
+// not 64, for every connection).
 type idleReader struct {
-	rc  syscall.RawConn
-	fn  func(fd uintptr) bool // c.readReady, bound once so reads do not allocate
-	n   int
-	err error
-	got *[]byte
+	rc syscall.RawConn
+	fn func(fd uintptr) bool // c.readReady, bound once so reads do not allocate
 }
 
 func (c *Conn) initIdle() {
@@ -39,7 +40,6 @@ func (c *Conn) initIdle() {
 // readReady is called by the runtime poller when the socket may be
 // readable; false means "not yet, wait again".
 func (c *Conn) readReady(fd uintptr) bool {
-	ir := c.idle
 	size := c.readSize()
 	bp := c.pool.Get(size)
 	var n int
@@ -64,14 +64,17 @@ func (c *Conn) readReady(fd uintptr) bool {
 	}
 	if n <= 0 {
 		c.pool.Put(bp)
-		n = 0
 		if err == nil {
 			err = io.EOF
 		}
-	} else {
-		ir.got = bp
+		c.idleErr = err
+		return true
 	}
-	ir.n, ir.err = n, err
+	// readIdle is called with no pooled buffer and nothing unread.
+	c.rpooled = bp
+	c.rbuf = *bp
+	c.r, c.w = 0, n
+	c.idleErr = err
 	return true
 }
 
@@ -83,17 +86,13 @@ func (c *Conn) readIdle() (bool, error) {
 	if ir == nil {
 		return false, nil
 	}
-	ir.got, ir.n, ir.err = nil, 0, nil
+	c.idleErr = nil
 	if err := ir.rc.Read(ir.fn); err != nil {
 		return true, c.idleReadError(err)
 	}
-	if ir.got != nil {
-		c.rpooled = ir.got
-		c.rbuf = *ir.got
-		c.r, c.w = 0, ir.n
-		ir.got = nil
-	}
-	return true, c.idleReadError(ir.err)
+	err := c.idleErr
+	c.idleErr = nil
+	return true, c.idleReadError(err)
 }
 
 // idleReadError makes an error of the wait or of the read system call read
