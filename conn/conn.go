@@ -435,9 +435,10 @@ func (c *Conn) control(ctx context.Context, h frame.Header) error {
 }
 
 // cutControl is a control frame whose payload a read cut short by its
-// context: n bytes of it are in buf. The next read finishes it before
-// anything else; dropping it would leave a ping unanswered, or a close
-// frame unseen and the data after it delivered.
+// context: n bytes of it are in buf (all of them for a ping whose pong the
+// context stopped). The next read finishes it before anything else;
+// dropping it would leave a ping unanswered, or a close frame unseen and
+// the data after it delivered.
 type cutControl struct {
 	h   frame.Header
 	buf *[]byte // pooled, frame.MaxControlPayload bytes
@@ -464,7 +465,12 @@ func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n
 			return c.fail(ctx, err)
 		}
 	}
-	defer bufpool.Default.Put(buf)
+	keep := false // the pong is still to be sent: buf stays in c.ctl
+	defer func() {
+		if !keep {
+			bufpool.Default.Put(buf)
+		}
+	}()
 	switch h.Opcode {
 	case frame.OpPing:
 		c.mu.Lock()
@@ -472,6 +478,15 @@ func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n
 		c.mu.Unlock()
 		if !sent {
 			if err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPong}, p); err != nil {
+				if !errors.Is(err, raw.ErrBroken) && cutByContext(ctx, err) {
+					// ctx ended before the pong went out (a ping read
+					// from the buffer under a deadline that had passed):
+					// the next read sends it, as it finishes a ping cut
+					// short.
+					c.ctl = &cutControl{h: h, buf: buf, n: n}
+					keep = true
+					return err
+				}
 				err = c.failWrite(ctx, err)
 				if t := c.terminal(); t != nil {
 					// The reader reports why the connection ended

@@ -289,9 +289,8 @@ func (c *Conn) reportOut(typ MessageType, size, wire int64) {
 	}
 }
 
-// observeSendQueue reports the depth of c's send queue. It is the seam
-// for the per-connection send queue (sendqueue.go): call it after each
-// change of the queue's length.
+// observeSendQueue reports the depth of c's SendQueue (sendqueue.go),
+// which calls it under its lock after each change of its length.
 func (c *Conn) observeSendQueue(depth int) {
 	if x := c.observed(); x != nil {
 		x.event(func() { x.o.SendQueue(c, depth) })

@@ -318,6 +318,7 @@ func (q *SendQueue) push(pm *PreparedMessage, size int) {
 	q.bytes += size
 	q.depth.Store(int64(q.n))
 	q.depthB.Store(int64(q.bytes))
+	q.c.observeSendQueue(q.n) // under q.mu, so that depths are reported in order
 }
 
 // pop takes the first message; under q.mu, with q.n > 0.
@@ -329,6 +330,7 @@ func (q *SendQueue) pop() *PreparedMessage {
 	q.bytes -= len(pm.Data())
 	q.depth.Store(int64(q.n))
 	q.depthB.Store(int64(q.bytes))
+	q.c.observeSendQueue(q.n)
 	if q.space != nil {
 		close(q.space)
 		q.space = nil
@@ -347,6 +349,7 @@ func (q *SendQueue) stopLocked(err error) {
 	q.ring, q.head, q.n, q.bytes = nil, 0, 0, 0
 	q.depth.Store(0)
 	q.depthB.Store(0)
+	q.c.observeSendQueue(0)
 	if q.space != nil {
 		close(q.space)
 		q.space = nil

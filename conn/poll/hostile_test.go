@@ -95,11 +95,17 @@ func pingFlood(t *testing.T, ctx context.Context, url string) (stalled <-chan st
 				}
 				continue
 			}
-			idle = 0
 			if err != nil {
+				if idle > 0 {
+					// Writes had stopped going through, then the server
+					// closed the connection: on a slow machine its
+					// MessageTimeout can come before five idle writes.
+					once.Do(func() { close(st) })
+				}
 				end <- err
 				return
 			}
+			idle = 0
 		}
 	}()
 	t.Cleanup(func() { nc.Close(); wg.Wait() })
@@ -123,7 +129,14 @@ func TestPingFloodHoldsNoWorker(t *testing.T) {
 		select {
 		case <-stalled:
 		case err := <-end:
-			t.Fatalf("flood ended before the server stopped reading: %v", err)
+			select {
+			case <-stalled: // stalled, then closed by the server
+				again := make(chan error, 1)
+				again <- err
+				end = again
+			default:
+				t.Fatalf("flood ended before the server stopped reading: %v", err)
+			}
 		}
 		ended = append(ended, end)
 	}
