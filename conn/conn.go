@@ -205,6 +205,7 @@ type extState struct {
 	decs   []extension.Decoder
 
 	rmsg     extension.Message // the message being read, as decoders see it
+	dec      io.Reader         // the head of its decoder chain, nil when no decoder took it
 	wire     wireReader
 	rclosers []io.Closer
 	wireErr  error // the last error wire returned; conn has handled it

@@ -25,14 +25,19 @@ type messageReader struct {
 	// unfinished: its rest is discarded undecoded by the next Reader or
 	// Read, and the cut reader returns its context's error meanwhile.
 	skip bool
-	n    int64 // bytes of the message read so far, after decoding
-	wn   int64 // bytes of the message received so far, before decoding
-	hint int64 // for Read: the size of a single-frame message, or -1-(first frame's size)
-	utf8 frame.UTF8
+	utf8 frame.UTF8 // beside the flags, where it fits in their word
+	n    int64      // bytes of the message read so far, after decoding
+	wn   int64      // bytes of the message received so far, before decoding
+	hint int64      // for Read: the size of a single-frame message, or -1-(first frame's size)
+}
 
-	// dec is the head of the decoder chain for the current message, nil
-	// when no decoder took it (the rest is in c.ext).
-	dec io.Reader
+// decoder returns the head of the decoder chain for the current message
+// (extState.dec), nil when no decoder took it.
+func (m *messageReader) decoder() io.Reader {
+	if x := m.c.ext; x != nil {
+		return x.dec
+	}
+	return nil
 }
 
 // Reader waits for the next data message and returns its type and a
@@ -93,7 +98,7 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 		}
 	}
 	m.hint = c.rc.Remaining()
-	if !m.fin || m.dec != nil {
+	if !m.fin || m.decoder() != nil {
 		m.hint = -m.hint - 1
 	}
 	return m.typ, m, nil
@@ -120,17 +125,17 @@ func (m *messageReader) startDecoders(h frame.Header) error {
 		}
 	}
 	if len(x.rclosers) > 0 {
-		m.dec = r
+		x.dec = r
 	}
 	return nil
 }
 
 func (m *messageReader) closeDecoders() {
-	m.dec = nil
 	x := m.c.ext
 	if x == nil {
 		return
 	}
+	x.dec = nil
 	for i := len(x.rclosers) - 1; i >= 0; i-- {
 		x.rclosers[i].Close()
 		x.rclosers[i] = nil
@@ -240,7 +245,7 @@ func (m *messageReader) read(p []byte) (int, error) {
 	if !m.active {
 		return 0, io.EOF
 	}
-	if m.dec != nil {
+	if m.decoder() != nil {
 		return m.readDecoded(p)
 	}
 	if m.skip {
@@ -290,7 +295,7 @@ func (m *messageReader) readDecoded(p []byte) (int, error) {
 	if l > 0 && int64(len(p)) > l-m.n+1 {
 		p = p[:l-m.n+1]
 	}
-	n, err := m.dec.Read(p)
+	n, err := c.ext.dec.Read(p)
 	if n > 0 {
 		m.n += int64(n)
 		if l > 0 && m.n > l {

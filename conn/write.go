@@ -101,10 +101,10 @@ type messageWriter struct {
 	typ     frame.Opcode // opcode of the message
 	rsv     frame.RSV    // reserved bits of the next frame (the first)
 	hold    bool         // the final frame may be held (WriteReply)
-	buf     *[]byte      // pooled, taken on first buffered Write
-	n       int          // bytes buffered in buf
 	single  bool         // collect the whole message for one frame
 	sent    bool         // a frame of the message has gone out
+	buf     *[]byte      // pooled, taken on first buffered Write
+	n       int          // bytes buffered in buf
 	lastErr error
 
 	// head is the writer of the first encoder that took the message, nil
