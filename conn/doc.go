@@ -147,7 +147,7 @@
 // An idle connection holds no read or write buffer: it waits for data on
 // a 128-byte inline buffer (or, on a socket, with no buffer at all) and
 // takes pooled buffers only while a message is in flight. What it holds
-// is its Conn, its Raw session and the socket: about 1.4 KB of heap
+// is its Conn, its Raw session and the socket: about 1.1 KB of heap
 // (BenchmarkIdleConn), plus the stack of whatever goroutine reads it.
 //
 // A handler that reads in a loop keeps net/http's own state for the

@@ -81,7 +81,7 @@ var commands = map[string]command{
 		check: vet("./interop")},
 	"cd bench && go run ./cmd/matrix -only h2": {long: "a benchmark run; .ci/run runs the matrix's quick mode",
 		check: exists("bench/cmd/matrix")},
-	"cd bench && go run ./cmd/matrix -out results": {long: "the full benchmark matrix (under 5 minutes); .ci/run runs its quick mode",
+	"cd bench && go run ./cmd/matrix -out results": {long: "the full benchmark matrix (about 11 minutes); .ci/run runs its quick mode",
 		check: exists("bench/cmd/matrix")},
 	"FUZZTIME=10m fuzz/run.sh": {long: "ten minutes per fuzz target; .ci/run runs fuzz/run.sh for 5s each",
 		check: executable("fuzz/run.sh")},
