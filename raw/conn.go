@@ -68,7 +68,8 @@ type Options struct {
 	AllowIllegalWrites bool
 }
 
-// ErrClosed is returned by operations on a Conn after Close.
+// ErrClosed is returned by operations on a Conn after Close, and by a
+// read or a write that Close cut short.
 var ErrClosed = errors.New("websocket: use of closed connection")
 
 // ErrCloseSent is returned by a write of a data frame after a close frame
@@ -411,9 +412,14 @@ func (c *Conn) check(h frame.Header) error {
 }
 
 func (c *Conn) failRead(err error) error {
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		c.rerr = io.EOF
-	} else {
+	case c.closed.Fired() && errors.Is(err, net.ErrClosed):
+		// Close closed the socket under the read, as it can under a
+		// write: both say ErrClosed.
+		c.rerr = ErrClosed
+	default:
 		c.rerr = err
 	}
 	c.releaseReadBuf()
