@@ -113,6 +113,20 @@ func (it *interrupter) release() {
 	it.watch = nil
 }
 
+// reset drops the watch, as release does, but goes on watching the
+// contexts of later operations: the connection's net.Conn was replaced,
+// and a watch made before would interrupt the old one.
+func (it *interrupter) reset() {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if it.stop != nil {
+		it.stop()
+		it.stop = nil
+	}
+	it.gen++
+	it.watch, it.fired = nil, false
+}
+
 func (it *interrupter) setDeadline(nc net.Conn, t time.Time) {
 	if it.write {
 		nc.SetWriteDeadline(t)

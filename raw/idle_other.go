@@ -2,11 +2,16 @@
 
 package raw
 
-import "context"
+import (
+	"context"
+	"net"
+)
 
 type idleReader struct{}
 
 func (c *Conn) initIdle() {}
+
+func (c *Conn) rebindIdle(net.Conn) bool { return false }
 
 func (c *Conn) readIdle() (bool, error) { return false, nil }
 

@@ -37,6 +37,21 @@ func (c *Conn) initIdle() {
 	c.idle.fn = c.readReady
 }
 
+// rebindIdle points the idle reader at nc's socket, and reports whether
+// nc is one.
+func (c *Conn) rebindIdle(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	c.idle.rc = rc
+	return true
+}
+
 // readReady is called by the runtime poller when the socket may be
 // readable; false means "not yet, wait again".
 func (c *Conn) readReady(fd uintptr) bool {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/internal/netswap"
 )
 
 // Poller serves connections from one epoll set and a bounded pool of
@@ -130,8 +131,17 @@ func (p *Poller) Len() int {
 // each data message, until the connection ends (see the package
 // documentation). It returns at once. c must be a server or client
 // connection over a plain socket (ErrNotSocket otherwise, and c is left
-// as it was); after any other error c has been closed.
+// as it was); after any other error c has been closed. A *net.TCPConn or
+// *net.UnixConn under c is replaced (see the package documentation): a
+// net.Conn that c.NetConn returned before Serve is closed after it.
 func (p *Poller) Serve(c *conn.Conn, h Handler) error {
+	if _, ok := c.NetConn().(syscall.Conn); !ok {
+		return ErrNotSocket
+	}
+	// A TCP or Unix socket leaves the runtime's poller for an fdConn
+	// (see fdconn_linux.go). One that cannot (a write in progress, a
+	// net.Conn of another type) is served as it is.
+	netswap.Conn(c, newFDConn)
 	sc, ok := c.NetConn().(syscall.Conn)
 	if !ok {
 		return ErrNotSocket

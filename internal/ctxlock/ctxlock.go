@@ -126,6 +126,20 @@ func (e *Event) Fire() bool {
 	return true
 }
 
+// Unless calls f unless the event has happened, and reports whether it
+// did. Fire waits for f to return: what f changes is seen by whoever
+// fires the event next, and f runs wholly before the event or not at all.
+// f must not use e.
+func (e *Event) Unless(f func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fired {
+		return false
+	}
+	f()
+	return true
+}
+
 // Fired reports whether the event has happened.
 func (e *Event) Fired() bool {
 	e.mu.Lock()

@@ -144,3 +144,35 @@ func TestEvent(t *testing.T) {
 		t.Fatal("nil Event's Done is not nil")
 	}
 }
+
+// TestEventUnless checks that Unless runs its function only before the
+// event, and that Fire waits for a call in progress.
+func TestEventUnless(t *testing.T) {
+	var e Event
+	inside, release := make(chan struct{}), make(chan struct{})
+	ran := false
+	done := make(chan bool)
+	go func() {
+		done <- e.Unless(func() {
+			close(inside)
+			<-release
+			ran = true
+		})
+	}()
+	<-inside
+	fired := make(chan struct{})
+	go func() { e.Fire(); close(fired) }()
+	select {
+	case <-fired:
+		t.Fatal("Fire returned while Unless's function ran")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-fired
+	if !<-done || !ran {
+		t.Fatal("Unless before Fire did not run its function")
+	}
+	if e.Unless(func() { t.Error("Unless after Fire ran its function") }) {
+		t.Fatal("Unless after Fire reported true")
+	}
+}

@@ -1,0 +1,441 @@
+//go:build linux
+
+package poll
+
+import (
+	"errors"
+	"io"
+	"math"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// fdConn is a net.Conn over a socket descriptor that the runtime's
+// network poller does not know. A *net.TCPConn keeps, for as long as it is
+// open, its netFD, two addresses and the runtime's poll descriptor (about
+// 600 bytes with the runtime's share, more than the rest of an idle
+// served connection); the poller's own epoll set already tells a worker
+// when an idle socket is readable, so Serve moves the socket onto an
+// fdConn (48 bytes) and closes the *net.TCPConn.
+//
+// Its reads and writes are nonblocking system calls. Only when one finds
+// the socket not ready (EAGAIN: a worker waiting for the rest of a
+// message, a write to a peer that does not read) does it wait, and it
+// waits in the runtime's poller after all, through a duplicate descriptor
+// wrapped in an *os.File that lives while some operation waits: the
+// deadlines, Close and SetDeadline wake such a wait as they wake one on a
+// *net.TCPConn. Waits cost a dup, two epoll_ctl and a close more than a
+// *net.TCPConn's, and are rare here: the poller hands a worker a socket
+// that has data, and writes wait only for a full socket buffer.
+//
+// The descriptor has one owner, the fdConn: every use of it holds a
+// reference (refs), and it is closed once Close was called and the last
+// user is done, so that no operation ever reaches another socket that
+// got the same number.
+type fdConn struct {
+	mu     sync.Mutex
+	fd     int32
+	refs   int32 // operations using fd; under mu
+	waits  int32 // operations waiting in wf; under mu
+	closed bool  // under mu
+	unix   bool  // an AF_UNIX socket: its addresses are *net.UnixAddr
+	// The deadlines, as Unix nanoseconds; 0 is none.
+	rdl, wdl atomic.Int64
+	// wf is a duplicate of fd in the runtime's poller while some
+	// operation waits for it (waits > 0), else nil; under mu.
+	wf *os.File
+}
+
+// newFDConn duplicates the socket of nc, a *net.TCPConn or a stream
+// *net.UnixConn, into an fdConn. The caller closes nc afterwards, which
+// takes it out of the runtime's poller; the socket lives on in the
+// fdConn.
+func newFDConn(nc net.Conn) (net.Conn, error) {
+	isUnix := false
+	switch nc := nc.(type) {
+	case *net.TCPConn:
+	case *net.UnixConn:
+		if nc.LocalAddr().Network() != "unix" {
+			return nil, ErrNotSocket // a datagram or packet socket
+		}
+		isUnix = true
+	default:
+		// Any other net.Conn, even one offering its descriptor, may do
+		// something of its own on the way (count, log, encrypt).
+		return nil, ErrNotSocket
+	}
+	rc, err := nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) { fd, derr = dupCloexec(int(s)) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, os.NewSyscallError("fcntl", derr)
+	}
+	// O_NONBLOCK belongs to the open file, which both descriptors share:
+	// the runtime set it.
+	return &fdConn{fd: int32(fd), unix: isUnix}, nil
+}
+
+func dupCloexec(fd int) (int, error) {
+	for {
+		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return -1, errno
+		}
+		return int(r), nil
+	}
+}
+
+// acquire takes a reference to the descriptor; false means it is closed.
+func (c *fdConn) acquire() bool {
+	c.mu.Lock()
+	ok := !c.closed
+	if ok {
+		c.refs++
+	}
+	c.mu.Unlock()
+	return ok
+}
+
+// release drops a reference, and closes the descriptor when it was the
+// last one after Close.
+func (c *fdConn) release() {
+	c.mu.Lock()
+	c.refs--
+	last := c.closed && c.refs == 0
+	c.mu.Unlock()
+	if last {
+		syscall.Close(int(c.fd))
+	}
+}
+
+// Close closes the connection: operations waiting on it return
+// net.ErrClosed at once, and the descriptor is closed as soon as no
+// operation uses it.
+func (c *fdConn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return c.opErr("close", net.ErrClosed)
+	}
+	c.closed = true
+	wf := c.wf
+	last := c.refs == 0
+	c.mu.Unlock()
+	if wf != nil {
+		wf.Close() // wakes the waiting operations
+	}
+	if last {
+		if err := syscall.Close(int(c.fd)); err != nil {
+			return c.opErr("close", os.NewSyscallError("close", err))
+		}
+	}
+	return nil
+}
+
+// CloseWrite shuts down the writing side of the socket (package conn
+// half-closes a connection it failed, so that the peer reads the close
+// frame before the end of the stream).
+func (c *fdConn) CloseWrite() error {
+	if !c.acquire() {
+		return c.opErr("close", net.ErrClosed)
+	}
+	defer c.release()
+	if err := syscall.Shutdown(int(c.fd), syscall.SHUT_WR); err != nil {
+		return c.opErr("close", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
+func (c *fdConn) Read(b []byte) (int, error) {
+	if !c.acquire() {
+		return 0, c.opErr("read", net.ErrClosed)
+	}
+	defer c.release()
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := syscall.Read(int(c.fd), b)
+		switch {
+		case err == nil && n == 0:
+			return 0, io.EOF
+		case err == nil:
+			return n, nil
+		case err == syscall.EINTR:
+		case err == syscall.EAGAIN:
+			if err := c.wait(false, &c.rdl); err != nil {
+				return 0, c.opErr("read", err)
+			}
+		default:
+			return 0, c.opErr("read", os.NewSyscallError("read", err))
+		}
+	}
+}
+
+func (c *fdConn) Write(b []byte) (int, error) {
+	if !c.acquire() {
+		return 0, c.opErr("write", net.ErrClosed)
+	}
+	defer c.release()
+	nn := 0
+	for nn < len(b) {
+		n, err := syscall.Write(int(c.fd), b[nn:])
+		if n > 0 {
+			nn += n
+		}
+		switch {
+		case err == nil && n == 0:
+			return nn, c.opErr("write", io.ErrUnexpectedEOF)
+		case err == nil, err == syscall.EINTR:
+		case err == syscall.EAGAIN:
+			if err := c.wait(true, &c.wdl); err != nil {
+				return nn, c.opErr("write", err)
+			}
+		default:
+			return nn, c.opErr("write", os.NewSyscallError("write", err))
+		}
+	}
+	return nn, nil
+}
+
+// wait blocks until the socket may be readable (or writable, with write),
+// the deadline dl passes (os.ErrDeadlineExceeded) or the connection is
+// closed (net.ErrClosed). The caller holds a reference.
+//
+// Operations try the system call first and look at the deadline only
+// before they wait, as the runtime's poller, which marks a deadline
+// passed only once its timer has run, in effect does too: a worker whose
+// FrameWait is shorter than the time from its wake-up to its first read
+// must still read the data that woke it, or it hands the connection back
+// to epoll, which wakes it again, for ever.
+func (c *fdConn) wait(write bool, dl *atomic.Int64) error {
+	if expired(dl.Load()) {
+		return os.ErrDeadlineExceeded
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return net.ErrClosed
+	}
+	if c.wf == nil {
+		fd, err := dupCloexec(int(c.fd))
+		if err != nil {
+			c.mu.Unlock()
+			return os.NewSyscallError("fcntl", err)
+		}
+		// A nonblocking descriptor: NewFile registers it with the
+		// runtime's poller, which reports a socket that became ready
+		// since the caller's EAGAIN as soon as it is registered.
+		c.wf = os.NewFile(uintptr(fd), "")
+		if d := c.rdl.Load(); d != 0 {
+			c.wf.SetReadDeadline(time.Unix(0, d))
+		}
+		if d := c.wdl.Load(); d != 0 {
+			c.wf.SetWriteDeadline(time.Unix(0, d))
+		}
+	}
+	wf := c.wf
+	c.waits++
+	c.mu.Unlock()
+
+	err := waitFile(wf, write)
+
+	c.mu.Lock()
+	c.waits--
+	last := c.waits == 0 && c.wf == wf
+	if last {
+		c.wf = nil
+	}
+	closed := c.closed
+	c.mu.Unlock()
+	if last {
+		wf.Close()
+	}
+	switch {
+	case closed:
+		return net.ErrClosed
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return os.ErrDeadlineExceeded
+	}
+	return err
+}
+
+// waitFile waits until f is ready for reading or writing, once.
+func waitFile(f *os.File, write bool) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	waited := false
+	ready := func(uintptr) bool {
+		// The first call is before any wait: the caller has just seen
+		// EAGAIN.
+		r := waited
+		waited = true
+		return r
+	}
+	if write {
+		return rc.Write(ready)
+	}
+	return rc.Read(ready)
+}
+
+func (c *fdConn) SetDeadline(t time.Time) error {
+	return c.setDeadline(t, true, true)
+}
+
+func (c *fdConn) SetReadDeadline(t time.Time) error {
+	return c.setDeadline(t, true, false)
+}
+
+func (c *fdConn) SetWriteDeadline(t time.Time) error {
+	return c.setDeadline(t, false, true)
+}
+
+func (c *fdConn) setDeadline(t time.Time, read, write bool) error {
+	d := unixNano(t)
+	if read {
+		c.rdl.Store(d)
+	}
+	if write {
+		c.wdl.Store(d)
+	}
+	// An operation waiting now waits under the new deadline.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.opErr("set deadline", net.ErrClosed)
+	}
+	if c.wf != nil {
+		switch {
+		case read && write:
+			c.wf.SetDeadline(t)
+		case read:
+			c.wf.SetReadDeadline(t)
+		default:
+			c.wf.SetWriteDeadline(t)
+		}
+	}
+	return nil
+}
+
+// unixNano is t as a deadline: 0 for none, and at least 1 (long past) for
+// a time before 1970.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.Unix() <= 0:
+		return 1
+	case t.Unix() >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func expired(d int64) bool { return d != 0 && time.Now().UnixNano() >= d }
+
+// LocalAddr and RemoteAddr ask the kernel each time rather than keep the
+// addresses in every connection. Once the connection is closed they
+// return the zero address of its kind.
+func (c *fdConn) LocalAddr() net.Addr  { return c.addr(syscall.Getsockname) }
+func (c *fdConn) RemoteAddr() net.Addr { return c.addr(syscall.Getpeername) }
+
+func (c *fdConn) addr(get func(int) (syscall.Sockaddr, error)) net.Addr {
+	var sa syscall.Sockaddr
+	if c.acquire() {
+		sa, _ = get(int(c.fd))
+		c.release()
+	}
+	switch sa := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}
+	case *syscall.SockaddrInet6:
+		a := &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}
+		if sa.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
+				a.Zone = ifi.Name
+			}
+		}
+		return a
+	case *syscall.SockaddrUnix:
+		return &net.UnixAddr{Name: sa.Name, Net: "unix"}
+	}
+	if c.unix {
+		return &net.UnixAddr{Net: "unix"}
+	}
+	return &net.TCPAddr{}
+}
+
+// opErr wraps err as a *net.Conn's errors are. Only the errors of system
+// calls name the addresses: a timeout, which a worker meets whenever it
+// was woken for less than a message, costs no system call to report.
+func (c *fdConn) opErr(op string, err error) error {
+	network := "tcp"
+	if c.unix {
+		network = "unix"
+	}
+	e := &net.OpError{Op: op, Net: network, Err: err}
+	if _, ok := err.(*os.SyscallError); ok {
+		e.Source, e.Addr = c.LocalAddr(), c.RemoteAddr()
+	}
+	return e
+}
+
+// SyscallConn gives raw access to the socket, as a *net.TCPConn's does:
+// package raw waits for an idle socket through it with no buffer held,
+// and the poller registers it with epoll.
+func (c *fdConn) SyscallConn() (syscall.RawConn, error) { return (*rawFD)(c), nil }
+
+// rawFD is an fdConn's syscall.RawConn.
+type rawFD fdConn
+
+func (r *rawFD) Control(f func(fd uintptr)) error {
+	c := (*fdConn)(r)
+	if !c.acquire() {
+		return c.opErr("raw-control", net.ErrClosed)
+	}
+	defer c.release()
+	f(uintptr(c.fd))
+	return nil
+}
+
+func (r *rawFD) Read(f func(fd uintptr) bool) error {
+	return (*fdConn)(r).raw("raw-read", &(*fdConn)(r).rdl, f, false)
+}
+
+func (r *rawFD) Write(f func(fd uintptr) bool) error {
+	return (*fdConn)(r).raw("raw-write", &(*fdConn)(r).wdl, f, true)
+}
+
+// raw calls f until it reports done, waiting for the socket between
+// calls, as RawConn.Read and Write do.
+func (c *fdConn) raw(op string, dl *atomic.Int64, f func(fd uintptr) bool, write bool) error {
+	if !c.acquire() {
+		return c.opErr(op, net.ErrClosed)
+	}
+	defer c.release()
+	for {
+		if f(uintptr(c.fd)) {
+			return nil
+		}
+		if err := c.wait(write, dl); err != nil {
+			return c.opErr(op, err)
+		}
+	}
+}

@@ -1,0 +1,21 @@
+package conn
+
+import (
+	"errors"
+
+	"github.com/hybi-go/hybi/internal/netswap"
+)
+
+func init() {
+	netswap.Conn = func(c any, f netswap.Func) error { return c.(*Conn).swapNetConn(f) }
+}
+
+// swapNetConn replaces the net.Conn under c (see internal/netswap), unless
+// a read is in progress.
+func (c *Conn) swapNetConn(f netswap.Func) error {
+	if !c.readMu.TryLock() {
+		return errors.New("websocket: read in progress")
+	}
+	defer c.readMu.Unlock()
+	return netswap.Raw(c.rc, f)
+}

@@ -1,0 +1,28 @@
+// Package netswap lets conn/poll move a connection it serves onto a
+// net.Conn of its own over the same socket, one that waits in the
+// poller's epoll set rather than in the runtime's network poller, which
+// keeps several hundred bytes for every socket it knows (issue #15).
+//
+// Packages raw and conn set the functions at init; conn/poll calls Conn.
+// Nothing outside this module can reach them.
+package netswap
+
+import "net"
+
+// Func is given a connection's net.Conn and returns the one to use from
+// then on, over the same stream, or an error to leave it as it was. It
+// must not close the old one: the caller does once the new one is in
+// place.
+type Func func(old net.Conn) (net.Conn, error)
+
+var (
+	// Raw replaces the net.Conn of a *raw.Conn, rc, with what f makes of
+	// it. It fails, changing nothing, when a write is in progress or the
+	// connection is closed or broken; no read may be in progress. Set by
+	// package raw.
+	Raw func(rc any, f Func) error
+	// Conn does what Raw does for the Raw session of a *conn.Conn, c; it
+	// fails, changing nothing, when a read is in progress too. Set by
+	// package conn.
+	Conn func(c any, f Func) error
+)
