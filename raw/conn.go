@@ -95,7 +95,7 @@ type Conn struct {
 
 	// Read side, owned by the single reader.
 	rctx    context.Context
-	rdeadl  interrupter
+	rdeadl  readInterrupter
 	rbuf    []byte  // small[:] or *rpooled
 	rpooled *[]byte // pooled read buffer, nil while idle
 	r, w    int     // unread bytes are rbuf[r:w]
@@ -127,7 +127,7 @@ type Conn struct {
 
 	// Write side.
 	wmu    ctxlock.Mutex // held for the writing of one frame
-	wdeadl interrupter
+	wdeadl writeInterrupter
 	werr   error         // sticky write error, guarded by wmu
 	closed ctxlock.Event // Close was called
 	// held are frames HoldFrame kept back, in a pooled buffer whose
@@ -163,7 +163,6 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 	}
 	c.pool = bufpool.Default
 	_, c.wfragile = nc.(*tls.Conn)
-	c.wdeadl.write = true
 	c.rctx = context.Background()
 	c.initIdle()
 	if c.idle == nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hybi-go/hybi/internal/ctxflag"
@@ -38,6 +39,70 @@ type interrupter struct {
 	fired       bool            // the watched context is done
 	interrupted bool            // the deadline was moved into the past
 	released    bool            // the connection is closed: watch nothing
+}
+
+// readInterrupter and writeInterrupter are the interrupters of a Conn's
+// reads and writes, made on the first operation under a context that can
+// be cancelled: most connections never have one (conn/poll's, conn's
+// Handler's and Background are not), and a Conn keeps 8 bytes for each
+// rather than the 40 of an interrupter (issue #15: what an idle
+// connection holds).
+type (
+	readInterrupter  struct{ lazyInterrupter }
+	writeInterrupter struct{ lazyInterrupter }
+)
+
+func (r *readInterrupter) arm(nc net.Conn, ctx context.Context) bool {
+	return r.armAs(false, nc, ctx)
+}
+
+func (w *writeInterrupter) arm(nc net.Conn, ctx context.Context) bool {
+	return w.armAs(true, nc, ctx)
+}
+
+// lazyInterrupter holds an interrupter once one is needed; released once
+// the connection is closed.
+type lazyInterrupter struct{ p atomic.Pointer[interrupter] }
+
+// released marks a lazyInterrupter whose connection is closed: it makes
+// no interrupter any more. It is never used as one.
+var released = new(interrupter)
+
+func (l *lazyInterrupter) armAs(write bool, nc net.Conn, ctx context.Context) bool {
+	d := ctx.Done()
+	if d == nil || ctxflag.ClosesConn(ctx, d) {
+		return false
+	}
+	it := l.p.Load()
+	if it == nil {
+		l.p.CompareAndSwap(nil, &interrupter{write: write})
+		it = l.p.Load() // this one, another operation's, or released
+	}
+	if it == released {
+		return false
+	}
+	return it.arm(nc, ctx)
+}
+
+// disarm ends an operation armAs armed.
+func (l *lazyInterrupter) disarm(nc net.Conn) {
+	if it := l.p.Load(); it != nil && it != released {
+		it.disarm(nc)
+	}
+}
+
+// release drops the watch for good; see interrupter.release.
+func (l *lazyInterrupter) release() {
+	if it := l.p.Swap(released); it != nil && it != released {
+		it.release()
+	}
+}
+
+// reset drops the watch; see interrupter.reset.
+func (l *lazyInterrupter) reset() {
+	if it := l.p.Load(); it != nil && it != released {
+		it.reset()
+	}
 }
 
 // arm starts an operation under ctx. If it returns true, disarm must be
