@@ -167,22 +167,41 @@ func (c *fdConn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	for {
-		n, err := syscall.Read(int(c.fd), b)
-		switch {
-		case err == nil && n == 0:
-			return 0, io.EOF
-		case err == nil:
-			return n, nil
-		case err == syscall.EINTR:
-		case err == syscall.EAGAIN:
-			if err := c.wait(false, &c.rdl); err != nil {
-				return 0, c.opErr("read", err)
-			}
-		default:
-			return 0, c.opErr("read", os.NewSyscallError("read", err))
+	n, err := readFD(uintptr(c.fd), b)
+	if err == syscall.EAGAIN {
+		var werr error
+		if n, err, werr = c.readWait(b); werr != nil {
+			return 0, c.opErr("read", werr)
 		}
 	}
+	switch {
+	case err == nil && n == 0:
+		return 0, io.EOF
+	case err == nil:
+		return n, nil
+	}
+	return 0, c.opErr("read", os.NewSyscallError("read", err))
+}
+
+// readFD makes one read system call, restarted when a signal interrupts
+// it.
+func readFD(fd uintptr, b []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(fd), b)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
+}
+
+// readWait is Read once the socket had nothing: it waits and reads. err
+// is the read system call's, werr the wait's.
+func (c *fdConn) readWait(b []byte) (n int, err, werr error) {
+	werr = c.wait(false, &c.rdl, func(fd uintptr) bool {
+		n, err = readFD(fd, b)
+		return err != syscall.EAGAIN
+	})
+	return n, err, werr
 }
 
 func (c *fdConn) Write(b []byte) (int, error) {
@@ -190,38 +209,77 @@ func (c *fdConn) Write(b []byte) (int, error) {
 		return 0, c.opErr("write", net.ErrClosed)
 	}
 	defer c.release()
-	nn := 0
-	for nn < len(b) {
-		n, err := syscall.Write(int(c.fd), b[nn:])
-		if n > 0 {
-			nn += n
+	n, err := writeFD(uintptr(c.fd), b)
+	if err == syscall.EAGAIN {
+		k, werr, waitErr := c.writeWait(b[n:])
+		n += k
+		if waitErr != nil {
+			return n, c.opErr("write", waitErr)
 		}
-		switch {
-		case err == nil && n == 0:
-			return nn, c.opErr("write", io.ErrUnexpectedEOF)
-		case err == nil, err == syscall.EINTR:
-		case err == syscall.EAGAIN:
-			if err := c.wait(true, &c.wdl); err != nil {
-				return nn, c.opErr("write", err)
-			}
-		default:
-			return nn, c.opErr("write", os.NewSyscallError("write", err))
-		}
+		err = werr
 	}
-	return nn, nil
+	switch {
+	case err == nil:
+		return n, nil
+	case err == io.ErrUnexpectedEOF:
+		return n, c.opErr("write", err)
+	}
+	return n, c.opErr("write", os.NewSyscallError("write", err))
 }
 
-// wait blocks until the socket may be readable (or writable, with write),
-// the deadline dl passes (os.ErrDeadlineExceeded) or the connection is
-// closed (net.ErrClosed). The caller holds a reference.
+// writeFD writes b with as many write system calls as it takes, until
+// all of it is written or one fails: with EAGAIN when the socket buffer
+// is full.
+func writeFD(fd uintptr, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := syscall.Write(int(fd), b[n:])
+		if k > 0 {
+			n += k
+		}
+		switch {
+		case err == syscall.EINTR:
+		case err != nil:
+			return n, err
+		case k == 0:
+			return n, io.ErrUnexpectedEOF
+		}
+	}
+	return n, nil
+}
+
+// writeWait is Write once the socket buffer was full: it waits and
+// writes the rest. err is the write system call's, werr the wait's.
+func (c *fdConn) writeWait(b []byte) (n int, err, werr error) {
+	werr = c.wait(true, &c.wdl, func(fd uintptr) bool {
+		k, e := writeFD(fd, b[n:])
+		n += k
+		err = e
+		return e != syscall.EAGAIN
+	})
+	return n, err, werr
+}
+
+// wait calls op, which makes one attempt at the operation and reports
+// whether it is done, each time the socket may be readable (or writable,
+// with write), until op is done (nil), the deadline dl passes
+// (os.ErrDeadlineExceeded) or the connection is closed (net.ErrClosed).
+// The caller holds a reference, and has just seen the socket not ready.
 //
-// Operations try the system call first and look at the deadline only
-// before they wait, as the runtime's poller, which marks a deadline
-// passed only once its timer has run, in effect does too: a worker whose
-// FrameWait is shorter than the time from its wake-up to its first read
-// must still read the data that woke it, or it hands the connection back
-// to epoll, which wakes it again, for ever.
-func (c *fdConn) wait(write bool, dl *atomic.Int64) error {
+// Operations make their first attempt before they look at the deadline,
+// as the runtime's poller, which marks a deadline passed only once its
+// timer has run, in effect does too: a worker whose FrameWait is shorter
+// than the time from its wake-up to its first read must still read the
+// data that woke it, or it hands the connection back to epoll, which
+// wakes it again, for ever.
+//
+// The attempts go inside the duplicate's RawConn.Read or Write, which
+// makes the first one after the runtime has armed its wait: readiness
+// that came between the caller's attempt and the duplicate's
+// registration is found by that attempt rather than lost (the runtime's
+// poller is edge-triggered, and forgets what came before an operation
+// began).
+func (c *fdConn) wait(write bool, dl *atomic.Int64, op func(fd uintptr) bool) error {
 	if expired(dl.Load()) {
 		return os.ErrDeadlineExceeded
 	}
@@ -237,8 +295,7 @@ func (c *fdConn) wait(write bool, dl *atomic.Int64) error {
 			return os.NewSyscallError("fcntl", err)
 		}
 		// A nonblocking descriptor: NewFile registers it with the
-		// runtime's poller, which reports a socket that became ready
-		// since the caller's EAGAIN as soon as it is registered.
+		// runtime's poller.
 		c.wf = os.NewFile(uintptr(fd), "")
 		if d := c.rdl.Load(); d != 0 {
 			c.wf.SetReadDeadline(time.Unix(0, d))
@@ -251,7 +308,16 @@ func (c *fdConn) wait(write bool, dl *atomic.Int64) error {
 	c.waits++
 	c.mu.Unlock()
 
-	err := waitFile(wf, write)
+	rc, err := wf.SyscallConn()
+	if err == nil {
+		fd := uintptr(c.fd)
+		f := func(uintptr) bool { return op(fd) }
+		if write {
+			err = rc.Write(f)
+		} else {
+			err = rc.Read(f)
+		}
+	}
 
 	c.mu.Lock()
 	c.waits--
@@ -265,34 +331,14 @@ func (c *fdConn) wait(write bool, dl *atomic.Int64) error {
 		wf.Close()
 	}
 	switch {
-	case closed:
-		return net.ErrClosed
 	case err == nil:
 		return nil
+	case closed:
+		return net.ErrClosed
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return os.ErrDeadlineExceeded
 	}
 	return err
-}
-
-// waitFile waits until f is ready for reading or writing, once.
-func waitFile(f *os.File, write bool) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	waited := false
-	ready := func(uintptr) bool {
-		// The first call is before any wait: the caller has just seen
-		// EAGAIN.
-		r := waited
-		waited = true
-		return r
-	}
-	if write {
-		return rc.Write(ready)
-	}
-	return rc.Read(ready)
 }
 
 func (c *fdConn) SetDeadline(t time.Time) error {
@@ -430,12 +476,11 @@ func (c *fdConn) raw(op string, dl *atomic.Int64, f func(fd uintptr) bool, write
 		return c.opErr(op, net.ErrClosed)
 	}
 	defer c.release()
-	for {
-		if f(uintptr(c.fd)) {
-			return nil
-		}
-		if err := c.wait(write, dl); err != nil {
-			return c.opErr(op, err)
-		}
+	if f(uintptr(c.fd)) {
+		return nil
 	}
+	if err := c.wait(write, dl, f); err != nil {
+		return c.opErr(op, err)
+	}
+	return nil
 }
