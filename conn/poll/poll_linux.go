@@ -53,12 +53,11 @@ type entry struct {
 	c     *conn.Conn
 	rc    syscall.RawConn
 	h     Handler
-	added bool // registered in epoll
-	// draining: conn has sent its close frame and left the wait for the
-	// peer's end of stream to the poller; drainT (guarded by Poller.mu)
-	// removes the connection when that wait runs out.
-	draining bool
-	drainT   *time.Timer
+	// drainT is set once conn has sent its close frame and left the wait
+	// for the peer's end of stream to the poller (the connection is
+	// draining); it removes the connection when that wait runs out. Set
+	// under Poller.mu by the worker that holds the connection.
+	drainT *time.Timer
 }
 
 // epollCtl is the epoll_ctl call arm runs in rc.Control, under p.mu; its
@@ -172,20 +171,20 @@ func (p *Poller) Serve(c *conn.Conn, h Handler) error {
 			return ErrClosed
 		}
 	}
-	if err := p.arm(e); err != nil {
+	if err := p.arm(e, true); err != nil {
 		p.remove(e)
 		return err
 	}
 	return nil
 }
 
-// arm registers e's socket for one readiness notification. After it
-// succeeds e belongs to the loop and must not be touched.
-func (p *Poller) arm(e *entry) error {
+// arm registers e's socket for one readiness notification, adding it to
+// the epoll set (add) or re-arming it there. After it succeeds e belongs
+// to the loop and must not be touched.
+func (p *Poller) arm(e *entry, add bool) error {
 	op := syscall.EPOLL_CTL_MOD
-	if !e.added {
+	if add {
 		op = syscall.EPOLL_CTL_ADD
-		e.added = true
 	}
 	// Control holds the descriptor open: it cannot be closed and its
 	// number reused while epoll_ctl runs. The mutex keeps Close from
@@ -207,10 +206,12 @@ func (p *Poller) arm(e *entry) error {
 		err = p.ctlErr
 	}
 	p.mu.Unlock()
+	if err == syscall.ENOENT && !add {
+		// Not in the set yet: Serve handed it to a worker first, for
+		// the frames that came with the handshake.
+		return p.arm(e, true)
+	}
 	if err != nil {
-		if op == syscall.EPOLL_CTL_ADD {
-			e.added = false
-		}
 		return fmt.Errorf("poll: epoll_ctl: %w", err)
 	}
 	return nil
@@ -224,7 +225,9 @@ func (p *Poller) remove(e *entry) {
 	if e.drainT != nil {
 		e.drainT.Stop()
 	}
-	if e.added && !p.fdClosed {
+	if !p.fdClosed {
+		// Also when e was never added (ENOENT): a flag saying so would
+		// cost every entry 8 bytes.
 		e.rc.Control(func(fd uintptr) { syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil) })
 	}
 	p.mu.Unlock()
@@ -323,7 +326,7 @@ func (p *Poller) worker() {
 // handle reads and handles the messages that arrived on e, then gives it
 // back to epoll. rctx is the worker's.
 func (p *Poller) handle(e *entry, rctx *readCtx) {
-	if e.draining {
+	if e.drainT != nil {
 		p.drainStep(e, rctx)
 		return
 	}
@@ -378,7 +381,7 @@ func (p *Poller) rearm(e *entry) {
 	// Other goroutines may write to the connection between messages,
 	// with no deadline but their contexts'.
 	e.c.NetConn().SetWriteDeadline(time.Time{})
-	if p.arm(e) != nil {
+	if p.arm(e, false) != nil {
 		p.remove(e)
 	}
 }
@@ -434,7 +437,6 @@ func (p *Poller) end(e *entry, rctx *readCtx) {
 		return
 	}
 	rctx.drainTimeout = 0
-	e.draining = true
 	// The deadlines the worker read and wrote under would fail the
 	// drain's reads once they pass; the drain timer bounds it instead.
 	e.c.NetConn().SetDeadline(time.Time{})
@@ -463,7 +465,7 @@ func (p *Poller) drainStep(e *entry, rctx *readCtx) {
 			return true // never wait here: epoll does
 		}
 	})
-	if err != nil || done || p.arm(e) != nil {
+	if err != nil || done || p.arm(e, false) != nil {
 		p.remove(e)
 	}
 }
