@@ -49,10 +49,10 @@ type Poller struct {
 // by whoever holds the connection: Serve, then the worker epoll gave it
 // to (EPOLLONESHOT makes that one at a time).
 type entry struct {
-	id    uint64
-	c     *conn.Conn
-	rc    syscall.RawConn
-	h     Handler
+	id uint64
+	c  *conn.Conn
+	rc syscall.RawConn
+	h  Handler
 	// drainT is set once conn has sent its close frame and left the wait
 	// for the peer's end of stream to the poller (the connection is
 	// draining); it removes the connection when that wait runs out. Set
