@@ -172,10 +172,25 @@ func (c *Conn) writev(head, body []byte) (int, error) {
 	v := vecPool.Get().(*vec)
 	v.arr = [2][]byte{head, body}
 	v.bufs = v.arr[:]
-	n, err := v.bufs.WriteTo(c.nc)
+	var n int64
+	var err error
+	if bw, ok := c.nc.(buffersWriter); ok {
+		n, err = bw.WriteBuffers(&v.bufs)
+	} else {
+		n, err = v.bufs.WriteTo(c.nc)
+	}
 	*v = vec{}
 	vecPool.Put(v)
 	return int(n), err
+}
+
+// buffersWriter is a net.Conn that writes several buffers in one system
+// call, as net.Buffers.WriteTo does only for the net package's own
+// connections: conn/poll's, which serves sockets out of the runtime's
+// poller (a net.Conn outside package net cannot offer WriteTo its
+// writev).
+type buffersWriter interface {
+	WriteBuffers(v *net.Buffers) (int64, error)
 }
 
 // vec is the argument of one writev: net.Buffers.WriteTo takes a

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // fdConn is a net.Conn over a socket descriptor that the runtime's
@@ -258,6 +259,95 @@ func (c *fdConn) writeWait(b []byte) (n int, err, werr error) {
 		return e != syscall.EAGAIN
 	})
 	return n, err, werr
+}
+
+// WriteBuffers writes the buffers of v, in order, consuming them, as
+// net.Buffers.WriteTo does on a *net.TCPConn: with writev, so that a
+// frame larger than the write buffer leaves with its header in one system
+// call (package raw looks for this method).
+func (c *fdConn) WriteBuffers(v *net.Buffers) (int64, error) {
+	if !c.acquire() {
+		return 0, c.opErr("writev", net.ErrClosed)
+	}
+	defer c.release()
+	n, err := writevFD(uintptr(c.fd), v)
+	if err == syscall.EAGAIN {
+		k, werr, waitErr := c.writevWait(v)
+		n += k
+		if waitErr != nil {
+			return n, c.opErr("writev", waitErr)
+		}
+		err = werr
+	}
+	switch {
+	case err == nil:
+		return n, nil
+	case err == io.ErrUnexpectedEOF:
+		return n, c.opErr("writev", err)
+	}
+	return n, c.opErr("writev", os.NewSyscallError("writev", err))
+}
+
+// writevWait is WriteBuffers once the socket buffer was full.
+func (c *fdConn) writevWait(v *net.Buffers) (n int64, err, werr error) {
+	werr = c.wait(true, &c.wdl, func(fd uintptr) bool {
+		var k int64
+		k, err = writevFD(fd, v)
+		n += k
+		return err != syscall.EAGAIN
+	})
+	return n, err, werr
+}
+
+// writevFD writes and consumes v with as many writev system calls as it
+// takes, until all of it is written or one fails: with EAGAIN when the
+// socket buffer is full.
+func writevFD(fd uintptr, v *net.Buffers) (int64, error) {
+	var n int64
+	for {
+		var iov [8]syscall.Iovec
+		k := 0
+		for _, b := range *v {
+			if k == len(iov) {
+				break
+			}
+			if len(b) > 0 {
+				iov[k].Base = &b[0]
+				iov[k].SetLen(len(b))
+				k++
+			}
+		}
+		if k == 0 {
+			*v = (*v)[:0]
+			return n, nil
+		}
+		r, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
+		if errno == syscall.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return n, errno
+		}
+		if r == 0 {
+			return n, io.ErrUnexpectedEOF
+		}
+		n += int64(r)
+		consume(v, int64(r))
+	}
+}
+
+// consume drops the first n bytes of v.
+func consume(v *net.Buffers, n int64) {
+	for len(*v) > 0 {
+		ln := int64(len((*v)[0]))
+		if ln > n {
+			(*v)[0] = (*v)[0][n:]
+			return
+		}
+		n -= ln
+		(*v)[0] = nil
+		*v = (*v)[1:]
+	}
 }
 
 // wait calls op, which makes one attempt at the operation and reports

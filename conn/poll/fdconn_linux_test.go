@@ -3,6 +3,7 @@
 package poll
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -255,5 +256,37 @@ func TestNewFDConnRefuses(t *testing.T) {
 	defer b.Close()
 	if _, err := newFDConn(a); err == nil {
 		t.Error("newFDConn took a net.Pipe")
+	}
+}
+
+// WriteBuffers writes every buffer in order, through a socket buffer
+// that fills (partial writes, waits), and consumes v.
+func TestFDConnWriteBuffers(t *testing.T) {
+	c, cli := fdPair(t)
+	var want []byte
+	var v net.Buffers
+	for i := range 12 { // more than one writev takes
+		b := make([]byte, 1+i*1000)
+		for k := range b {
+			b[k] = byte(i + k)
+		}
+		v = append(v, b, nil) // empty buffers are skipped
+		want = append(want, b...)
+	}
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(cli)
+		got <- b
+	}()
+	n, err := c.WriteBuffers(&v)
+	if err != nil || n != int64(len(want)) {
+		t.Fatalf("WriteBuffers = %d, %v; want %d", n, err, len(want))
+	}
+	if len(v) != 0 {
+		t.Errorf("%d buffers left in v", len(v))
+	}
+	c.CloseWrite()
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Fatalf("peer read %d bytes, not what was written (%d)", len(b), len(want))
 	}
 }
