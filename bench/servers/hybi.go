@@ -32,7 +32,7 @@ func init() {
 		Scenarios:   []string{"echo", "idle", "deflate"},
 		Deflate:     true,
 		DeflateMode: "deflate.New(&Options{Server,ClientNoContextTakeover: true})",
-		Notes:       "hybi, conn/poll (opt-in, Linux): idle connections wait in epoll with no goroutine and no buffer; a pooled buffer per message",
+		Notes:       "hybi, conn/poll (opt-in, Linux): idle connections wait in epoll with no goroutine and no buffer, their sockets out of Go's netpoller; a pooled buffer per message",
 		Serve:       serveHybiPoll,
 	})
 	register(&Lib{
