@@ -31,11 +31,16 @@ type Poller struct {
 	queue  chan *entry
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	conns    map[uint64]*entry
-	nextID   uint64
-	closed   bool // no more Serve
-	fdClosed bool // epfd is closed
+	mu sync.Mutex
+	// conns are the served connections by descriptor number (a socket
+	// has one number while it is open, and numbers are small and dense),
+	// n how many there are: a slot each rather than a map entry, which
+	// cost an idle connection about 50 bytes.
+	conns    []*entry
+	n        int
+	lastGen  uint32 // entry.gen of the last connection served
+	closed   bool   // no more Serve
+	fdClosed bool   // epfd is closed
 	once     sync.Once
 
 	// For arm, under mu: epollCtl bound once, and its arguments.
@@ -45,14 +50,19 @@ type Poller struct {
 	ctlErr error
 }
 
-// entry is one served connection. Its fields after id are touched only
+// entry is one served connection. Its fields after gen are touched only
 // by whoever holds the connection: Serve, then the worker epoll gave it
 // to (EPOLLONESHOT makes that one at a time).
 type entry struct {
-	id uint64
-	c  *conn.Conn
-	rc syscall.RawConn
-	h  Handler
+	// fd is the socket's descriptor number, its slot in Poller.conns;
+	// gen tells it from an earlier connection that had the same number
+	// (never 0, which is the wake-up pipe's). Both go in its epoll
+	// events.
+	fd  int32
+	gen uint32
+	c   *conn.Conn
+	rc  syscall.RawConn
+	h   Handler
 	// drainT is set once conn has sent its close frame and left the wait
 	// for the peer's end of stream to the poller (the connection is
 	// draining); it removes the connection when that wait runs out. Set
@@ -68,7 +78,8 @@ func (p *Poller) epollCtl(fd uintptr) {
 	p.ctlErr = syscall.EpollCtl(p.epfd, p.ctlOp, int(fd), &p.ctlEv)
 }
 
-const wakeID = 0
+// wakeGen is the generation in the wake-up pipe's epoll events.
+const wakeGen = 0
 
 // New starts a Poller: an epoll set, the goroutine that waits on it and
 // Options.Workers workers. Close stops them.
@@ -78,7 +89,7 @@ func New(o *Options) (*Poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("poll: epoll_create1: %w", err)
 	}
-	p := &Poller{opts: opts, epfd: epfd, conns: make(map[uint64]*entry), queue: make(chan *entry)}
+	p := &Poller{opts: opts, epfd: epfd, queue: make(chan *entry)}
 	p.ctl = p.epollCtl
 	// A nonblocking epoll descriptor is itself pollable: wrapped in an
 	// os.File, the loop waits for it in the runtime's netpoller, parked
@@ -93,7 +104,7 @@ func New(o *Options) (*Poller, error) {
 		p.epf.Close()
 		return nil, fmt.Errorf("poll: pipe2: %w", err)
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN} // data 0: wakeID
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN} // Pad 0: wakeGen
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.wake[0], &ev); err != nil {
 		p.epf.Close()
 		syscall.Close(p.wake[0])
@@ -123,7 +134,7 @@ func New(o *Options) (*Poller, error) {
 func (p *Poller) Len() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.conns)
+	return p.n
 }
 
 // Serve hands c to the poller, which reads it from now on and calls h for
@@ -149,17 +160,38 @@ func (p *Poller) Serve(c *conn.Conn, h Handler) error {
 	if err != nil {
 		return ErrNotSocket
 	}
-	e := &entry{c: c, rc: rc, h: h}
+	e := &entry{fd: -1, c: c, rc: rc, h: h}
+	if err := rc.Control(func(fd uintptr) { e.fd = int32(fd) }); err != nil || e.fd < 0 {
+		c.CloseNow()
+		return ErrClosed
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		c.CloseNow()
 		return ErrClosed
 	}
-	p.nextID++
-	e.id = p.nextID
-	p.conns[e.id] = e
+	p.lastGen++
+	if p.lastGen == wakeGen {
+		p.lastGen++
+	}
+	e.gen = p.lastGen
+	if need := int(e.fd) + 1 - len(p.conns); need > 0 {
+		p.conns = append(p.conns, make([]*entry, need)...)
+	}
+	// A connection in e's slot has lost its socket (closed from outside,
+	// the number given to this one): forget it, as sweep would.
+	stale := p.conns[e.fd]
+	p.conns[e.fd] = e
+	if stale == nil {
+		p.n++
+	} else if stale.drainT != nil {
+		stale.drainT.Stop()
+	}
 	p.mu.Unlock()
+	if stale != nil {
+		stale.c.CloseNow()
+	}
 	if c.Buffered() {
 		// Frames that came with the handshake: epoll would not report
 		// them, so a worker reads them now and arms the socket after.
@@ -198,8 +230,8 @@ func (p *Poller) arm(e *entry, add bool) error {
 	p.ctlOp = op
 	p.ctlEv = syscall.EpollEvent{
 		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
-		Fd:     int32(uint32(e.id)),
-		Pad:    int32(uint32(e.id >> 32)),
+		Fd:     e.fd,
+		Pad:    int32(e.gen),
 	}
 	err := e.rc.Control(p.ctl)
 	if err == nil {
@@ -221,7 +253,10 @@ func (p *Poller) arm(e *entry, add bool) error {
 // that is already closed left epoll with its last descriptor.
 func (p *Poller) remove(e *entry) {
 	p.mu.Lock()
-	delete(p.conns, e.id)
+	if p.conns[e.fd] == e {
+		p.conns[e.fd] = nil
+		p.n--
+	}
 	if e.drainT != nil {
 		e.drainT.Stop()
 	}
@@ -261,13 +296,17 @@ func (p *Poller) loop(rc syscall.RawConn) {
 		p.mu.Lock()
 		for i := range events[:n] {
 			ev := &events[i]
-			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			if id == wakeID {
+			fd, gen := int(ev.Fd), uint32(ev.Pad)
+			if gen == wakeGen {
 				p.mu.Unlock()
 				return
 			}
-			if e := p.conns[id]; e != nil {
-				ready = append(ready, e)
+			// An event for a socket already forgotten, whose number may
+			// be another's by now, has a generation of its own.
+			if fd >= 0 && fd < len(p.conns) {
+				if e := p.conns[fd]; e != nil && e.gen == gen {
+					ready = append(ready, e)
+				}
 			}
 		}
 		p.mu.Unlock()
@@ -297,12 +336,13 @@ func (p *Poller) sweep() {
 	var dead []*entry
 	p.mu.Lock()
 	for _, e := range p.conns {
-		if e.rc.Control(func(uintptr) {}) != nil {
+		if e != nil && e.rc.Control(func(uintptr) {}) != nil {
 			dead = append(dead, e)
 		}
 	}
 	for _, e := range dead {
-		delete(p.conns, e.id)
+		p.conns[e.fd] = nil
+		p.n--
 	}
 	p.mu.Unlock()
 	for _, e := range dead {
@@ -492,8 +532,11 @@ func (p *Poller) Close() error {
 		// Workers read under socket deadlines, not p.ctx: closing the
 		// connections is what interrupts their reads.
 		p.mu.Lock()
-		conns := make([]*entry, 0, len(p.conns))
+		conns := make([]*entry, 0, p.n)
 		for _, e := range p.conns {
+			if e == nil {
+				continue
+			}
 			conns = append(conns, e)
 			if e.drainT != nil {
 				e.drainT.Stop()
@@ -509,7 +552,7 @@ func (p *Poller) Close() error {
 		p.epf.Close()
 		syscall.Close(p.wake[0])
 		syscall.Close(p.wake[1])
-		clear(p.conns)
+		p.conns, p.n = nil, 0
 		p.mu.Unlock()
 	})
 	return nil

@@ -227,3 +227,51 @@ func TestServedWriteCancelAndClose(t *testing.T) {
 		s.CloseNow()
 	}
 }
+
+// A connection closed from outside leaves its slot to the next socket
+// that gets its descriptor number, before any sweep: that one is served,
+// and the poller counts one connection, not two.
+func TestServeReusedDescriptor(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPoller(t, &poll.Options{SweepInterval: -1})
+	conns := make(chan *conn.Conn, 2)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := conn.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		if err := p.Serve(c, echo); err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		conns <- c
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		srv.Close()
+		p.Close()
+	})
+	ctx := testCtx(t)
+	url := "ws://" + ln.Addr().String()
+	first := dial(t, ctx, url)
+	s1 := <-conns
+	fd := func(c *conn.Conn) (n uintptr) {
+		rc, _ := c.NetConn().(syscall.Conn).SyscallConn()
+		rc.Control(func(fd uintptr) { n = fd })
+		return n
+	}
+	fd1 := fd(s1)
+	s1.CloseNow() // from outside the poller; no sweep runs
+	first.CloseNow()
+	second := dial(t, ctx, url)
+	s2 := <-conns
+	if fd(s2) != fd1 {
+		t.Skipf("the second socket got descriptor %d, not %d", fd(s2), fd1)
+	}
+	echoOnce(t, ctx, second)
+	if n := p.Len(); n != 1 {
+		t.Errorf("Len = %d, want 1", n)
+	}
+}
