@@ -87,9 +87,14 @@ func newFDConn(nc net.Conn) (net.Conn, error) {
 	return &fdConn{fd: int32(fd), unix: isUnix}, nil
 }
 
+// dupCloexec duplicates fd. The system call never blocks: it is made
+// without telling the scheduler (as the syscall package makes epoll_ctl),
+// which otherwise may hand the goroutine's P to a new thread when the
+// call is caught in progress, and a burst of accepted connections could
+// leave dozens of idle threads behind.
 func dupCloexec(fd int) (int, error) {
 	for {
-		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+		r, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
 		if errno == syscall.EINTR {
 			continue
 		}
