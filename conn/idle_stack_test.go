@@ -88,6 +88,19 @@ func TestIdleReaderStack(t *testing.T) {
 	}
 }
 
+// A goroutine that has echoed a message keeps its 2 KiB stack too: a
+// small frame is written to the socket from the top of raw's WriteFrame
+// (sockWrite), not four frames and 1,200 bytes below it through
+// net.Conn.Write, which grew every goroutine that wrote to 4 KiB for good.
+func TestIdleEchoStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	if got := idleStack(t, 300, true); got > 3072 {
+		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after an echo, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
 // BenchmarkIdleHandler reports the stack of an idle connection served by
 // conn.Handler after one echo (B/idle-stack: 2048 when the goroutine never
 // grew, 4096 when the read or the write path went deeper than 2 KiB).

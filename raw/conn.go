@@ -117,6 +117,9 @@ type Conn struct {
 	// rgrow doubles the read buffer a socket reads into, up to
 	// maxReadGrow times, while reads keep filling it (see readSize).
 	rgrow uint8
+	// wsock: frames that fit in one write buffer are written with
+	// sockWrite, not nc.Write (set once).
+	wsock bool
 
 	rerr error       // sticky read error
 	idle *idleReader // nil unless the connection is a socket
@@ -166,6 +169,7 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 	c.wdeadl.write = true
 	c.rctx = context.Background()
 	c.initIdle()
+	c.initSockWrite()
 	if c.idle == nil {
 		c.small = new([smallBufSize]byte)
 	}
@@ -556,7 +560,29 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 	if err != nil {
 		return err
 	}
-	return c.writeLocked(ctx, h.Opcode, func() (int, error) { return c.writeFrame(h, p) })
+	// The frame lock, the checks and the error handling are calls that
+	// return before the write: the write itself is made from this frame,
+	// so that an echo's write path stays within a goroutine's first stack
+	// (see sockWrite).
+	if err := ctx.Err(); err != nil {
+		return err // before anything else: a done ctx sends nothing
+	}
+	if err := c.lockWrite(ctx); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	armed, err := c.startWrite(ctx, h.Opcode)
+	if err != nil {
+		return err
+	}
+	var n int
+	if bp := c.directFrame(h, p); bp != nil {
+		n, err = c.sockWrite(*bp)
+		c.pool.Put(bp)
+	} else {
+		n, err = c.writeFrame(h, p)
+	}
+	return c.endWrite(ctx, h.Opcode, armed, n, err)
 }
 
 // prepare sets the header's length and, for a client, a fresh masking
@@ -594,23 +620,41 @@ func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (i
 
 // writeHoldingLock is writeLocked once the lock is taken.
 func (c *Conn) writeHoldingLock(ctx context.Context, op frame.Opcode, write func() (int, error)) error {
+	armed, err := c.startWrite(ctx, op)
+	if err != nil {
+		return err
+	}
+	n, err := write()
+	return c.endWrite(ctx, op, armed, n, err)
+}
+
+// startWrite checks, with the frame write lock held, that a frame with
+// opcode op may go out, and arms ctx to interrupt the write. If it
+// returns nil, endWrite must be called with the write's outcome.
+func (c *Conn) startWrite(ctx context.Context, op frame.Opcode) (armed bool, err error) {
 	if c.closed.Fired() {
-		return ErrClosed // the lock is taken even after Close
+		return false, ErrClosed // the lock is taken even after Close
 	}
 	if c.werr != nil {
-		return c.werr
+		return false, c.werr
 	}
 	if c.wclose && op.IsData() && !c.opts.AllowIllegalWrites {
-		return ErrCloseSent
+		return false, ErrCloseSent
 	}
 	// A context done while waiting for the lock sends nothing either:
 	// the lock is taken whatever the context when it is free, and the
 	// interrupter would only notice once the write had begun.
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
-	armed := c.wdeadl.arm(c.nc, ctx)
-	n, err := write()
+	return c.wdeadl.arm(c.nc, ctx), nil
+}
+
+// endWrite ends the write startWrite began, which wrote n bytes and
+// returned err, and returns the error its caller reports. A write cut off
+// after its first byte breaks the connection: the stream can no longer be
+// framed.
+func (c *Conn) endWrite(ctx context.Context, op frame.Opcode, armed bool, n int, err error) error {
 	if armed {
 		c.wdeadl.disarm(c.nc)
 	}

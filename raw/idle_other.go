@@ -2,7 +2,11 @@
 
 package raw
 
-import "context"
+import (
+	"context"
+
+	"github.com/hybi-go/hybi/frame"
+)
 
 type idleReader struct{}
 
@@ -13,3 +17,9 @@ func (c *Conn) readIdle() (bool, error) { return false, nil }
 // ReadAhead does nothing where sockets cannot be waited on without a
 // buffer: NextFrame waits.
 func (c *Conn) ReadAhead(ctx context.Context) error { return nil }
+
+func (c *Conn) initSockWrite() {}
+
+func (c *Conn) directFrame(h frame.Header, p []byte) *[]byte { return nil }
+
+func (c *Conn) sockWrite(b []byte) (int, error) { panic("raw: sockWrite without a socket") }

@@ -96,20 +96,30 @@ func (c *Conn) readIdle() (bool, error) {
 }
 
 // idleReadError makes an error of the wait or of the read system call read
-// as net.Conn.Read's would: a *net.OpError of a "read" (RawConn.Read names
-// its own operation "raw-read"; syscall.Read returns a bare errno).
-func (c *Conn) idleReadError(err error) error {
+// as net.Conn.Read's would.
+func (c *Conn) idleReadError(err error) error { return c.ioError("read", "raw-read", err) }
+
+// ioError makes an error of a syscall.RawConn's wait, or of the system
+// call made in it, read as the same operation's through net.Conn would:
+// a *net.OpError of op (RawConn names its own operation rawOp; a system
+// call returns a bare errno).
+func (c *Conn) ioError(op, rawOp string, err error) error {
 	switch e := err.(type) {
 	case *net.OpError:
-		if e.Op == "raw-read" {
+		if e.Op == rawOp {
 			oe := *e
-			oe.Op = "read"
+			oe.Op = op
 			return &oe
 		}
 	case syscall.Errno:
-		return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", e)}
+		return c.opError(op, os.NewSyscallError(op, e))
 	}
 	return err
+}
+
+// opError is err as net.Conn's op reports it.
+func (c *Conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
 }
 
 // ReadAhead waits, when nothing of the next frame has arrived yet, until
