@@ -95,7 +95,6 @@ type Conn struct {
 
 	// Read side, owned by the single reader.
 	rctx    context.Context
-	rdeadl  interrupter
 	rbuf    []byte  // small[:] or *rpooled
 	rpooled *[]byte // pooled read buffer, nil while idle
 	r, w    int     // unread bytes are rbuf[r:w]
@@ -130,7 +129,6 @@ type Conn struct {
 
 	// Write side.
 	wmu    ctxlock.Mutex // held for the writing of one frame
-	wdeadl interrupter
 	werr   error         // sticky write error, guarded by wmu
 	closed ctxlock.Event // Close was called
 	// held are frames HoldFrame kept back, in a pooled buffer whose
@@ -138,6 +136,10 @@ type Conn struct {
 	// atomic so that the reader can see, without the lock, whether it
 	// must send them before it waits for the network.
 	held atomic.Pointer[[]byte]
+
+	// dl interrupts reads and writes when their context is done; nil
+	// until one is made under a context that can be (see deadlines).
+	dl atomic.Pointer[deadlines]
 
 	// ext is what the opening handshake agreed (NewFromResult), nil when
 	// no extension is in use; set once, read only.
@@ -166,7 +168,6 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 	}
 	c.pool = bufpool.Default
 	_, c.wfragile = nc.(*tls.Conn)
-	c.wdeadl.write = true
 	c.rctx = context.Background()
 	c.initIdle()
 	c.initSockWrite()
@@ -203,8 +204,10 @@ func (c *Conn) Close() error {
 		nc = tc.NetConn()
 	}
 	err := nc.Close()
-	c.rdeadl.release()
-	c.wdeadl.release()
+	if dl := c.dl.Load(); dl != nil {
+		dl.r.release()
+		dl.w.release()
+	}
 	return err
 }
 
@@ -337,14 +340,14 @@ func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 	// Skipping the rest of the last frame waits for the peer as reading
 	// a header does: ctx bounds both, and a skip cut short resumes at the
 	// next call, as a header cut short does.
-	armed := c.rdeadl.arm(c.nc, ctx)
+	armed := c.arm(false, ctx)
 	err := c.discard()
 	var h frame.Header
 	if err == nil {
 		h, err = c.readHeader()
 	}
 	if armed {
-		c.rdeadl.disarm(c.nc)
+		c.disarm(false)
 	}
 	if err != nil {
 		if ctx.Err() != nil && isTimeout(err) {
@@ -485,7 +488,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		n = copy(p, c.rbuf[c.r:c.w])
 		c.r += n
 	} else {
-		armed := c.rdeadl.arm(c.nc, c.rctx)
+		armed := c.arm(false, c.rctx)
 		var err error
 		if len(p) >= c.readSize() {
 			// Large read: bypass the buffer, as bufio does.
@@ -498,7 +501,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 			}
 		}
 		if armed {
-			c.rdeadl.disarm(c.nc)
+			c.disarm(false)
 		}
 		if err != nil && n == 0 {
 			if c.rctx.Err() != nil && isTimeout(err) {
@@ -647,7 +650,7 @@ func (c *Conn) startWrite(ctx context.Context, op frame.Opcode) (armed bool, err
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	return c.wdeadl.arm(c.nc, ctx), nil
+	return c.arm(true, ctx), nil
 }
 
 // endWrite ends the write startWrite began, which wrote n bytes and
@@ -656,7 +659,7 @@ func (c *Conn) startWrite(ctx context.Context, op frame.Opcode) (armed bool, err
 // framed.
 func (c *Conn) endWrite(ctx context.Context, op frame.Opcode, armed bool, n int, err error) error {
 	if armed {
-		c.wdeadl.disarm(c.nc)
+		c.disarm(true)
 	}
 	if op == frame.OpClose && n > 0 {
 		c.wclose = true

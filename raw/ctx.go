@@ -40,6 +40,58 @@ type interrupter struct {
 	released    bool            // the connection is closed: watch nothing
 }
 
+// deadlines are a Conn's two interrupters, for its reads and its writes.
+// Most connections never need them (those served under
+// context.Background, conn.Handler's context or conn/poll's), so they are
+// allocated the first time a read or a write is made under a context that
+// can be cancelled: 80 bytes that an idle connection does not otherwise
+// hold.
+type deadlines struct {
+	r, w interrupter
+}
+
+// arm starts a read, or with write a write, under ctx; if it returns
+// true, disarm must be called when the operation is over.
+func (c *Conn) arm(write bool, ctx context.Context) bool {
+	if d := ctx.Done(); d == nil || ctxflag.ClosesConn(ctx, d) {
+		return false // checked again by interrupter.arm, but first: no allocation
+	}
+	dl := c.dl.Load()
+	if dl == nil {
+		dl = c.newDeadlines()
+	}
+	if write {
+		return dl.w.arm(c.nc, ctx)
+	}
+	return dl.r.arm(c.nc, ctx)
+}
+
+// disarm ends the operation arm began.
+func (c *Conn) disarm(write bool) {
+	dl := c.dl.Load()
+	if write {
+		dl.w.disarm(c.nc)
+	} else {
+		dl.r.disarm(c.nc)
+	}
+}
+
+// newDeadlines installs c's interrupters. The reader and a writer may
+// race to do it: one wins and both use its.
+func (c *Conn) newDeadlines() *deadlines {
+	dl := &deadlines{w: interrupter{write: true}}
+	if !c.dl.CompareAndSwap(nil, dl) {
+		return c.dl.Load()
+	}
+	if c.closed.Fired() {
+		// Close may have looked for them before they were there:
+		// release them here, so that no watch outlives the connection.
+		dl.r.release()
+		dl.w.release()
+	}
+	return dl
+}
+
 // arm starts an operation under ctx. If it returns true, disarm must be
 // called when the operation is over.
 func (it *interrupter) arm(nc net.Conn, ctx context.Context) bool {

@@ -144,10 +144,10 @@ func (c *Conn) ReadAhead(ctx context.Context) error {
 	if c.rerr != nil || c.remain > 0 || c.r < c.w || c.rpooled != nil || c.idle == nil {
 		return nil
 	}
-	armed := c.rdeadl.arm(c.nc, ctx)
+	armed := c.arm(false, ctx)
 	_, err := c.readIdle()
 	if armed {
-		c.rdeadl.disarm(c.nc)
+		c.disarm(false)
 	}
 	if err == nil {
 		return nil
