@@ -155,8 +155,11 @@ type Conn struct {
 	ctl    *cutControl   // a control frame a cancelled read cut short
 
 	// Writing: msgMu serializes whole messages; raw serializes frames.
+	// mw streams a message (Writer) or encodes one; nil until the first
+	// such message (see writer): a connection that writes whole messages
+	// with no extension never needs one.
 	msgMu ctxlock.Mutex
-	mw    messageWriter
+	mw    *messageWriter
 
 	// Close state, under mu (closeSent too, below).
 	mu        sync.Mutex
@@ -259,7 +262,6 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 		}
 	}
 	c.msg.c = c
-	c.mw.c = c
 	if x := newExtra(&opts); x != nil {
 		c.x.Store(x)
 	}
