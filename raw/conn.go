@@ -91,7 +91,6 @@ var ErrBroken = errors.New("websocket: connection broken by an interrupted write
 type Conn struct {
 	nc   net.Conn
 	opts Options
-	pool *bufpool.Pool
 
 	// Read side, owned by the single reader.
 	rctx    context.Context
@@ -120,12 +119,12 @@ type Conn struct {
 	// sockWrite, not nc.Write (set once).
 	wsock bool
 
-	rerr error       // sticky read error
-	idle *idleReader // nil unless the connection is a socket
-	// idleErr is the error of the read system call readIdle's wait
-	// made, for readIdle to return (set and read by the reader).
-	idleErr error
-	small   *[smallBufSize]byte // nil for sockets
+	// rerr is the sticky read error. It is nil while the reader reads,
+	// and readIdle borrows it to carry the error of the read system
+	// call its wait made (see readReady).
+	rerr  error
+	idle  *idleReader         // nil unless the connection is a socket
+	small *[smallBufSize]byte // nil for sockets
 
 	// Write side.
 	wmu    ctxlock.Mutex // held for the writing of one frame
@@ -166,7 +165,6 @@ func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 	if c.opts.WriteBufferSize < 256 {
 		c.opts.WriteBufferSize = 256
 	}
-	c.pool = bufpool.Default
 	_, c.wfragile = nc.(*tls.Conn)
 	c.rctx = context.Background()
 	c.initIdle()
@@ -220,13 +218,16 @@ func (c *Conn) takeReadBuf(n int) {
 	if c.rpooled != nil && len(*c.rpooled) >= n {
 		return
 	}
-	nb := c.pool.Get(n)
+	nb := pool.Get(n)
 	k := copy(*nb, c.rbuf[c.r:c.w])
 	c.releaseReadBuf()
 	c.rpooled = nb
 	c.rbuf = *nb
 	c.r, c.w = 0, k
 }
+
+// pool holds the read and write buffers of every Conn.
+var pool = bufpool.Default
 
 // maxReadGrow bounds rgrow: a socket's read buffer grows to at most 16
 // times Options.ReadBufferSize (64 KiB by default).
@@ -260,7 +261,7 @@ func (c *Conn) inline() []byte {
 // releaseReadBuf gives the pooled read buffer back once it is drained.
 func (c *Conn) releaseReadBuf() {
 	if c.rpooled != nil {
-		c.pool.Put(c.rpooled)
+		pool.Put(c.rpooled)
 		c.rpooled = nil
 		c.rbuf = c.inline()
 	}
@@ -581,7 +582,7 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 	var n int
 	if bp := c.directFrame(h, p); bp != nil {
 		n, err = c.sockWrite(*bp)
-		c.pool.Put(bp)
+		pool.Put(bp)
 	} else {
 		n, err = c.writeFrame(h, p)
 	}
@@ -724,8 +725,8 @@ func (c *Conn) checkWrite(h frame.Header) error {
 // writeFrame writes header and payload, returning how many bytes went out.
 func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
 	size := h.Size() + len(p)
-	bp := c.pool.Get(min(size, c.opts.WriteBufferSize))
-	defer c.pool.Put(bp)
+	bp := pool.Get(min(size, c.opts.WriteBufferSize))
+	defer pool.Put(bp)
 	buf := (*bp)[:0]
 	buf = frame.AppendHeader(buf, h)
 	if !h.Masked {

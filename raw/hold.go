@@ -102,11 +102,11 @@ func (c *Conn) hold(h frame.Header, p []byte) bool {
 	if hp == nil || held+need > cap(*hp) {
 		// A pooled buffer of the size class that fits, the held frames
 		// moved into it.
-		nb := c.pool.Get(max(held+need, c.opts.WriteBufferSize))
+		nb := pool.Get(max(held+need, c.opts.WriteBufferSize))
 		*nb = (*nb)[:0]
 		if hp != nil {
 			*nb = append(*nb, *hp...)
-			c.pool.Put(hp)
+			pool.Put(hp)
 		}
 		hp = nb
 	}
@@ -154,7 +154,7 @@ func (c *Conn) out(head, body []byte) (int, error) {
 		return 0, err
 	}
 	c.held.Store(nil)
-	c.pool.Put(hp)
+	pool.Put(hp)
 	return n, err
 }
 

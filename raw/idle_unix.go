@@ -17,7 +17,7 @@ import (
 // offer this; TLS and pipes use the inline buffer instead.
 //
 // It holds only what lasts: what one wait read goes straight into the
-// Conn's read buffer, and its error into Conn.idleErr (24 bytes here,
+// Conn's read buffer, and its error into Conn.rerr (24 bytes here,
 // not 64, for every connection).
 type idleReader struct {
 	rc syscall.RawConn
@@ -41,7 +41,7 @@ func (c *Conn) initIdle() {
 // readable; false means "not yet, wait again".
 func (c *Conn) readReady(fd uintptr) bool {
 	size := c.readSize()
-	bp := c.pool.Get(size)
+	bp := pool.Get(size)
 	var n int
 	var err error
 	for {
@@ -51,7 +51,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 		}
 	}
 	if err == syscall.EAGAIN {
-		c.pool.Put(bp)
+		pool.Put(bp)
 		// Nothing more to read: the frames held back for a burst of
 		// input go out before this reader waits.
 		c.sendHeld()
@@ -63,18 +63,18 @@ func (c *Conn) readReady(fd uintptr) bool {
 		c.adaptRead(n, size)
 	}
 	if n <= 0 {
-		c.pool.Put(bp)
+		pool.Put(bp)
 		if err == nil {
 			err = io.EOF
 		}
-		c.idleErr = err
+		c.rerr = err
 		return true
 	}
 	// readIdle is called with no pooled buffer and nothing unread.
 	c.rpooled = bp
 	c.rbuf = *bp
 	c.r, c.w = 0, n
-	c.idleErr = err
+	c.rerr = err
 	return true
 }
 
@@ -86,12 +86,14 @@ func (c *Conn) readIdle() (bool, error) {
 	if ir == nil {
 		return false, nil
 	}
-	c.idleErr = nil
-	if err := ir.rc.Read(ir.fn); err != nil {
-		return true, c.idleReadError(err)
+	// rerr is nil here (every read returns it first): readReady
+	// leaves the read system call's error there, for the caller to
+	// report and, through failRead, to make sticky.
+	err := ir.rc.Read(ir.fn)
+	if err == nil {
+		err = c.rerr
 	}
-	err := c.idleErr
-	c.idleErr = nil
+	c.rerr = nil
 	return true, c.idleReadError(err)
 }
 

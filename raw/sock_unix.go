@@ -30,7 +30,7 @@ func (c *Conn) directFrame(h frame.Header, p []byte) *[]byte {
 	if !c.wsock || h.Masked || size > c.opts.WriteBufferSize || c.held.Load() != nil {
 		return nil
 	}
-	bp := c.pool.Get(size)
+	bp := pool.Get(size)
 	*bp = append(frame.AppendHeader((*bp)[:0], h), p...)
 	return bp
 }
