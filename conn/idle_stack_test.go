@@ -90,8 +90,9 @@ func TestIdleReaderStack(t *testing.T) {
 
 // A goroutine that has echoed a message keeps its 2 KiB stack too: a
 // small frame is written to the socket from the top of raw's WriteFrame
-// (sockWrite), not four frames and 1,200 bytes below it through
-// net.Conn.Write, which grew every goroutine that wrote to 4 KiB for good.
+// (sockWrite), with Write about 800 bytes deep, not through writeFrame,
+// out and net.Conn.Write, 1,770 bytes deep, which grew every goroutine
+// that wrote to 4 KiB for good.
 func TestIdleEchoStack(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes every frame larger")
