@@ -133,7 +133,8 @@ func Negotiate(exts []Extension, offers []string) (response string, agreed []Agr
 // already uses is declined, and so is one whose Accept declined; both
 // are listed in the result's Declined with their reason. A response
 // element with no name is given the extension's; one named after another
-// extension is ErrWrongName. A header that does not parse, or an error from
+// extension is ErrWrongName, the server's bug, which should fail the
+// handshake with 500. A header that does not parse, or an error from
 // Accept, is an error, which should fail the handshake with 400.
 func NegotiateRequest(r *http.Request, exts []Extension, offers []string) (*Negotiation, error) {
 	n := new(Negotiation)

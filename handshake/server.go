@@ -3,6 +3,7 @@ package handshake
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -48,7 +49,9 @@ type Upgrader struct {
 	// client's Sec-WebSocket-Extensions header fields (RFC 6455, Section
 	// 9.1), when there is at least one. A non-empty response is sent as the
 	// server's Sec-WebSocket-Extensions header and reported in
-	// Result.Extensions; an error fails the handshake with 400 Bad Request.
+	// Result.Extensions; an error fails the handshake with 400 Bad Request,
+	// or with the StatusCode of a *Error it wraps, whose Reason is then all
+	// the client is told.
 	// If NegotiateExtensions is nil, no extension is accepted.
 	NegotiateExtensions func(offers []string) (response string, err error)
 
@@ -220,6 +223,12 @@ func (u *Upgrader) negotiate(w http.ResponseWriter, r *http.Request, fail func(h
 	if offers := r.Header.Values("Sec-WebSocket-Extensions"); len(offers) > 0 && u.NegotiateExtensions != nil {
 		resp, err := u.NegotiateExtensions(offers)
 		if err != nil {
+			// A *Error with a status says whose fault it is (a 500 for a
+			// server extension's bug); its Reason alone goes to the client.
+			var he *Error
+			if errors.As(err, &he) && he.StatusCode != 0 {
+				return "", "", fail(w, he.StatusCode, he.Reason, err)
+			}
 			return "", "", fail(w, http.StatusBadRequest, "extension negotiation failed: "+err.Error(), err)
 		}
 		if !validHeaderValue(resp) {

@@ -2,6 +2,7 @@ package raw
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/hybi-go/hybi/extension"
@@ -44,6 +45,10 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	if exts := ao.Extensions; len(exts) > 0 {
 		ao.Upgrader.NegotiateExtensions = func(offers []string) (string, error) {
 			n, err := extension.NegotiateRequest(r, exts, offers)
+			if errors.Is(err, extension.ErrWrongName) {
+				// The server's own extension is at fault, not the request.
+				return "", &handshake.Error{StatusCode: http.StatusInternalServerError, Reason: "a server extension answered the offer wrongly", Err: err}
+			}
 			if err != nil {
 				return "", err
 			}

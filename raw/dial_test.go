@@ -149,3 +149,40 @@ func TestNewFromResultRecords(t *testing.T) {
 		t.Fatal("New records a handshake it was not given")
 	}
 }
+
+// renamer is a server extension with a bug: it answers an offer of "foo"
+// under the name "bar".
+type renamer struct{}
+
+func (renamer) Name() string                  { return "foo" }
+func (renamer) Offer() []extension.Element    { return []extension.Element{{Name: "foo"}} }
+func (renamer) RSV() frame.RSV                { return frame.RSV2 }
+func (renamer) NewEncoder() extension.Encoder { return nil }
+func (renamer) NewDecoder() extension.Decoder { return nil }
+func (renamer) Accept([]extension.Element) (extension.Element, extension.Agreed, error) {
+	return extension.Element{Name: "bar"}, rsv2{}, nil
+}
+func (renamer) Confirm(extension.Element) (extension.Agreed, error) { return rsv2{}, nil }
+
+// TestAcceptWrongNameIs500: an extension of the server's that answers
+// under another name is the server's fault, not the client's: the client
+// is told 500, not 400, and is not shown the server's internals.
+func TestAcceptWrongNameIs500(t *testing.T) {
+	errc := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := raw.Accept(w, r, &raw.AcceptOptions{Extensions: []extension.Extension{renamer{}}})
+		errc <- err
+	}))
+	defer srv.Close()
+	_, resp, err := raw.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), &raw.DialOptions{Extensions: []extension.Extension{renamer{}}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("Dial: %v, response %v; want 500", err, resp)
+	}
+	if strings.Contains(err.Error(), "bar") {
+		t.Errorf("the client was shown the server's internals: %v", err)
+	}
+	var he *handshake.Error
+	if err := <-errc; !errors.As(err, &he) || he.StatusCode != http.StatusInternalServerError || !errors.Is(err, extension.ErrWrongName) {
+		t.Fatalf("Accept: %v", err)
+	}
+}

@@ -152,6 +152,12 @@ func (r *results) singleBars() []bar {
 		pass := h.Rate >= bR && h.P50Ms <= bP && h.CPUPerMsgUs <= bC
 		m := fmt.Sprintf("msg/s %.2f× (%s vs %s %s); p50 %.2f× (%.3f vs %s %.3f ms); CPU/echo %.2f× (%.1f vs %s %.1f µs); %d repeats",
 			h.Rate/bR, num(h.Rate), wR, num(bR), h.P50Ms/bP, h.P50Ms, wP, bP, h.CPUPerMsgUs/bC, h.CPUPerMsgUs, wC, bC, h.Repeats)
+		// The floor does the least any server can per echo: where it
+		// lands against the peers shows how much of the cell is the
+		// machine's rather than a library's.
+		if f, ok := find(cells, func(c singleCell) bool { return c.Lib == "floor" && c.Err == "" && c.Rate > 0 }); ok {
+			m += fmt.Sprintf("; the floor: msg/s %.2f×, p50 %.2f×, CPU/echo %.2f×", f.Rate/bR, f.P50Ms/bP, f.CPUPerMsgUs/bC)
+		}
 		bars = append(bars, bar{name, m, verdict(pass)})
 	}
 	return bars
