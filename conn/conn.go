@@ -155,14 +155,17 @@ type Conn struct {
 	ctl    *cutControl   // a control frame a cancelled read cut short
 
 	// Writing: msgMu serializes whole messages; raw serializes frames.
+	// mw streams a message (Writer) or encodes one; nil until the first
+	// such message (see writer): a connection that writes whole messages
+	// with no extension never needs one.
 	msgMu ctxlock.Mutex
-	mw    messageWriter
+	mw    *messageWriter
 
-	// Close state, under mu (closeSent too, below).
+	// Close state, under mu (closeSent too, below). end is nil until
+	// the connection ends or is closed: an open one does not hold it.
 	mu        sync.Mutex
-	readErr   error         // terminal error for readers
+	end       *ending
 	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
-	cause     error         // why the connection was closed locally, if it was
 
 	// Keepalive; Ping's waiters are in x.
 	keepalive *time.Timer
@@ -259,7 +262,6 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 		}
 	}
 	c.msg.c = c
-	c.mw.c = c
 	if x := newExtra(&opts); x != nil {
 		c.x.Store(x)
 	}
@@ -331,20 +333,57 @@ func lock(ctx context.Context, mu *ctxlock.Mutex, closed *ctxlock.Event) error {
 	return nil
 }
 
+// ending is the state of a connection that has ended or is closing.
+type ending struct {
+	readErr error // terminal error for readers
+	cause   error // why the connection was closed locally, if it was
+}
+
+// endLocked returns c.end, made if need be. The caller holds mu.
+func (c *Conn) endLocked() *ending {
+	if c.end == nil {
+		c.end = new(ending)
+	}
+	return c.end
+}
+
+// causeLocked returns why the connection was closed locally, or nil. The
+// caller holds mu.
+func (c *Conn) causeLocked() error {
+	if c.end == nil {
+		return nil
+	}
+	return c.end.cause
+}
+
+// setCause records why the connection is closed locally, unless a cause
+// already was.
+func (c *Conn) setCause(err error) {
+	c.mu.Lock()
+	if e := c.endLocked(); e.cause == nil {
+		e.cause = err
+	}
+	c.mu.Unlock()
+}
+
 // terminal returns the error readers get from now on, or nil.
 func (c *Conn) terminal() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.readErr
+	if c.end == nil {
+		return nil
+	}
+	return c.end.readErr
 }
 
 func (c *Conn) setTerminal(err error) error {
 	c.mu.Lock()
-	first := c.readErr == nil
+	e := c.endLocked()
+	first := e.readErr == nil
 	if first {
-		c.readErr = err
+		e.readErr = err
 	}
-	err = c.readErr
+	err = e.readErr
 	c.mu.Unlock()
 	if first {
 		c.observeClosed(err)
@@ -371,7 +410,7 @@ func (c *Conn) fail(ctx context.Context, err error) error {
 		return c.terminal()
 	}
 	c.mu.Lock()
-	cause := c.cause
+	cause := c.causeLocked()
 	c.mu.Unlock()
 	if cause != nil {
 		err = cause
@@ -610,7 +649,7 @@ func (c *Conn) failWrite(ctx context.Context, err error) error {
 func (c *Conn) closedHere() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.closing || c.cause == ErrClosed
+	return c.closing || c.causeLocked() == ErrClosed
 }
 
 // Close starts (or completes) the closing handshake with code and reason
@@ -686,11 +725,7 @@ func (c *Conn) close(code StatusCode, reason string) error {
 
 // CloseNow closes the connection at once, with no closing handshake.
 func (c *Conn) CloseNow() error {
-	c.mu.Lock()
-	if c.cause == nil {
-		c.cause = ErrClosed
-	}
-	c.mu.Unlock()
+	c.setCause(ErrClosed)
 	c.shutdown()
 	c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, ErrClosed))
 	return nil

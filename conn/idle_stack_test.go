@@ -13,7 +13,8 @@ import (
 )
 
 // idleStack serves n connections with conn.Handler, each reading one
-// message with Reader and, when echo is set, writing it back, and
+// message with Reader and, when echo is set, writing it back with
+// WriteReply (which is Write when nothing more was read), and
 // returns the stack each idle connection's goroutine holds then: the
 // growth of StackInuse per connection (the client ends have no
 // goroutines).
@@ -32,7 +33,7 @@ func idleStack(tb testing.TB, n int, echo bool) float64 {
 			if !echo {
 				continue
 			}
-			if err := c.Write(ctx, typ, buf[:k]); err != nil {
+			if err := c.WriteReply(ctx, typ, buf[:k]); err != nil {
 				return
 			}
 		}
@@ -85,6 +86,20 @@ func TestIdleReaderStack(t *testing.T) {
 	}
 	if got := idleStack(t, 300, false); got > 3072 {
 		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
+// A goroutine that has echoed a message keeps its 2 KiB stack too: a
+// small frame is written to the socket from the top of raw's WriteFrame
+// (sockWrite), with WriteReply about 900 bytes deep, not through
+// writeFrame, out and net.Conn.Write, 1,870 bytes deep, which grew every
+// goroutine that wrote to 4 KiB for good.
+func TestIdleEchoStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	if got := idleStack(t, 300, true); got > 3072 {
+		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after an echo, want 2048 (at most 3072 with noise)", got)
 	}
 }
 

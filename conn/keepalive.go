@@ -56,11 +56,7 @@ func (c *Conn) keepaliveTick() {
 // any read or write blocked on it; readers get a CloseError of
 // StatusAbnormalClosure wrapping ErrPongTimeout.
 func (c *Conn) failKeepalive() {
-	c.mu.Lock()
-	if c.cause == nil {
-		c.cause = ErrPongTimeout
-	}
-	c.mu.Unlock()
+	c.setCause(ErrPongTimeout)
 	c.setTerminal(fmt.Errorf("%w: %w", &CloseError{Code: StatusAbnormalClosure}, ErrPongTimeout))
 	c.shutdown()
 }

@@ -17,7 +17,7 @@ import (
 // reader is about to wait for the network (its next Reader or Read finds
 // no more input), with the next message or control frame any goroutine
 // writes, with Flush or Close, and when four times
-// Options.WriteBufferSize is held. A loop that reads a message and
+// Options.WriteBufferSize or 256 KiB, whichever is more, is held. A loop that reads a message and
 // answers it with WriteReply therefore sends each answer no later than
 // Write would have, except that the answers to messages that arrived
 // together leave together:

@@ -77,6 +77,11 @@ type QueueOptions struct {
 	// it may take locks that are held around Enqueue. It must not call
 	// Close, which waits for it.
 	OnStop func(err error)
+	// Writers, if set, is the pool whose goroutines write from the
+	// queue, in place of a goroutine started for this queue alone: for
+	// the many queues of a fan-out (see WriterPool). Each queue still has
+	// at most one writer at a time, and its messages go out in order.
+	Writers *WriterPool
 }
 
 // Errors of a SendQueue.
@@ -122,7 +127,8 @@ func (e *QueueOverflowError) Unwrap() error { return ErrQueueFull }
 // At most one goroutine writes from a queue. It is started by the
 // Enqueue that finds the queue empty and idle, writes until the queue is
 // empty, and exits: an idle queue holds no goroutine, and none is started
-// per message (a burst of messages costs one). Its writes are ordinary
+// per message (a burst of messages costs one). With QueueOptions.Writers
+// it is a pool's worker instead, which goes on to the next queue. Its writes are ordinary
 // WritePrepared calls, so a concurrent direct Write (or Writer, or
 // another queue on the same connection) is safe: messages never
 // interleave, though their order between the two paths is the order in
@@ -146,6 +152,7 @@ type SendQueue struct {
 	head, n  int
 	bytes    int
 	draining bool          // a writer goroutine owns the connection's queue side
+	waiting  bool          // draining, but still in line for a worker of opts.Writers
 	running  int           // the writer and the closer, when they run
 	err      error         // why the queue stopped; nil while it runs
 	space    chan struct{} // closed when room is made; for OverflowBlock
@@ -235,7 +242,12 @@ func (q *SendQueue) Enqueue(ctx context.Context, pm *PreparedMessage) error {
 			if !q.draining {
 				q.draining = true
 				q.running++
-				go q.drainFn()
+				if w := q.opts.Writers; w != nil {
+					q.waiting = true
+					w.schedule(q)
+				} else {
+					go q.drainFn()
+				}
 			}
 			q.mu.Unlock()
 			return nil
@@ -281,6 +293,12 @@ func (q *SendQueue) Enqueue(ctx context.Context, pm *PreparedMessage) error {
 func (q *SendQueue) Close() error {
 	q.mu.Lock()
 	q.stopLocked(ErrQueueClosed)
+	if q.waiting {
+		// Still in line for a pool's worker, which will find it
+		// released: no writer is to wait for.
+		q.waiting, q.draining = false, false
+		q.running--
+	}
 	last := q.lastLocked()
 	q.mu.Unlock()
 	if last {
@@ -383,6 +401,19 @@ func (q *SendQueue) exit() {
 	if last {
 		q.finish()
 	}
+}
+
+// drainPooled is drain run by a worker of opts.Writers, unless Close
+// released the queue while it waited for the worker.
+func (q *SendQueue) drainPooled() {
+	q.mu.Lock()
+	if !q.waiting {
+		q.mu.Unlock()
+		return
+	}
+	q.waiting = false
+	q.mu.Unlock()
+	q.drain()
 }
 
 // drain is the queue's writer: it writes until the queue is empty or

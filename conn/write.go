@@ -68,7 +68,7 @@ func (c *Conn) Write(ctx context.Context, typ MessageType, p []byte) error {
 // collected in a pooled buffer and sent as one frame, or held (see
 // WriteReply).
 func (c *Conn) writeEncoded(ctx context.Context, typ MessageType, p []byte, hold bool) error {
-	w := &c.mw
+	w := c.writer()
 	w.reset(ctx, frame.Opcode(typ))
 	w.single = true
 	w.hold = hold
@@ -90,6 +90,15 @@ func (c *Conn) writeEncoded(ctx context.Context, typ MessageType, p []byte, hold
 	}
 	w.countData(len(p))
 	return w.observedFinish()
+}
+
+// writer returns c's message writer, made on first use. The caller holds
+// msgMu.
+func (c *Conn) writer() *messageWriter {
+	if c.mw == nil {
+		c.mw = &messageWriter{c: c}
+	}
+	return c.mw
 }
 
 // messageWriter streams one message as a sequence of frames. It is reused
@@ -152,7 +161,7 @@ func (c *Conn) Writer(ctx context.Context, typ MessageType) (io.WriteCloser, err
 	if err := c.lockMessage(ctx); err != nil {
 		return nil, err
 	}
-	w := &c.mw
+	w := c.writer()
 	w.reset(ctx, frame.Opcode(typ))
 	if len(c.ext.encoders()) > 0 {
 		if err := w.startEncoders(-1); err != nil {

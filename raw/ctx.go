@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hybi-go/hybi/internal/ctxflag"
@@ -41,68 +40,56 @@ type interrupter struct {
 	released    bool            // the connection is closed: watch nothing
 }
 
-// readInterrupter and writeInterrupter are the interrupters of a Conn's
-// reads and writes, made on the first operation under a context that can
-// be cancelled: most connections never have one (conn/poll's, conn's
-// Handler's and Background are not), and a Conn keeps 8 bytes for each
-// rather than the 40 of an interrupter (issue #15: what an idle
-// connection holds).
-type (
-	readInterrupter  struct{ lazyInterrupter }
-	writeInterrupter struct{ lazyInterrupter }
-)
-
-func (r *readInterrupter) arm(nc net.Conn, ctx context.Context) bool {
-	return r.armAs(false, nc, ctx)
+// deadlines are a Conn's two interrupters, for its reads and its writes.
+// Most connections never need them (those served under
+// context.Background, conn.Handler's context or conn/poll's), so they are
+// allocated the first time a read or a write is made under a context that
+// can be cancelled: 80 bytes that an idle connection does not otherwise
+// hold.
+type deadlines struct {
+	r, w interrupter
 }
 
-func (w *writeInterrupter) arm(nc net.Conn, ctx context.Context) bool {
-	return w.armAs(true, nc, ctx)
+// arm starts a read, or with write a write, under ctx; if it returns
+// true, disarm must be called when the operation is over.
+func (c *Conn) arm(write bool, ctx context.Context) bool {
+	if d := ctx.Done(); d == nil || ctxflag.ClosesConn(ctx, d) {
+		return false // checked again by interrupter.arm, but first: no allocation
+	}
+	dl := c.dl.Load()
+	if dl == nil {
+		dl = c.newDeadlines()
+	}
+	if write {
+		return dl.w.arm(c.nc, ctx)
+	}
+	return dl.r.arm(c.nc, ctx)
 }
 
-// lazyInterrupter holds an interrupter once one is needed; released once
-// the connection is closed.
-type lazyInterrupter struct{ p atomic.Pointer[interrupter] }
-
-// released marks a lazyInterrupter whose connection is closed: it makes
-// no interrupter any more. It is never used as one.
-var released = new(interrupter)
-
-func (l *lazyInterrupter) armAs(write bool, nc net.Conn, ctx context.Context) bool {
-	d := ctx.Done()
-	if d == nil || ctxflag.ClosesConn(ctx, d) {
-		return false
-	}
-	it := l.p.Load()
-	if it == nil {
-		l.p.CompareAndSwap(nil, &interrupter{write: write})
-		it = l.p.Load() // this one, another operation's, or released
-	}
-	if it == released {
-		return false
-	}
-	return it.arm(nc, ctx)
-}
-
-// disarm ends an operation armAs armed.
-func (l *lazyInterrupter) disarm(nc net.Conn) {
-	if it := l.p.Load(); it != nil && it != released {
-		it.disarm(nc)
+// disarm ends the operation arm began.
+func (c *Conn) disarm(write bool) {
+	dl := c.dl.Load()
+	if write {
+		dl.w.disarm(c.nc)
+	} else {
+		dl.r.disarm(c.nc)
 	}
 }
 
-// release drops the watch for good; see interrupter.release.
-func (l *lazyInterrupter) release() {
-	if it := l.p.Swap(released); it != nil && it != released {
-		it.release()
+// newDeadlines installs c's interrupters. The reader and a writer may
+// race to do it: one wins and both use its.
+func (c *Conn) newDeadlines() *deadlines {
+	dl := &deadlines{w: interrupter{write: true}}
+	if !c.dl.CompareAndSwap(nil, dl) {
+		return c.dl.Load()
 	}
-}
-
-// reset drops the watch; see interrupter.reset.
-func (l *lazyInterrupter) reset() {
-	if it := l.p.Load(); it != nil && it != released {
-		it.reset()
+	if c.closed.Fired() {
+		// Close may have looked for them before they were there:
+		// release them here, so that no watch outlives the connection.
+		dl.r.release()
+		dl.w.release()
 	}
+	return dl
 }
 
 // arm starts an operation under ctx. If it returns true, disarm must be
@@ -179,8 +166,9 @@ func (it *interrupter) release() {
 }
 
 // reset drops the watch, as release does, but goes on watching the
-// contexts of later operations: the connection's net.Conn was replaced,
-// and a watch made before would interrupt the old one.
+// contexts of later operations: the connection's net.Conn was replaced
+// (conn/poll's Serve), and a watch made before would interrupt the old
+// one.
 func (it *interrupter) reset() {
 	it.mu.Lock()
 	defer it.mu.Unlock()

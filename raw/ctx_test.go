@@ -110,19 +110,28 @@ func TestWatchFollowsContext(t *testing.T) {
 }
 
 // A closed connection is not kept reachable by a long-lived context it
-// was used with.
+// was used with: the watch of the context holds the socket, which Close
+// lets go.
 func TestCloseReleasesWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	server, client := testnet.Loopback(t)
-	// What the watch holds is the connection's interrupter and net.Conn
-	// (a wrapper made for each session here, so that nothing else holds
-	// it).
-	type wrapped struct{ net.Conn }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	for _, close := range []bool{false, true} {
-		wp := func() weak.Pointer[wrapped] {
-			nc := &wrapped{server}
-			s := raw.New(nc, nil, raw.Server, nil)
+		client, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		wp := func() weak.Pointer[net.TCPConn] {
+			server, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := raw.New(server, nil, raw.Server, nil)
 			client.Write(maskedFrame([]byte("a")))
 			if _, err := s.NextFrame(ctx); err != nil {
 				t.Fatal(err)
@@ -131,15 +140,15 @@ func TestCloseReleasesWatch(t *testing.T) {
 			if close {
 				s.Close()
 			}
-			return weak.Make(nc)
+			return weak.Make(server.(*net.TCPConn))
 		}()
 		for range 3 {
 			runtime.GC()
 		}
 		if alive := wp.Value() != nil; alive == close {
-			// Unclosed, the watch must keep the session (the check has
+			// Unclosed, the watch must keep the socket (the check has
 			// teeth); closed, it must not.
-			t.Errorf("closed=%v: session's net.Conn reachable=%v", close, alive)
+			t.Errorf("closed=%v: socket reachable=%v", close, alive)
 		}
 	}
 }

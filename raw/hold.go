@@ -13,9 +13,9 @@ import (
 const opFlush = frame.Opcode(0xF)
 
 // HoldFrame is WriteFrame for a data frame that may wait: it is kept in
-// a pooled buffer of up to four times Options.WriteBufferSize instead of
-// being written,
-// so that frames written in a burst go out together, in one system call.
+// a pooled buffer of up to four times Options.WriteBufferSize or 256 KiB,
+// whichever is more, instead of being written, so that frames written in
+// a burst go out together, in one system call.
 // Held frames go out, in order and before anything else, with the next
 // frame written by WriteFrame or WritePrepared, with Flush, with a held
 // frame that no longer fits, and when the reader is about to wait for
@@ -83,9 +83,15 @@ func (c *Conn) sendHeld() {
 func (c *Conn) writeHeld() (int, error) { return c.out(nil, nil) }
 
 // holdLimit is how many bytes of frames may be held, in multiples of
-// Options.WriteBufferSize: enough for a burst of a few 16 KiB messages to
-// leave in one write.
-const holdLimit = 4
+// Options.WriteBufferSize, or minHold if that is more: the replies to
+// what one read returned (up to maxGrownRead) leave in one write.
+const (
+	holdLimit = 4
+	minHold   = maxGrownRead
+)
+
+// holdMax is how many bytes of frames may be held.
+func (c *Conn) holdMax() int { return max(holdLimit*c.opts.WriteBufferSize, minHold) }
 
 // hold appends the frame to the held frames if they stay within the
 // limit, and reports whether it did. h is prepared (masked for a client).
@@ -96,17 +102,17 @@ func (c *Conn) hold(h frame.Header, p []byte) bool {
 	if hp != nil {
 		held = len(*hp)
 	}
-	if held+need > holdLimit*c.opts.WriteBufferSize {
+	if held+need > c.holdMax() {
 		return false
 	}
 	if hp == nil || held+need > cap(*hp) {
 		// A pooled buffer of the size class that fits, the held frames
 		// moved into it.
-		nb := c.pool.Get(max(held+need, c.opts.WriteBufferSize))
+		nb := pool.Get(max(held+need, c.opts.WriteBufferSize))
 		*nb = (*nb)[:0]
 		if hp != nil {
 			*nb = append(*nb, *hp...)
-			c.pool.Put(hp)
+			pool.Put(hp)
 		}
 		hp = nb
 	}
@@ -154,7 +160,7 @@ func (c *Conn) out(head, body []byte) (int, error) {
 		return 0, err
 	}
 	c.held.Store(nil)
-	c.pool.Put(hp)
+	pool.Put(hp)
 	return n, err
 }
 

@@ -41,7 +41,9 @@ func TestHoldFrameOrder(t *testing.T) {
 				t.Fatalf("%d bytes still held after a write", c.Held())
 			}
 			hold([]byte("three"))
-			big := bytes.Repeat([]byte("b"), 4*1024+1) // over the limit: written at once
+			// Over the limit (four write buffers or 256 KiB, whichever is
+			// more): written at once.
+			big := bytes.Repeat([]byte("b"), 256<<10+1)
 			hold(big)
 			if c.Held() != 0 {
 				t.Fatalf("%d bytes held after a frame over the limit", c.Held())

@@ -5,6 +5,8 @@ package raw
 import (
 	"context"
 	"net"
+
+	"github.com/hybi-go/hybi/frame"
 )
 
 type idleReader struct{}
@@ -18,3 +20,9 @@ func (c *Conn) readIdle() (bool, error) { return false, nil }
 // ReadAhead does nothing where sockets cannot be waited on without a
 // buffer: NextFrame waits.
 func (c *Conn) ReadAhead(ctx context.Context) error { return nil }
+
+func (c *Conn) initSockWrite() {}
+
+func (c *Conn) directFrame(h frame.Header, p []byte) *[]byte { return nil }
+
+func (c *Conn) sockWrite(b []byte) (int, error) { panic("raw: sockWrite without a socket") }

@@ -17,7 +17,7 @@ import (
 // offer this; TLS and pipes use the inline buffer instead.
 //
 // It holds only what lasts: what one wait read goes straight into the
-// Conn's read buffer, and its error into Conn.idleErr (24 bytes here,
+// Conn's read buffer, and its error into Conn.rerr (24 bytes here,
 // not 64, for every connection).
 type idleReader struct {
 	rc syscall.RawConn
@@ -56,7 +56,7 @@ func (c *Conn) rebindIdle(nc net.Conn) bool {
 // readable; false means "not yet, wait again".
 func (c *Conn) readReady(fd uintptr) bool {
 	size := c.readSize()
-	bp := c.pool.Get(size)
+	bp := pool.Get(size)
 	var n int
 	var err error
 	for {
@@ -66,7 +66,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 		}
 	}
 	if err == syscall.EAGAIN {
-		c.pool.Put(bp)
+		pool.Put(bp)
 		// Nothing more to read: the frames held back for a burst of
 		// input go out before this reader waits.
 		c.sendHeld()
@@ -78,18 +78,18 @@ func (c *Conn) readReady(fd uintptr) bool {
 		c.adaptRead(n, size)
 	}
 	if n <= 0 {
-		c.pool.Put(bp)
+		pool.Put(bp)
 		if err == nil {
 			err = io.EOF
 		}
-		c.idleErr = err
+		c.rerr = err
 		return true
 	}
 	// readIdle is called with no pooled buffer and nothing unread.
 	c.rpooled = bp
 	c.rbuf = *bp
 	c.r, c.w = 0, n
-	c.idleErr = err
+	c.rerr = err
 	return true
 }
 
@@ -101,30 +101,42 @@ func (c *Conn) readIdle() (bool, error) {
 	if ir == nil {
 		return false, nil
 	}
-	c.idleErr = nil
-	if err := ir.rc.Read(ir.fn); err != nil {
-		return true, c.idleReadError(err)
+	// rerr is nil here (every read returns it first): readReady
+	// leaves the read system call's error there, for the caller to
+	// report and, through failRead, to make sticky.
+	err := ir.rc.Read(ir.fn)
+	if err == nil {
+		err = c.rerr
 	}
-	err := c.idleErr
-	c.idleErr = nil
+	c.rerr = nil
 	return true, c.idleReadError(err)
 }
 
 // idleReadError makes an error of the wait or of the read system call read
-// as net.Conn.Read's would: a *net.OpError of a "read" (RawConn.Read names
-// its own operation "raw-read"; syscall.Read returns a bare errno).
-func (c *Conn) idleReadError(err error) error {
+// as net.Conn.Read's would.
+func (c *Conn) idleReadError(err error) error { return c.ioError("read", "raw-read", err) }
+
+// ioError makes an error of a syscall.RawConn's wait, or of the system
+// call made in it, read as the same operation's through net.Conn would:
+// a *net.OpError of op (RawConn names its own operation rawOp; a system
+// call returns a bare errno).
+func (c *Conn) ioError(op, rawOp string, err error) error {
 	switch e := err.(type) {
 	case *net.OpError:
-		if e.Op == "raw-read" {
+		if e.Op == rawOp {
 			oe := *e
-			oe.Op = "read"
+			oe.Op = op
 			return &oe
 		}
 	case syscall.Errno:
-		return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", e)}
+		return c.opError(op, os.NewSyscallError(op, e))
 	}
 	return err
+}
+
+// opError is err as net.Conn's op reports it.
+func (c *Conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
 }
 
 // ReadAhead waits, when nothing of the next frame has arrived yet, until
@@ -149,10 +161,10 @@ func (c *Conn) ReadAhead(ctx context.Context) error {
 	if c.rerr != nil || c.remain > 0 || c.r < c.w || c.rpooled != nil || c.idle == nil {
 		return nil
 	}
-	armed := c.rdeadl.arm(c.nc, ctx)
+	armed := c.arm(false, ctx)
 	_, err := c.readIdle()
 	if armed {
-		c.rdeadl.disarm(c.nc)
+		c.disarm(false)
 	}
 	if err == nil {
 		return nil

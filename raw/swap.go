@@ -49,7 +49,9 @@ func (c *Conn) swapNetConn(f netswap.Func) error {
 		return err
 	}
 	// Watches made for earlier operations would interrupt the old nc.
-	c.rdeadl.reset()
-	c.wdeadl.reset()
+	if dl := c.dl.Load(); dl != nil {
+		dl.r.reset()
+		dl.w.reset()
+	}
 	return old.Close()
 }

@@ -21,18 +21,37 @@ type Audience struct {
 	last      atomic.Int64 // UnixNano when got reached want
 	reached   chan struct{}
 	wg        sync.WaitGroup
+	// stop, if set, ends the readers of ListenPoll before the
+	// connections are closed.
+	stop func()
 }
 
 // Listen starts reading on conns, except for silent of them, spread
-// evenly, which never read.
+// evenly, which never read: a goroutine and a bufio.Reader per listener.
 func Listen(conns []*Conn, silent int) *Audience {
+	a := newAudience(conns)
+	for _, c := range a.listening(silent) {
+		a.wg.Add(1)
+		go a.listen(c)
+	}
+	return a
+}
+
+func newAudience(conns []*Conn) *Audience {
 	a := &Audience{conns: conns, reached: make(chan struct{}, 1)}
 	a.want.Store(-1)
+	return a
+}
+
+// listening returns the connections that read, leaving out silent of
+// them, spread evenly, whose receive buffers it shrinks.
+func (a *Audience) listening(silent int) []*Conn {
 	every := 0
 	if silent > 0 {
-		every = len(conns) / silent
+		every = len(a.conns) / silent
 	}
-	for i, c := range conns {
+	var l []*Conn
+	for i, c := range a.conns {
 		if every > 0 && i%every == every-1 && silent > 0 {
 			silent--
 			if tc, ok := c.nc.(*net.TCPConn); ok {
@@ -40,11 +59,10 @@ func Listen(conns []*Conn, silent int) *Audience {
 			}
 			continue
 		}
-		a.listeners++
-		a.wg.Add(1)
-		go a.listen(c)
+		l = append(l, c)
 	}
-	return a
+	a.listeners = len(l)
+	return l
 }
 
 // Listeners returns how many connections read.
@@ -56,12 +74,17 @@ func (a *Audience) listen(c *Conn) {
 		if _, err := c.ReadEcho(nil); err != nil {
 			return
 		}
-		if a.got.Add(1) == a.want.Load() {
-			a.last.Store(time.Now().UnixNano())
-			select {
-			case a.reached <- struct{}{}:
-			default:
-			}
+		a.delivered()
+	}
+}
+
+// delivered counts one message a listener received whole.
+func (a *Audience) delivered() {
+	if a.got.Add(1) == a.want.Load() {
+		a.last.Store(time.Now().UnixNano())
+		select {
+		case a.reached <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -97,6 +120,9 @@ func (a *Audience) Round(ctx context.Context, trigger func() error, timeout time
 
 // Close closes every connection and waits for the listeners to return.
 func (a *Audience) Close() {
+	if a.stop != nil {
+		a.stop()
+	}
 	CloseAll(a.conns)
 	a.wg.Wait()
 }

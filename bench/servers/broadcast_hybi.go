@@ -15,7 +15,7 @@ func init() {
 	registerBroadcast(&BroadcastLib{
 		Name:    "hybi",
 		Deflate: true,
-		Notes:   "conn.Handler + hub.Add; hub.Broadcast frames (and compresses, without context takeover as the peers are configured) once and puts it on every member's conn.SendQueue; a member over its queue (64 messages) is closed with 1008",
+		Notes:   "conn.Handler + hub.Add; hub.Broadcast frames (and compresses, without context takeover as the peers are configured) once and puts it on every member's conn.SendQueue, which the hub's pool of 128 writers drains; a member over its queue (64 messages) is closed with 1008",
 		Serve:   serveHybiBroadcast,
 	})
 }

@@ -32,7 +32,7 @@ func init() {
 	register(&Lib{
 		Name:      "floor",
 		Reference: true,
-		Scenarios: []string{"echo", "single"},
+		Scenarios: []string{"echo", "single", "pipeline"},
 		Notes:     "not a library: the least work per echo (edge-triggered epoll, one read and one write per message, no checks), a bound for every server",
 		Serve:     serveFloor,
 	})

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/hybi-go/hybi/bench/load"
@@ -38,6 +39,12 @@ type broadcastCell struct {
 	// CPUPerMsgUs is the server's CPU time per delivered message over the
 	// measured rounds.
 	CPUPerMsgUs float64 `json:"cpu_us_per_msg"`
+	// WritesPerMsg is the server's write system calls per delivered
+	// message, and ClientCPUPerMsgUs the load client's CPU time (the
+	// whole matrix process) per delivered message: on two cores the
+	// fan-out time cannot be below the sum of both CPU times over two.
+	WritesPerMsg      float64 `json:"writes_per_msg"`
+	ClientCPUPerMsgUs float64 `json:"client_cpu_us_per_msg"`
 	// BeforeMs, in slowconsumer, is the median fan-out time of rounds
 	// run on the same connections before the silent ones' buffers were
 	// filled; FanoutMs/BeforeMs is how much the slow consumers delay the
@@ -128,7 +135,19 @@ func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, wa
 	if err != nil {
 		return fail(err)
 	}
-	a := load.Listen(conns, silent)
+	var a *load.Audience
+	if c.readLoops > 0 && silent == 0 {
+		// The client reads over epoll, as the scale client does: with a
+		// goroutine per connection its reads, not the server, bounded
+		// the fan-out time (the floor, one write(2) per socket, was no
+		// faster than the libraries).
+		if a, err = load.ListenPoll(conns, silent, c.readLoops); err != nil {
+			load.CloseAll(conns)
+			return fail(err)
+		}
+	} else {
+		a = load.Listen(conns, silent)
+	}
 	defer a.Close()
 	time.Sleep(200 * time.Millisecond) // let the server register the last ones
 	msg := jsonText(1024)
@@ -191,6 +210,7 @@ func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, wa
 	if err != nil {
 		return fail(err)
 	}
+	clientBefore := processCPU()
 	var times []time.Duration
 	for range rounds {
 		d, err := round()
@@ -199,6 +219,7 @@ func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, wa
 		}
 		times = append(times, d)
 	}
+	clientCPU := processCPU() - clientBefore
 	after, err := s.stats(false)
 	if err != nil {
 		return fail(err)
@@ -211,9 +232,12 @@ func fanOut(ctx context.Context, c *config, lib string, deflate bool, silent, wa
 	cell.FanoutMs = ms(times[len(times)/2])
 	cell.P90Ms = ms(times[len(times)*9/10])
 	cell.MaxMs = ms(times[len(times)-1])
-	cell.CPUPerMsgUs = float64(after.CPUNanos-before.CPUNanos) / 1e3 / float64(len(times)*a.Listeners())
-	log.Printf("%s %s %-8s x%d (%d silent): fan-out %.1f ms (p90 %.1f, max %.1f; before the silent ones blocked %.1f), server CPU %.2f µs/delivered msg",
-		cell.scenario(), cell.mode(), lib, cell.Conns, silent, cell.FanoutMs, cell.P90Ms, cell.MaxMs, cell.BeforeMs, cell.CPUPerMsgUs)
+	delivered := float64(len(times) * a.Listeners())
+	cell.CPUPerMsgUs = float64(after.CPUNanos-before.CPUNanos) / 1e3 / delivered
+	cell.WritesPerMsg = float64(after.SyscW-before.SyscW) / delivered
+	cell.ClientCPUPerMsgUs = float64(clientCPU) / 1e3 / delivered
+	log.Printf("%s %s %-8s x%d (%d silent): fan-out %.1f ms (p90 %.1f, max %.1f; before the silent ones blocked %.1f), server CPU %.2f µs/delivered msg, %.2f writes/msg, client CPU %.2f µs/msg",
+		cell.scenario(), cell.mode(), lib, cell.Conns, silent, cell.FanoutMs, cell.P90Ms, cell.MaxMs, cell.BeforeMs, cell.CPUPerMsgUs, cell.WritesPerMsg, cell.ClientCPUPerMsgUs)
 	return cell
 }
 
@@ -262,8 +286,8 @@ func (r *results) broadcastMarkdown(p func(string, ...any)) {
 	if len(r.Broadcast) == 0 {
 		return
 	}
-	p("## Broadcast\n\nOne 1 KiB JSON text message fanned out by each library's idiomatic broadcast (see the notes of `bench/servers/broadcast_*.go`), triggered by `POST /broadcast` on bench-server's control address. Fan-out is the time from the trigger until every reading connection has the message (median of the measured rounds); server CPU is per delivered message. `slowconsumer`: 1%% of the connections never read (receive buffers shrunk to 4 KiB); a quarter of the rounds is measured first (\"before blocking\"), then two 256 KiB broadcasts fill the silent connections' socket buffers so that every later write to them blocks, a quarter warms up and half are measured.\n\n")
-	p("| Scenario | Library | mode | conns | silent | fan-out ms | × best peer | p90 ms | max ms | before blocking ms | server CPU µs/msg | × best peer |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("## Broadcast\n\nOne 1 KiB JSON text message fanned out by each library's idiomatic broadcast (see the notes of `bench/servers/broadcast_*.go`), triggered by `POST /broadcast` on bench-server's control address. Fan-out is the time from the trigger until every reading connection has the message (median of the measured rounds); server CPU and write system calls are per delivered message, and so is the load client's CPU (the matrix process; it reads the `broadcast` connections over epoll, in `-read-loops` loops, as the scale client does, and the `slowconsumer` ones with a goroutine each: on two cores a fan-out cannot take less than the server's and the client's CPU time together over two). `slowconsumer`: 1%% of the connections never read (receive buffers shrunk to 4 KiB); a quarter of the rounds is measured first (\"before blocking\"), then two 256 KiB broadcasts fill the silent connections' socket buffers so that every later write to them blocks, a quarter warms up and half are measured.\n\n")
+	p("| Scenario | Library | mode | conns | silent | fan-out ms | × best peer | p90 ms | max ms | before blocking ms | server CPU µs/msg | × best peer | server writes/msg | client CPU µs/msg |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	lib := func(c broadcastCell) string { return c.Lib }
 	ok := func(c broadcastCell) bool { return c.Err == "" && c.FanoutMs > 0 }
 	for _, group := range []func(broadcastCell) bool{
@@ -276,15 +300,15 @@ func (r *results) broadcastMarkdown(p func(string, ...any)) {
 		bC, _, _ := bestPeer(cells, lib, func(c broadcastCell) (float64, bool) { return c.CPUPerMsgUs, ok(c) }, false)
 		for _, c := range cells {
 			if c.Err != "" {
-				p("| %s | %s | %s | %d | %d | error: %s | | | | | | |\n", c.scenario(), c.Lib, c.mode(), c.Conns, c.Silent, mdEscape(c.Err))
+				p("| %s | %s | %s | %d | %d | error: %s | | | | | | | | |\n", c.scenario(), c.Lib, c.mode(), c.Conns, c.Silent, mdEscape(c.Err))
 				continue
 			}
 			before := "–"
 			if c.BeforeMs > 0 {
 				before = fmt.Sprintf("%.1f", c.BeforeMs)
 			}
-			p("| %s | %s | %s | %d | %d | %.1f | %s | %.1f | %.1f | %s | %.2f | %s |\n", c.scenario(), c.Lib, c.mode(), c.Conns, c.Silent,
-				c.FanoutMs, ratio(c.FanoutMs, bT), c.P90Ms, c.MaxMs, before, c.CPUPerMsgUs, ratio(c.CPUPerMsgUs, bC))
+			p("| %s | %s | %s | %d | %d | %.1f | %s | %.1f | %.1f | %s | %.2f | %s | %.2f | %.2f |\n", c.scenario(), c.Lib, c.mode(), c.Conns, c.Silent,
+				c.FanoutMs, ratio(c.FanoutMs, bT), c.P90Ms, c.MaxMs, before, c.CPUPerMsgUs, ratio(c.CPUPerMsgUs, bC), c.WritesPerMsg, c.ClientCPUPerMsgUs)
 		}
 	}
 	p("\n")
@@ -298,4 +322,13 @@ func (r *results) broadcastErrors() []string {
 		}
 	}
 	return e
+}
+
+// processCPU is the CPU time this process (the load client) has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

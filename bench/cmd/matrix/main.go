@@ -44,6 +44,7 @@ type config struct {
 	deflateEcho  int
 	startups     int
 	sourceIPs    int
+	readLoops    int
 	pprofDir     string
 	pprofLibs    map[string]bool
 	note         string
@@ -68,6 +69,7 @@ func main() {
 	flag.IntVar(&c.deflateEcho, "deflate-echo-conns", 16, "connections for the compressed echo throughput")
 	flag.IntVar(&c.startups, "startups", 0, "cold starts per library, median reported (default 5, quick 1)")
 	flag.IntVar(&c.sourceIPs, "source-ips", 8, "source addresses 127.0.0.1..n to spread connections over")
+	flag.IntVar(&c.readLoops, "read-loops", 1, "broadcast: epoll loops the client reads its connections with (0: a goroutine per connection)")
 	flag.StringVar(&c.pprofDir, "pprof", "", "if set, save CPU and allocation profiles of the hybi server for every echo and deflate cell here")
 	flag.StringVar(&c.note, "note", "", "a note printed under the header (e.g. \"machine shared with other jobs\")")
 	pprofLibs := flag.String("pprof-libs", "", "libraries to profile with -pprof (default: hybi and its variants)")
