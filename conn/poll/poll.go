@@ -30,8 +30,8 @@
 //	})
 //
 // An idle connection then costs its conn.Conn, its raw session, one
-// entry here and the socket itself: about 800 bytes of heap and no
-// goroutine, against about 5.4 KB (the heap plus the stack of its
+// entry here and the socket itself: about 700 bytes of heap and no
+// goroutine, against about 5.3 KB (the heap plus the stack of its
 // goroutine) with conn.Handler. BenchmarkIdlePoll measures both.
 //
 // # The socket leaves the runtime's poller
