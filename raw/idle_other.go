@@ -5,6 +5,7 @@ package raw
 import (
 	"context"
 	"net"
+	"time"
 
 	"github.com/hybi-go/hybi/frame"
 )
@@ -26,3 +27,10 @@ func (c *Conn) initSockWrite() {}
 func (c *Conn) directFrame(h frame.Header, p []byte) *[]byte { return nil }
 
 func (c *Conn) sockWrite(b []byte) (int, error) { panic("raw: sockWrite without a socket") }
+
+// DefaultReadSpin is how long ReadAhead polls a socket, by default,
+// before it waits; on this platform it never does.
+const DefaultReadSpin = 50 * time.Microsecond
+
+// SetReadSpin does nothing where ReadAhead does nothing.
+func (c *Conn) SetReadSpin(d time.Duration) {}

@@ -20,8 +20,9 @@ import (
 // Conn's read buffer, and its error into Conn.rerr (24 bytes here,
 // not 64, for every connection).
 type idleReader struct {
-	rc syscall.RawConn
-	fn func(fd uintptr) bool // c.readReady, bound once so reads do not allocate
+	rc   syscall.RawConn
+	fn   func(fd uintptr) bool // c.readReady, bound once so reads do not allocate
+	spin readSpin              // owned by the reader, set by SetReadSpin
 }
 
 func (c *Conn) initIdle() {
@@ -35,6 +36,7 @@ func (c *Conn) initIdle() {
 	}
 	c.idle = &idleReader{rc: rc}
 	c.idle.fn = c.readReady
+	c.SetReadSpin(DefaultReadSpin)
 }
 
 // rebindIdle points the idle reader at nc's socket, and reports whether
@@ -57,19 +59,15 @@ func (c *Conn) rebindIdle(nc net.Conn) bool {
 func (c *Conn) readReady(fd uintptr) bool {
 	size := c.readSize()
 	bp := pool.Get(size)
-	var n int
-	var err error
-	for {
-		n, err = syscall.Read(int(fd), *bp)
-		if err != syscall.EINTR {
-			break
-		}
+	n, err := readNoEINTR(int(fd), *bp)
+	if err == syscall.EAGAIN {
+		// Nothing more to read: the frames held back for a burst of
+		// input go out before this reader waits, or spins.
+		c.sendHeld()
+		n, err = c.idle.spin.trySpin(int(fd), *bp)
 	}
 	if err == syscall.EAGAIN {
 		pool.Put(bp)
-		// Nothing more to read: the frames held back for a burst of
-		// input go out before this reader waits.
-		c.sendHeld()
 		return false
 	}
 	if c.remain == 0 {
@@ -162,7 +160,10 @@ func (c *Conn) ReadAhead(ctx context.Context) error {
 		return nil
 	}
 	armed := c.arm(false, ctx)
+	// Only this wait, for the peer's next message, may spin first.
+	c.idle.spin.armed = true
 	_, err := c.readIdle()
+	c.idle.spin.armed = false
 	if armed {
 		c.disarm(false)
 	}

@@ -42,6 +42,9 @@ func (c *Conn) swapNetConn(f netswap.Func) error {
 			return
 		}
 		old, c.nc = c.nc, nc
+		// A poller's worker must not spin for one connection while
+		// others wait for it.
+		c.SetReadSpin(0)
 	}) {
 		return ErrClosed
 	}

@@ -56,6 +56,15 @@ func init() {
 		Serve:       func(ln net.Listener, o Options) error { return serveHybiWith(ln, o, nil, true, hybiEcho) },
 	})
 	register(&Lib{
+		Name:      "hybi-nospin",
+		Variant:   true,
+		Scenarios: []string{"single", "echo", "pipeline"},
+		Notes:     "hybi with Options.ReadSpin < 0: readers wait in the runtime's poller at once, without polling the socket first",
+		Serve: func(ln net.Listener, o Options) error {
+			return serveHybiWith(ln, o, nil, true, hybiPooledEcho, func(a *conn.AcceptOptions) { a.ReadSpin = -1 })
+		},
+	})
+	register(&Lib{
 		Name:        "hybi-inhandler",
 		Variant:     true,
 		Deflate:     true,
@@ -98,9 +107,12 @@ func serveHybiPoll(ln net.Listener, o Options) error {
 	}), o)
 }
 
-func serveHybiWith(ln net.Listener, o Options, do *deflate.Options, detached bool, echo func(*conn.Conn)) error {
+func serveHybiWith(ln net.Listener, o Options, do *deflate.Options, detached bool, echo func(*conn.Conn), tune ...func(*conn.AcceptOptions)) error {
 	opts := &conn.AcceptOptions{}
 	opts.ReadLimit = readLimit
+	for _, f := range tune {
+		f(opts)
+	}
 	if o.Deflate {
 		opts.Extensions = []extension.Extension{deflate.New(do)}
 	}
