@@ -64,10 +64,13 @@ func (c *Conn) readReady(fd uintptr) bool {
 		// Nothing more to read: the frames held back for a burst of
 		// input go out before this reader waits, or spins.
 		c.sendHeld()
-		n, err = c.idle.spin.trySpin(int(fd), *bp)
-	}
-	if err == syscall.EAGAIN {
 		pool.Put(bp)
+		if c.idle.spin.probe {
+			// spinRead's read: it, not the poller, decides whether to
+			// try again.
+			c.idle.spin.empty = true
+			return true
+		}
 		return false
 	}
 	if c.remain == 0 {
@@ -161,9 +164,10 @@ func (c *Conn) ReadAhead(ctx context.Context) error {
 	}
 	armed := c.arm(false, ctx)
 	// Only this wait, for the peer's next message, may spin first.
-	c.idle.spin.armed = true
-	_, err := c.readIdle()
-	c.idle.spin.armed = false
+	read, err := c.spinRead()
+	if !read {
+		_, err = c.readIdle()
+	}
 	if armed {
 		c.disarm(false)
 	}

@@ -11,92 +11,94 @@ import (
 	"time"
 )
 
-// socketPair returns the two ends of a connected Unix socket, the first as
-// a raw descriptor in nonblocking mode.
-func socketPair(t *testing.T) (int, net.Conn) {
+// spinPair returns a client Conn over one end of a connected Unix socket
+// and the other end.
+func spinPair(t *testing.T) (*Conn, net.Conn) {
 	t.Helper()
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.SetNonblock(fds[0], true); err != nil {
-		t.Fatal(err)
+	var ends [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "end")
+		ends[i], err = net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	f := os.NewFile(uintptr(fds[1]), "peer")
-	peer, err := net.FileConn(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
+	c := New(ends[0], nil, Client, nil)
+	t.Cleanup(func() { c.Close(); ends[1].Close() })
+	if c.idle == nil || c.idle.spin.us != uint16(DefaultReadSpin.Microseconds()) {
+		t.Fatal("a socket's Conn does not start with DefaultReadSpin")
 	}
-	t.Cleanup(func() { syscall.Close(fds[0]); peer.Close() })
-	return fds[0], peer
+	return c, ends[1]
 }
 
 // TestReadSpinBacksOff: a spin that finds nothing makes the next 1, 3,
-// 7 ... waits (up to 1023) go without one; a spin that finds data makes
-// the next wait spin again; a zero length, or a wait that is not
-// ReadAhead's, never spins.
+// 7 ... waits (up to 1023) go without one; a spin that finds data hands
+// it over as a wait would, and makes the next wait spin again; SetReadSpin
+// of 0 turns spins off.
 func TestReadSpinBacksOff(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("spins need GOMAXPROCS >= 2")
 	}
-	fd, peer := socketPair(t)
-	b := make([]byte, 16)
-	s := readSpin{us: 1, armed: true}
-	spun := func() bool {
-		start := time.Now()
-		n, err := s.trySpin(fd, b)
-		if err != syscall.EAGAIN {
-			t.Fatalf("read %d %v from an empty socket", n, err)
-		}
-		// A wait without a spin returns at once; one with a spin
-		// reads until its microsecond is over.
-		return time.Since(start) >= time.Microsecond
-	}
+	c, peer := spinPair(t)
+	c.SetReadSpin(time.Microsecond)
 	for k := 1; k <= maxSpinBackoff+1; k++ {
-		if !spun() {
+		start := time.Now()
+		if read, err := c.spinRead(); read || err != nil {
+			t.Fatalf("spin %d read from an empty socket: %v", k, err)
+		}
+		if time.Since(start) < time.Microsecond {
 			t.Fatalf("miss %d: no spin", k)
 		}
 		skips := 1<<min(k, maxSpinBackoff) - 1
-		if int(s.skip) != skips {
-			t.Fatalf("after %d misses in a row, %d waits without a spin, want %d", k, s.skip, skips)
+		if int(c.idle.spin.skip) != skips {
+			t.Fatalf("after %d misses in a row, %d waits without a spin, want %d", k, c.idle.spin.skip, skips)
 		}
 		for range skips {
-			s.trySpin(fd, b)
+			c.spinRead()
 		}
-		if s.skip != 0 {
-			t.Fatalf("skip %d after the waits it counted", s.skip)
+		if c.idle.spin.skip != 0 {
+			t.Fatalf("skip %d after the waits it counted", c.idle.spin.skip)
 		}
 	}
-	// Data found: the backoff is forgotten.
-	peer.Write([]byte("hi"))
-	if n, err := s.trySpin(fd, b); n != 2 || err != nil {
-		t.Fatalf("spin read %d %v, want the 2 bytes sent", n, err)
+	// Data found: handed over, and the backoff is forgotten.
+	c.SetReadSpin(time.Second)
+	go func() {
+		time.Sleep(time.Millisecond)
+		peer.Write([]byte{0x82, 0x02, 'h', 'i'})
+	}()
+	if read, err := c.spinRead(); !read || err != nil {
+		t.Fatalf("spin: read %v %v, want the frame sent during it", read, err)
 	}
-	if s.backoff != 0 || s.skip != 0 {
-		t.Fatalf("after a spin that found data: backoff %d, skip %d", s.backoff, s.skip)
+	if c.idle.spin.backoff != 0 || c.idle.spin.skip != 0 || c.idle.spin.probe {
+		t.Fatalf("after a spin that found data: %+v", c.idle.spin)
 	}
-	// Off, or not ReadAhead's wait: no read at all.
-	peer.Write([]byte("hi"))
-	for _, st := range []readSpin{{us: 0, armed: true}, {us: 50, armed: false}} {
-		if n, err := st.trySpin(fd, b); n != 0 || err != syscall.EAGAIN {
-			t.Fatalf("%+v read %d %v, want no read", st, n, err)
-		}
+	h, err := c.NextFrame(t.Context())
+	if err != nil || h.Length != 2 {
+		t.Fatalf("the frame read by the spin: %+v %v", h, err)
+	}
+	// Off: no read at all.
+	peer.Write([]byte{0x82, 0x02, 'h', 'i'})
+	c.SetReadSpin(0)
+	if read, _ := c.spinRead(); read {
+		t.Fatal("SetReadSpin(0) still spins")
 	}
 }
 
 // TestReadSpinLimit: no more than GOMAXPROCS/2 connections spin at once.
 func TestReadSpinLimit(t *testing.T) {
-	fd, peer := socketPair(t)
-	peer.Write([]byte("hi"))
-	b := make([]byte, 16)
+	c, peer := spinPair(t)
+	peer.Write([]byte{0x82, 0x02, 'h', 'i'})
 	max := int32(runtime.GOMAXPROCS(0) / 2)
 	spinners.Add(max)
-	s := readSpin{us: 50, armed: true}
-	n, err := s.trySpin(fd, b)
+	read, _ := c.spinRead()
 	spinners.Add(-max)
-	if n != 0 || err != syscall.EAGAIN {
-		t.Fatalf("a spin beyond the limit read %d %v", n, err)
+	if read {
+		t.Fatal("a spin beyond the limit read")
 	}
 	if spinners.Load() != 0 {
 		t.Fatalf("%d spinners left counted", spinners.Load())

@@ -22,13 +22,15 @@ const maxSpinBackoff = 10
 var spinners atomic.Int32
 
 // readSpin is the state of a socket's spin before its waits, in its
-// idleReader: how long a spin may last, and how many waits to make
-// without one after spins that found nothing.
+// idleReader: how long a spin may last, how many waits to make without
+// one after spins that found nothing, and the flags by which readReady
+// tells the spin that the socket was empty.
 type readSpin struct {
 	us      uint16 // spin length in microseconds; 0: never spin
 	skip    uint16 // waits left before the next spin
 	backoff uint8  // spins in a row that found nothing, at most maxSpinBackoff
-	armed   bool   // the wait under way is ReadAhead's, which may spin
+	probe   bool   // a spin is reading: readReady must not wait
+	empty   bool   // readReady found the socket empty
 }
 
 // SetReadSpin sets how long ReadAhead polls the socket for the peer's
@@ -43,15 +45,12 @@ type readSpin struct {
 // on an idle machine, where its thread has gone to sleep. Measured on
 // one connection of a quiet 2-core machine (bench/, scenario single), the
 // echo's round trip fell by half, and the server's CPU per message by a
-// third (a sleep and a wake-up cost more than the spin). A spin that finds
-// nothing makes the next ones
-// rarer: after k in a row, the next 2^k - 1 waits (up to 1023) do not
-// spin, so a connection whose peer is slow or idle costs at most a spin
-// every thousand messages. A spin during which another thread took the
-// processor counts as one that found nothing: on a busy machine a
-// wake-up is cheap, and the spin would hold a processor others want. At
-// most GOMAXPROCS/2 connections of the process spin at once, so none do
-// with GOMAXPROCS at 1.
+// fifth (a sleep and a wake-up cost more than the spin). A spin that
+// finds nothing makes the next ones rarer: after k in a row, the next
+// 2^k - 1 waits (up to 1023) do not spin, so a connection whose peer is
+// slow or idle costs at most a spin every thousand messages. At most
+// GOMAXPROCS/2 connections of the process spin at once, so none do with
+// GOMAXPROCS at 1.
 func (c *Conn) SetReadSpin(d time.Duration) {
 	if c.idle == nil {
 		return
@@ -66,49 +65,58 @@ func (c *Conn) SetReadSpin(d time.Duration) {
 	c.idle.spin = readSpin{us: uint16(us)}
 }
 
-// trySpin polls fd for up to the spin length, reading into b, when the
-// connection's spin state allows: the result of the first read that did
-// not find the socket empty, or EAGAIN when none did or no spin was made.
-func (s *readSpin) trySpin(fd int, b []byte) (int, error) {
-	if !s.armed || s.us == 0 {
-		return 0, syscall.EAGAIN
+// spinRead is ReadAhead's spin before its wait: when the connection's
+// spin state allows, it reads the socket without waiting until data (or
+// an error) comes or the spin length is over. It reports whether it read
+// something, with readIdle's error; false means the caller waits. It
+// runs at ReadAhead's depth, and its reads at readIdle's, so that the
+// spin needs no more stack than the wait (see ReadAhead).
+func (c *Conn) spinRead() (bool, error) {
+	ir := c.idle
+	s := &ir.spin
+	if s.us == 0 {
+		return false, nil
 	}
 	if s.skip > 0 {
 		s.skip--
-		return 0, syscall.EAGAIN
+		return false, nil
 	}
 	// At most half the processors spin at once (none with GOMAXPROCS at
 	// 1): a spin holds its processor, which goroutines with work to do
 	// must still find.
 	if n := spinners.Add(1); n > int32(runtime.GOMAXPROCS(0)/2) {
 		spinners.Add(-1)
-		return 0, syscall.EAGAIN
+		return false, nil
 	}
-	defer spinners.Add(-1)
 	limit := time.Duration(s.us) * time.Microsecond
-	switches := preemptions()
 	start := time.Now()
+	s.probe = true
 	for {
-		n, err := readNoEINTR(fd, b)
-		if err != syscall.EAGAIN {
-			if preemptions() == switches {
-				s.backoff = 0
-			} else {
-				s.missed()
+		s.empty = false
+		err := ir.rc.Read(ir.fn)
+		if err != nil || !s.empty {
+			s.probe = false
+			spinners.Add(-1)
+			if err != nil {
+				// Closed or broken: the wait finds the same.
+				return false, nil
 			}
-			return n, err
+			s.backoff = 0
+			err = c.rerr
+			c.rerr = nil
+			return true, c.idleReadError(err)
 		}
 		if time.Since(start) >= limit {
 			break
 		}
 	}
+	s.probe = false
+	spinners.Add(-1)
 	s.missed()
-	return 0, syscall.EAGAIN
+	return false, nil
 }
 
-// missed makes spins rarer after one that found nothing, or that another
-// thread took the processor from: on a busy machine the wake-up a spin
-// saves is cheap, and the processor it holds is not its to hold.
+// missed makes spins rarer after one that found nothing.
 func (s *readSpin) missed() {
 	s.backoff = min(s.backoff+1, maxSpinBackoff)
 	s.skip = 1<<s.backoff - 1
