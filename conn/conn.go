@@ -94,13 +94,14 @@ type Options struct {
 	// Observer, when set, receives the connection's events (see
 	// Observer) and makes Stats count. nil, the default, costs nothing.
 	Observer Observer
-	// ReadSpin is how long Reader, Read and AppendRead poll a TCP or
-	// Unix socket for the peer's next message before they wait in the
-	// runtime's poller: a peer that answers within it (a request-reply
-	// loop over one connection) finds the reader awake, which halves a
-	// round trip on an idle machine; spins that find nothing become rare
-	// (see raw.Conn.SetReadSpin). 0 means raw.DefaultReadSpin; negative
-	// turns it off. conn/poll's connections never spin.
+	// ReadSpin, when positive, is how long Reader, Read and AppendRead
+	// poll a TCP or Unix socket for the peer's next message before they
+	// wait in the runtime's poller: a peer that answers within it (a
+	// request-reply loop over one connection) finds the reader awake,
+	// which halves a round trip on an idle machine, at the cost of the
+	// processor time the spins take from other work (see
+	// raw.Conn.SetReadSpin; raw.TypicalReadSpin is 50 µs). 0, the
+	// default, never spins. conn/poll's connections never spin.
 	ReadSpin time.Duration
 }
 
@@ -270,8 +271,8 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 		}
 	}
 	c.msg.c = c
-	if opts.ReadSpin != 0 {
-		rc.SetReadSpin(max(opts.ReadSpin, 0))
+	if opts.ReadSpin > 0 {
+		rc.SetReadSpin(opts.ReadSpin)
 	}
 	if x := newExtra(&opts); x != nil {
 		c.x.Store(x)

@@ -28,9 +28,9 @@ func (c *Conn) directFrame(h frame.Header, p []byte) *[]byte { return nil }
 
 func (c *Conn) sockWrite(b []byte) (int, error) { panic("raw: sockWrite without a socket") }
 
-// DefaultReadSpin is how long ReadAhead polls a socket, by default,
-// before it waits; on this platform it never does.
-const DefaultReadSpin = 50 * time.Microsecond
+// TypicalReadSpin is a length to give SetReadSpin; on this platform
+// ReadAhead never spins.
+const TypicalReadSpin = 50 * time.Microsecond
 
 // SetReadSpin does nothing where ReadAhead does nothing.
 func (c *Conn) SetReadSpin(d time.Duration) {}

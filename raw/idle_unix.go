@@ -36,7 +36,6 @@ func (c *Conn) initIdle() {
 	}
 	c.idle = &idleReader{rc: rc}
 	c.idle.fn = c.readReady
-	c.SetReadSpin(DefaultReadSpin)
 }
 
 // rebindIdle points the idle reader at nc's socket, and reports whether

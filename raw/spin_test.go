@@ -30,8 +30,8 @@ func spinPair(t *testing.T) (*Conn, net.Conn) {
 	}
 	c := New(ends[0], nil, Client, nil)
 	t.Cleanup(func() { c.Close(); ends[1].Close() })
-	if c.idle == nil || c.idle.spin.us != uint16(DefaultReadSpin.Microseconds()) {
-		t.Fatal("a socket's Conn does not start with DefaultReadSpin")
+	if c.idle == nil || c.idle.spin.us != 0 {
+		t.Fatal("a socket's Conn spins by default")
 	}
 	return c, ends[1]
 }

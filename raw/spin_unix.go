@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// DefaultReadSpin is how long ReadAhead polls a socket, by default,
-// before it waits in the runtime's poller (see SetReadSpin).
-const DefaultReadSpin = 50 * time.Microsecond
+// TypicalReadSpin, 50 µs, covers a round trip over loopback or a LAN
+// with a peer that answers at once: a length to give SetReadSpin.
+const TypicalReadSpin = 50 * time.Microsecond
 
 // maxSpinBackoff bounds how many waits follow a spin that found nothing
 // before the next spin: 2^maxSpinBackoff - 1.
@@ -34,8 +34,8 @@ type readSpin struct {
 }
 
 // SetReadSpin sets how long ReadAhead polls the socket for the peer's
-// next message before it waits in the runtime's poller, and d <= 0 turns
-// this off; a Conn starts with DefaultReadSpin. Call it before reading,
+// next message before it waits in the runtime's poller; d <= 0, the
+// default, turns this off. Call it before reading,
 // not while a read is in progress. It does nothing on a connection that
 // is not a TCP or Unix socket.
 //
@@ -45,10 +45,16 @@ type readSpin struct {
 // on an idle machine, where its thread has gone to sleep. Measured on
 // one connection of a quiet 2-core machine (bench/, scenario single), the
 // echo's round trip fell by half, and the server's CPU per message by a
-// fifth (a sleep and a wake-up cost more than the spin). A spin that
+// fifth (a sleep and a wake-up cost more than the spin); but with 16
+// busy connections on the same 2 cores, spins took the processors the
+// peers needed and cut the echo's msg/s by a third, which is why spinning
+// is for a connection that matters more than the machine's other work,
+// and off by default. A spin that
 // finds nothing makes the next ones rarer: after k in a row, the next
 // 2^k - 1 waits (up to 1023) do not spin, so a connection whose peer is
-// slow or idle costs at most a spin every thousand messages. At most
+// slow or idle costs at most a spin every thousand messages. Between
+// its reads a spin yields to the goroutines that have work (Gosched), so
+// it only takes time the processor would have spent idle, and at most
 // GOMAXPROCS/2 connections of the process spin at once, so none do with
 // GOMAXPROCS at 1.
 func (c *Conn) SetReadSpin(d time.Duration) {
@@ -106,6 +112,10 @@ func (c *Conn) spinRead() (bool, error) {
 			c.rerr = nil
 			return true, c.idleReadError(err)
 		}
+		// Goroutines with work to do go first: the spin only takes what
+		// would otherwise be the processor's idle time, and a spin that
+		// they outlast counts as one that found nothing.
+		runtime.Gosched()
 		if time.Since(start) >= limit {
 			break
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/hybi-go/hybi/conn/poll"
 	"github.com/hybi-go/hybi/extension"
 	"github.com/hybi-go/hybi/extension/deflate"
+	"github.com/hybi-go/hybi/raw"
 )
 
 func init() {
@@ -56,12 +57,11 @@ func init() {
 		Serve:       func(ln net.Listener, o Options) error { return serveHybiWith(ln, o, nil, true, hybiEcho) },
 	})
 	register(&Lib{
-		Name:      "hybi-nospin",
-		Variant:   true,
-		Scenarios: []string{"single", "echo", "pipeline"},
-		Notes:     "hybi with Options.ReadSpin < 0: readers wait in the runtime's poller at once, without polling the socket first",
+		Name:      "hybi-spin",
+		Scenarios: []string{"single"},
+		Notes:     "hybi with Options.ReadSpin = raw.TypicalReadSpin (50 µs, opt-in): a reader polls its socket before it sleeps in the runtime's poller",
 		Serve: func(ln net.Listener, o Options) error {
-			return serveHybiWith(ln, o, nil, true, hybiPooledEcho, func(a *conn.AcceptOptions) { a.ReadSpin = -1 })
+			return serveHybiWith(ln, o, nil, true, hybiPooledEcho, func(a *conn.AcceptOptions) { a.ReadSpin = raw.TypicalReadSpin })
 		},
 	})
 	register(&Lib{
