@@ -466,7 +466,11 @@ func goroutineDump() string {
 
 // Starting the writer of an idle queue allocates nothing either: a
 // fan-out starts one per member per message.
-func TestSendQueueIdleStartAllocs(t *testing.T) {
+func TestSendQueueIdleStartAllocs(t *testing.T) { idleStartAllocs(t, nil) }
+
+// idleStartAllocs fails t if putting a message on an idle queue made
+// with o allocates.
+func idleStartAllocs(t *testing.T, o *conn.QueueOptions) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
@@ -484,7 +488,7 @@ func TestSendQueueIdleStartAllocs(t *testing.T) {
 	s := conn.New(raw.New(a, nil, raw.Server, nil), "", nil)
 	defer s.CloseNow()
 	defer b.Close()
-	q := conn.NewSendQueue(s, nil)
+	q := conn.NewSendQueue(s, o)
 	defer q.Close()
 	pm := conn.NewPreparedMessage(conn.MessageBinary, make([]byte, 16))
 	ctx := context.Background()

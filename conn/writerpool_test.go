@@ -1,10 +1,7 @@
 package conn_test
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -162,41 +159,5 @@ func TestWriterPoolCloseWhileWaiting(t *testing.T) {
 // Putting a message on an idle queue allocates nothing with a pool
 // either, once the pool's list has grown.
 func TestWriterPoolIdleStartAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are not meaningful under the race detector")
-	}
-	a, b := net.Pipe()
-	read := make(chan struct{})
-	go func() {
-		buf := make([]byte, 64)
-		for {
-			if _, err := b.Read(buf[:2+16]); err != nil {
-				return
-			}
-			read <- struct{}{}
-		}
-	}()
-	s := conn.New(raw.New(a, nil, raw.Server, nil), "", nil)
-	defer s.CloseNow()
-	defer b.Close()
-	q := conn.NewSendQueue(s, &conn.QueueOptions{Writers: conn.NewWriterPool(nil)})
-	defer q.Close()
-	pm := conn.NewPreparedMessage(conn.MessageBinary, make([]byte, 16))
-	ctx := context.Background()
-	base := runtime.NumGoroutine()
-	idle := func() {
-		for runtime.NumGoroutine() > base {
-			runtime.Gosched()
-		}
-	}
-	allocs := testing.AllocsPerRun(200, func() {
-		if err := q.Enqueue(ctx, pm); err != nil {
-			t.Fatal(err)
-		}
-		<-read
-		idle()
-	})
-	if allocs != 0 {
-		t.Fatalf("%v allocations per Enqueue on an idle queue, want 0", allocs)
-	}
+	idleStartAllocs(t, &conn.QueueOptions{Writers: conn.NewWriterPool(nil)})
 }

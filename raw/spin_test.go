@@ -104,3 +104,18 @@ func TestReadSpinLimit(t *testing.T) {
 		t.Fatalf("%d spinners left counted", spinners.Load())
 	}
 }
+
+// TestSwapStopsSpin: a connection conn/poll takes over (swapNetConn)
+// never spins, whatever it was set to: a poller's worker serves others.
+func TestSwapStopsSpin(t *testing.T) {
+	c, _ := spinPair(t)
+	other, _ := spinPair(t)
+	c.SetReadSpin(TypicalReadSpin)
+	err := c.swapNetConn(func(old net.Conn) (net.Conn, error) { return other.nc, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.idle.spin.us != 0 {
+		t.Fatalf("a swapped connection still spins for %d µs", c.idle.spin.us)
+	}
+}
