@@ -58,8 +58,7 @@ func init() {
 	})
 	register(&Lib{
 		Name:      "hybi-nospin",
-		Variant:   true,
-		Scenarios: []string{"single", "echo", "pipeline"},
+		Scenarios: []string{"single", "echo"},
 		Notes:     "hybi with Options.ReadSpin = -1: a reader never polls its socket before it sleeps in the runtime's poller (the default does while its connection is the only one receiving)",
 		Serve: func(ln net.Listener, o Options) error {
 			return serveHybiWith(ln, o, nil, true, hybiPooledEcho, func(a *conn.AcceptOptions) { a.ReadSpin = -1 })
@@ -67,6 +66,7 @@ func init() {
 	})
 	register(&Lib{
 		Name:      "hybi-spin",
+		Variant:   true,
 		Scenarios: []string{"single"},
 		Notes:     "hybi with Options.ReadSpin = raw.TypicalReadSpin (50 µs): a reader polls its socket before every sleep in the runtime's poller, whatever other connections do",
 		Serve: func(ln net.Listener, o Options) error {
