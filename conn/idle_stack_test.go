@@ -10,15 +10,17 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/frame"
 )
 
-// idleStack serves n connections with conn.Handler, each reading one
-// message with Reader and, when echo is set, writing it back with
-// WriteReply (which is Write when nothing more was read), and
-// returns the stack each idle connection's goroutine holds then: the
-// growth of StackInuse per connection (the client ends have no
-// goroutines).
-func idleStack(tb testing.TB, n int, echo bool) float64 {
+// idleStack serves n connections with conn.Handler, each reading burst
+// messages (at least one) that its client sends in one write, with Reader
+// and, when echo is set, writing each back with WriteReply (which holds
+// the replies while more messages are buffered, and is Write for the
+// last), and returns the stack each idle connection's goroutine holds
+// then: the growth of StackInuse per connection (the client ends have
+// no goroutines).
+func idleStack(tb testing.TB, n int, echo bool, burst int) float64 {
 	srv := httptest.NewServer(conn.Handler(nil, func(ctx context.Context, c *conn.Conn) {
 		buf := make([]byte, 64)
 		for {
@@ -58,10 +60,13 @@ func idleStack(tb testing.TB, n int, echo bool) float64 {
 				tb.Fatal(err)
 			}
 			clients = append(clients, cl)
-			if err := cl.Write(ctx, conn.MessageText, []byte("hello")); err != nil {
+			if _, err := cl.NetConn().Write(maskedBurst(burst, "hello")); err != nil {
 				tb.Fatal(err)
 			}
-			if echo {
+			for range burst {
+				if !echo {
+					break
+				}
 				if _, _, err := cl.Read(ctx); err != nil {
 					tb.Fatal(err)
 				}
@@ -84,7 +89,7 @@ func TestIdleReaderStack(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes every frame larger")
 	}
-	if got := idleStack(t, 300, false); got > 3072 {
+	if got := idleStack(t, 300, false, 1); got > 3072 {
 		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack, want 2048 (at most 3072 with noise)", got)
 	}
 }
@@ -98,7 +103,7 @@ func TestIdleEchoStack(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes every frame larger")
 	}
-	if got := idleStack(t, 300, true); got > 3072 {
+	if got := idleStack(t, 300, true, 1); got > 3072 {
 		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after an echo, want 2048 (at most 3072 with noise)", got)
 	}
 }
@@ -108,6 +113,33 @@ func TestIdleEchoStack(t *testing.T) {
 // grew, 4096 when the read or the write path went deeper than 2 KiB).
 func BenchmarkIdleHandler(b *testing.B) {
 	for range b.N {
-		b.ReportMetric(idleStack(b, 500, true), "B/idle-stack")
+		b.ReportMetric(idleStack(b, 500, true, 1), "B/idle-stack")
 	}
+}
+
+// A goroutine that has answered a burst of pipelined messages keeps its
+// 2 KiB stack too: WriteReply holds the first replies, and the last goes
+// out with them from the top of raw's WriteFrame, not through
+// writeFrame and out, which grew every goroutine that answered a burst
+// to 4 KiB for good.
+func TestIdleAfterBurstStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	if got := idleStack(t, 300, true, 20); got > 3072 {
+		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after answering a burst, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
+// maskedBurst is n client text frames of s, as one write.
+func maskedBurst(n int, s string) []byte {
+	var b []byte
+	for range n {
+		h := frame.Header{Fin: true, Opcode: frame.OpText, Masked: true, Mask: [4]byte{1, 2, 3, 4}, Length: int64(len(s))}
+		b = frame.AppendHeader(b, h)
+		p := []byte(s)
+		frame.Mask(h.Mask, 0, p)
+		b = append(b, p...)
+	}
+	return b
 }

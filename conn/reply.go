@@ -7,11 +7,12 @@ import (
 )
 
 // WriteReply is Write for the goroutine that reads, answering the message
-// it just read: while more input already waits in the read buffer
-// (Buffered reports true), the reply is held in the write buffer rather
-// than sent, so that the replies to a burst of pipelined messages go out
-// together in one system call instead of one each. With nothing buffered
-// it is Write.
+// it just read: while a whole frame of the peer's already waits in the
+// read buffer, the reply is held in the write buffer rather than sent, so
+// that the replies to a burst of pipelined messages go out together in
+// one system call instead of one each. Otherwise (nothing buffered, or
+// only the start of a frame) it is Write, which sends the replies held
+// before it too.
 //
 // No timer delays a reply. Held replies go out, in order, as soon as the
 // reader is about to wait for the network (its next Reader or Read finds
@@ -38,7 +39,7 @@ import (
 // fails the connection, and the next read or write reports it. CloseNow
 // drops held replies.
 func (c *Conn) WriteReply(ctx context.Context, typ MessageType, p []byte) error {
-	if c.rc.Buffered() == 0 {
+	if !c.rc.FrameBuffered() {
 		return c.Write(ctx, typ, p)
 	}
 	if err := c.lockMessage(ctx); err != nil {

@@ -589,9 +589,9 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 		return err
 	}
 	var n int
-	if bp := c.directFrame(h, p); bp != nil {
+	if bp, held := c.directFrame(h, p); bp != nil {
 		n, err = c.sockWrite(*bp)
-		pool.Put(bp)
+		c.doneDirect(bp, held, n, err)
 	} else {
 		n, err = c.writeFrame(h, p)
 	}

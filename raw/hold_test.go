@@ -3,8 +3,10 @@ package raw_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/raw"
@@ -114,5 +116,64 @@ func TestLargeWriteNoAllocs(t *testing.T) {
 	})
 	if allocs := testing.AllocsPerRun(20, write); allocs > base {
 		t.Errorf("writing a %d-byte frame: %v allocs beyond the test's %v, want none", len(p), allocs-base, base)
+	}
+}
+
+// TestHeldFramesWithDirectWrite: on a socket, a small frame written while
+// frames are held goes out after them in one write; a write that its
+// context ends before its first byte leaves the held frames held (as one
+// through a larger frame does), and they go out with the next write, in
+// order.
+func TestHeldFramesWithDirectWrite(t *testing.T) {
+	s, client := tcpPair(t)
+	ctx := context.Background()
+	bin := frame.Header{Fin: true, Opcode: frame.OpBinary}
+	// Fill the socket's buffers, so that the next write waits.
+	nc := s.NetConn()
+	filled := 0
+	for size := 64 << 20; size > 0; size /= 8 {
+		nc.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+		n, _ := nc.Write(make([]byte, size))
+		filled += n
+	}
+	nc.SetWriteDeadline(time.Time{})
+	for _, p := range []string{"one", "two"} {
+		if err := s.HoldFrame(ctx, bin, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := s.Held()
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := s.WriteFrame(short, bin, []byte("lost")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a write to a full socket under a short context: %v, want its deadline", err)
+	}
+	if s.Held() != held {
+		t.Fatalf("after a write cut off before its first byte: %d bytes held, want the %d held before", s.Held(), held)
+	}
+	want := []string{"one", "two", "three"}
+	var wire []byte
+	for _, w := range want {
+		wire = frame.AppendHeader(wire, frame.Header{Fin: true, Opcode: frame.OpBinary, Length: int64(len(w))})
+		wire = append(wire, w...)
+	}
+	got := make([]byte, filled+len(wire))
+	done := make(chan error, 1)
+	go func() {
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.ReadFull(client, got)
+		done <- err
+	}()
+	if err := s.WriteFrame(ctx, bin, []byte("three")); err != nil {
+		t.Fatal(err)
+	}
+	if s.Held() != 0 {
+		t.Fatalf("%d bytes still held after a write", s.Held())
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got[filled:], wire) {
+		t.Fatalf("after the filler the peer read %q, want %q", got[filled:], wire)
 	}
 }

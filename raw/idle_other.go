@@ -24,7 +24,9 @@ func (c *Conn) ReadAhead(ctx context.Context) error { return nil }
 
 func (c *Conn) initSockWrite() {}
 
-func (c *Conn) directFrame(h frame.Header, p []byte) *[]byte { return nil }
+func (c *Conn) directFrame(h frame.Header, p []byte) (*[]byte, int) { return nil, -1 }
+
+func (c *Conn) doneDirect(bp *[]byte, held, n int, err error) {}
 
 func (c *Conn) sockWrite(b []byte) (int, error) { panic("raw: sockWrite without a socket") }
 

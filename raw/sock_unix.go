@@ -23,16 +23,41 @@ func (c *Conn) initSockWrite() {
 
 // directFrame returns the frame h, p in a pooled buffer when sockWrite is
 // to write it, and nil when writeFrame is: sockWrite writes unmasked
-// frames (a server's) that fit in one write buffer, with no frames held
-// before them. The caller holds the write lock and puts the buffer back.
-func (c *Conn) directFrame(h frame.Header, p []byte) *[]byte {
+// frames (a server's) that fit in one write buffer. Frames held before it
+// go in the same buffer, ahead of it, when it has room: the write that
+// sends a burst's replies is then made from WriteFrame's shallow stack
+// too. held is how many bytes of the buffer were held frames, -1 when it
+// was not the held frames' buffer. The caller holds the write lock and
+// gives the buffer to doneDirect.
+func (c *Conn) directFrame(h frame.Header, p []byte) (bp *[]byte, held int) {
 	size := h.Size() + len(p)
-	if !c.wsock || h.Masked || size > c.opts.WriteBufferSize || c.held.Load() != nil {
-		return nil
+	if !c.wsock || h.Masked || size > c.opts.WriteBufferSize {
+		return nil, -1
 	}
-	bp := pool.Get(size)
+	if hp := c.held.Load(); hp != nil {
+		held = len(*hp)
+		if held+size > cap(*hp) {
+			return nil, -1
+		}
+		*hp = append(frame.AppendHeader(*hp, h), p...)
+		c.held.Store(nil)
+		return hp, held
+	}
+	bp = pool.Get(size)
 	*bp = append(frame.AppendHeader((*bp)[:0], h), p...)
-	return bp
+	return bp, -1
+}
+
+// doneDirect puts back the buffer of a direct write that wrote n bytes,
+// unless it held frames and the write failed before its first byte: they
+// stay held then, as out leaves them.
+func (c *Conn) doneDirect(bp *[]byte, held, n int, err error) {
+	if held >= 0 && err != nil && n == 0 {
+		*bp = (*bp)[:held]
+		c.held.Store(bp)
+		return
+	}
+	pool.Put(bp)
 }
 
 // sockWriter is the state of one sockWrite, pooled: a Conn has no room
