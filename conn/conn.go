@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -300,7 +301,10 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	}
 	c.observeOpened()
 	if c.opts.PingInterval > 0 {
-		c.keepalive = time.AfterFunc(c.opts.PingInterval, c.keepaliveTick)
+		// Stored before it is started: its first tick resets it, and
+		// may come before AfterFunc has returned.
+		c.keepalive = time.AfterFunc(math.MaxInt64, c.keepaliveTick)
+		c.keepalive.Reset(c.opts.PingInterval)
 	}
 	return c
 }

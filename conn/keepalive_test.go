@@ -135,3 +135,20 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// A keepalive interval shorter than the time New takes to return: the
+// first tick may run before New has stored its timer, and must find it
+// there (it resets it), not nil.
+func TestKeepaliveTinyInterval(t *testing.T) {
+	for range 50 {
+		a, b := testnet.Loopback(t)
+		c := conn.New(raw.New(a, nil, raw.Server, nil), "", &conn.Options{PingInterval: time.Nanosecond, PongTimeout: time.Second})
+		// The tick's ping reaches the socket, and the tick re-arms.
+		b.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := b.Read(make([]byte, 2)); err != nil {
+			t.Fatal(err)
+		}
+		c.CloseNow()
+		b.Close()
+	}
+}

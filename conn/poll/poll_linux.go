@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -125,7 +126,10 @@ func New(o *Options) (*Poller, error) {
 		go p.worker()
 	}
 	if opts.SweepInterval > 0 {
-		p.sweepT = time.AfterFunc(opts.SweepInterval, p.sweepTick)
+		// Stored before it is started: its first tick resets it, and
+		// may come before AfterFunc has returned.
+		p.sweepT = time.AfterFunc(math.MaxInt64, p.sweepTick)
+		p.sweepT.Reset(opts.SweepInterval)
 	}
 	return p, nil
 }

@@ -865,3 +865,17 @@ func TestServeClient(t *testing.T) {
 		t.Errorf("client after the close: %v, want 1000", err)
 	}
 }
+
+// A sweep interval shorter than the time New takes to return: the first
+// tick may run before New has stored its timer, and must find it there
+// (it resets it), not nil.
+func TestSweepTinyInterval(t *testing.T) {
+	for range 50 {
+		p, err := poll.New(&poll.Options{SweepInterval: time.Nanosecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // some ticks
+		p.Close()
+	}
+}
