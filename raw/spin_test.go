@@ -124,8 +124,8 @@ func TestSwapStopsSpin(t *testing.T) {
 }
 
 // TestDefaultSpinOnlyWhileAlone: with the default spin, a connection
-// spins only while it is the last of the process to have read data, and
-// a spin under way ends when another connection reads.
+// spins only while its reads were the last two of the process to find
+// data, and a spin under way ends when another connection reads.
 func TestDefaultSpinOnlyWhileAlone(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("spins need GOMAXPROCS >= 2")
@@ -156,6 +156,20 @@ func TestDefaultSpinOnlyWhileAlone(t *testing.T) {
 	}
 	if lastReader.Load() != readerID(c.idle) {
 		t.Fatal("the wait's read did not make its connection the last reader")
+	}
+	readHi(t, c)
+
+	// One read of its own is not enough: among many connections that
+	// each receive now and then, the last to read is seldom the next.
+	peer.Write(frame)
+	if read, _ := c.spinRead(); read {
+		t.Fatal("spun and read after one read of its own")
+	}
+	if err := c.ReadAhead(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !aloneAgain(c.idle) {
+		t.Fatal("two reads in a row did not mark the connection as reading alone")
 	}
 	readHi(t, c)
 
@@ -220,6 +234,7 @@ func TestDefaultSpinYieldsToWork(t *testing.T) {
 	// spin spins beside GOMAXPROCS busy goroutines while the peer sends.
 	spin := func() bool {
 		c.idle.spin.skip, c.idle.spin.backoff = 0, 0
+		noteRead(c.idle)
 		noteRead(c.idle)
 		var stop atomic.Bool
 		for range runtime.GOMAXPROCS(0) {

@@ -30,29 +30,48 @@ const spinGap = 20 * time.Microsecond
 var spinners atomic.Int32
 
 // lastReader is the idle reader of the connection whose read last found
-// data, of every connection in the process. A connection with the
-// default spin (SetReadSpin's 0) spins only while it is this one: while
-// it is the one connection receiving. With others receiving, a spin
-// would take a processor they, or their peers on the same machine, need
-// (16 busy connections lost a third of their echo rate to spins); and a
-// busy process's threads seldom sleep, which is what a spin saves.
+// data, of every connection in the process, with againBit set once its
+// reads have found data twice in a row. A connection with the default
+// spin (SetReadSpin's 0) spins only while it is this one, again: while it
+// is the one connection receiving. With others receiving, a spin would
+// take a processor they, or their peers on the same machine, need (16
+// busy connections lost a third of their echo rate to spins); a busy
+// process's threads seldom sleep, which is what a spin saves; and among
+// many connections that each receive now and then, the one that read
+// last is seldom the one that reads next.
 //
 // It holds the reader's address, not a pointer: it must not keep a
 // closed connection's socket reachable. Should a new reader be given the
 // address of a collected one that was last, it may spin once too often.
 var lastReader atomic.Uintptr
 
+// againBit marks lastReader's reader as having read twice in a row (an
+// idleReader's address is a multiple of 8).
+const againBit = 1
+
 // readerID is ir's identity in lastReader.
 func readerID(ir *idleReader) uintptr { return uintptr(unsafe.Pointer(ir)) }
 
 // noteRead records that ir's connection has just read data. The store is
-// skipped while it is already the last reader, so that one busy
-// connection does not write a shared word per read.
+// skipped while it already read last, again, so that one busy connection
+// does not write a shared word per read.
 func noteRead(ir *idleReader) {
-	if id := readerID(ir); lastReader.Load() != id {
+	id := readerID(ir)
+	switch lastReader.Load() {
+	case id | againBit:
+	case id:
+		lastReader.Store(id | againBit)
+	default:
 		lastReader.Store(id)
 	}
 }
+
+// aloneAgain reports whether ir's connection read last, and the time
+// before too.
+func aloneAgain(ir *idleReader) bool { return lastReader.Load() == readerID(ir)|againBit }
+
+// stillLast reports whether no other connection has read since ir's did.
+func stillLast(ir *idleReader) bool { return lastReader.Load()&^againBit == readerID(ir) }
 
 // readSpin is the state of a socket's spin before its waits, in its
 // idleReader: how long a spin may last, whether it spins only while
@@ -63,7 +82,7 @@ type readSpin struct {
 	us      uint16 // spin length in microseconds; 0: never spin
 	skip    uint16 // waits left before the next spin
 	backoff uint8  // spins in a row that found nothing, at most maxSpinBackoff
-	lone    bool   // spin only while this connection is the lastReader
+	lone    bool   // spin only while this connection alone reads (lastReader)
 	probe   bool   // a spin is reading: readReady must not wait
 	empty   bool   // readReady found the socket empty
 }
@@ -76,8 +95,10 @@ var defaultSpin = readSpin{us: uint16(TypicalReadSpin / time.Microsecond), lone:
 // message before it waits in the runtime's poller: d > 0 polls for up to
 // d before every wait; d == 0, the default, polls for up to
 // TypicalReadSpin, but only while this connection is the only one of the
-// process that receives (a client's one connection, a server with one
-// busy connection among idle ones); d < 0 never polls. Call it before
+// process that receives (its last two reads were the process's last two:
+// a client's one connection, a server with one busy connection among
+// idle ones), and stops as soon as another connection reads or other
+// goroutines or threads want the processor; d < 0 never polls. Call it before
 // reading, not while a read is in progress. It does nothing on a
 // connection that is not a TCP or Unix socket.
 //
@@ -134,7 +155,7 @@ func (c *Conn) spinRead() (bool, error) {
 		s.skip--
 		return false, nil
 	}
-	if s.lone && lastReader.Load() != readerID(ir) {
+	if s.lone && !aloneAgain(ir) {
 		// Others receive: they keep the process's threads awake.
 		return false, nil
 	}
@@ -176,7 +197,7 @@ func (c *Conn) spinRead() (bool, error) {
 		// machine shows other work: another connection read, or a turn
 		// of this loop took long enough that other goroutines ran or
 		// the thread was preempted.
-		if s.lone && (now.Sub(last) > spinGap || lastReader.Load() != readerID(ir)) {
+		if s.lone && (now.Sub(last) > spinGap || !stillLast(ir)) {
 			break
 		}
 		last = now
