@@ -166,47 +166,68 @@ func (c *Conn) spinRead() (bool, error) {
 		spinners.Add(-1)
 		return false, nil
 	}
-	limit := time.Duration(s.us) * time.Microsecond
-	start := time.Now()
+	// Little of this frame is live during the reads, which go as deep
+	// as a wait's: a spin must not grow the stack that readIdle's wait
+	// keeps at 2 KiB.
+	start := sinceBase()
 	last := start
 	s.probe = true
 	for {
 		s.empty = false
-		err := ir.rc.Read(ir.fn)
-		if err != nil || !s.empty {
-			s.probe = false
-			spinners.Add(-1)
-			if err != nil {
-				// Closed or broken: the wait finds the same.
-				return false, nil
-			}
-			s.backoff = 0
-			err = c.rerr
-			c.rerr = nil
-			return true, c.idleReadError(err)
+		if err := ir.rc.Read(ir.fn); err != nil || !s.empty {
+			return c.spinFound(err)
 		}
-		// Goroutines with work to do go first: the spin only takes what
-		// would otherwise be the processor's idle time, and a spin that
-		// they outlast counts as one that found nothing.
-		runtime.Gosched()
-		now := time.Now()
-		if now.Sub(start) >= limit {
+		var on bool
+		if last, on = s.spinOn(ir, start, last); !on {
 			break
 		}
-		// The default spin also ends as soon as the process or the
-		// machine shows other work: another connection read, or a turn
-		// of this loop took long enough that other goroutines ran or
-		// the thread was preempted.
-		if s.lone && (now.Sub(last) > spinGap || !stillLast(ir)) {
-			break
-		}
-		last = now
 	}
 	s.probe = false
 	spinners.Add(-1)
 	s.missed()
 	return false, nil
 }
+
+// spinFound ends a spin whose read found data, or an error.
+func (c *Conn) spinFound(err error) (bool, error) {
+	s := &c.idle.spin
+	s.probe = false
+	spinners.Add(-1)
+	if err != nil {
+		// Closed or broken: the wait finds the same.
+		return false, nil
+	}
+	s.backoff = 0
+	err = c.rerr
+	c.rerr = nil
+	return true, c.idleReadError(err)
+}
+
+// spinOn is a spin's turn between two reads that found nothing: it lets
+// goroutines with work to do go first, so that the spin only takes what
+// would otherwise be the processor's idle time (a spin that they outlast
+// counts as one that found nothing), and reports the time and whether to
+// read again.
+// The default spin also ends as soon as the process or the machine shows
+// other work: another connection read, or a turn took long enough that
+// other goroutines ran or the thread was preempted.
+func (s *readSpin) spinOn(ir *idleReader, start, last time.Duration) (time.Duration, bool) {
+	runtime.Gosched()
+	now := sinceBase()
+	if now-start >= time.Duration(s.us)*time.Microsecond {
+		return now, false
+	}
+	if s.lone && (now-last > spinGap || !stillLast(ir)) {
+		return now, false
+	}
+	return now, true
+}
+
+// clockBase makes sinceBase a monotonic clock that needs no time.Time
+// in the spin's frame.
+var clockBase = time.Now()
+
+func sinceBase() time.Duration { return time.Since(clockBase) }
 
 // missed makes spins rarer after one that found nothing.
 func (s *readSpin) missed() {
