@@ -176,8 +176,8 @@ type Conn struct {
 	end       *ending
 	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
 
-	// Keepalive; Ping's waiters are in x.
-	keepalive *time.Timer
+	// Keepalive, nil unless PingInterval is set; Ping's waiters are in x.
+	keepalive *keepalive
 
 	// x is the state only some connections need (observe.go): nil
 	// until an option or Ping asks for it.
@@ -194,11 +194,20 @@ type Conn struct {
 }
 
 // settings are the Options a Conn consults, copied into every Conn; the
-// buffer sizes and frame limit live in the Raw session, and the rarely
-// set options in rareOptions (TestConnSize keeps Conn in its size class).
+// buffer sizes and frame limit live in the Raw session, the keepalive's
+// intervals in keepalive, and the rarely set options in rareOptions
+// (TestConnSize keeps Conn in its size class).
 type settings struct {
-	ReadLimit                               int64
-	PingInterval, PongTimeout, CloseTimeout time.Duration
+	ReadLimit    int64
+	CloseTimeout time.Duration
+}
+
+// keepalive is the keepalive's timer and intervals, made only for a
+// connection that sets PingInterval: the others do not carry the two
+// durations.
+type keepalive struct {
+	*time.Timer
+	interval, pongTimeout time.Duration
 }
 
 // rareOptions are the options only some connections set.
@@ -259,9 +268,8 @@ func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	opts := o.withDefaults()
 	c := &Conn{
-		rc: rc,
-		opts: settings{ReadLimit: opts.ReadLimit, PingInterval: opts.PingInterval,
-			PongTimeout: opts.PongTimeout, CloseTimeout: opts.CloseTimeout},
+		rc:     rc,
+		opts:   settings{ReadLimit: opts.ReadLimit, CloseTimeout: opts.CloseTimeout},
 		client: rc.Role() == raw.Client,
 	}
 	if subprotocol != rc.Subprotocol() || opts.PingPayload != nil || opts.OnPong != nil {
@@ -295,8 +303,9 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 		}
 	}
 	c.observeOpened()
-	if c.opts.PingInterval > 0 {
-		c.keepalive = time.AfterFunc(c.opts.PingInterval, c.keepaliveTick)
+	if opts.PingInterval > 0 {
+		c.keepalive = &keepalive{interval: opts.PingInterval, pongTimeout: opts.PongTimeout}
+		c.keepalive.Timer = time.AfterFunc(opts.PingInterval, c.keepaliveTick)
 	}
 	return c
 }

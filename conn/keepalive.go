@@ -22,7 +22,7 @@ func (c *Conn) keepaliveTick() {
 			c.failKeepalive()
 			return
 		}
-		next := c.opts.PingInterval - c.opts.PongTimeout
+		next := c.keepalive.interval - c.keepalive.pongTimeout
 		if next <= 0 {
 			next = time.Millisecond
 		}
@@ -34,7 +34,7 @@ func (c *Conn) keepaliveTick() {
 	x.keepaliveAt = sinceEpoch()
 	x.pingMu.Unlock()
 	c.pongPending.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.PongTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.keepalive.pongTimeout)
 	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, c.keepalivePayload())
 	cancel()
 	if cutByContext(ctx, err) {
@@ -49,7 +49,7 @@ func (c *Conn) keepaliveTick() {
 		return
 	}
 	c.keepaliveArm = true
-	c.keepalive.Reset(c.opts.PongTimeout)
+	c.keepalive.Reset(c.keepalive.pongTimeout)
 }
 
 // failKeepalive fails the connection for want of a pong. Closing TCP ends

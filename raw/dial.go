@@ -174,4 +174,4 @@ func (c *Conn) AgreedExtensions() []extension.Negotiated {
 
 // AllowedRSV returns the reserved bits a received frame may carry: those of
 // Options.AllowedRSV and of the extensions agreed.
-func (c *Conn) AllowedRSV() frame.RSV { return c.opts.AllowedRSV }
+func (c *Conn) AllowedRSV() frame.RSV { return c.rsv }

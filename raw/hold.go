@@ -91,7 +91,7 @@ const (
 )
 
 // holdMax is how many bytes of frames may be held.
-func (c *Conn) holdMax() int { return max(holdLimit*c.opts.WriteBufferSize, minHold) }
+func (c *Conn) holdMax() int { return max(holdLimit*int(c.opts.writeBuf), minHold) }
 
 // hold appends the frame to the held frames if they stay within the
 // limit, and reports whether it did. h is prepared (masked for a client).
@@ -108,7 +108,7 @@ func (c *Conn) hold(h frame.Header, p []byte) bool {
 	if hp == nil || held+need > cap(*hp) {
 		// A pooled buffer of the size class that fits, the held frames
 		// moved into it.
-		nb := pool.Get(max(held+need, c.opts.WriteBufferSize))
+		nb := pool.Get(max(held+need, int(c.opts.writeBuf)))
 		*nb = (*nb)[:0]
 		if hp != nil {
 			*nb = append(*nb, *hp...)

@@ -17,7 +17,9 @@ import (
 func (c *Conn) initSockWrite() {
 	switch c.nc.(type) {
 	case *net.TCPConn, *net.UnixConn:
-		c.wsock = c.idle != nil
+		if c.idle != nil {
+			c.flags |= flagSock
+		}
 	}
 }
 
@@ -27,7 +29,7 @@ func (c *Conn) initSockWrite() {
 // before them. The caller holds the write lock and puts the buffer back.
 func (c *Conn) directFrame(h frame.Header, p []byte) *[]byte {
 	size := h.Size() + len(p)
-	if !c.wsock || h.Masked || size > c.opts.WriteBufferSize || c.held.Load() != nil {
+	if c.flags&flagSock == 0 || h.Masked || size > int(c.opts.writeBuf) || c.held.Load() != nil {
 		return nil
 	}
 	bp := pool.Get(size)
