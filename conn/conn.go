@@ -147,9 +147,10 @@ func (o *Options) rawOptions() *raw.Options {
 type Conn struct {
 	rc   *raw.Conn
 	opts settings
-	// rare holds the options few connections set (OnPong, PingPayload)
-	// and a subprotocol other than rc's; nil when there are none. Kept
-	// out of Conn, whose size every idle connection pays.
+	// rare holds the options few connections set (OnPong, PingPayload,
+	// a CloseTimeout other than the default) and a subprotocol other
+	// than rc's; nil when there are none. Kept out of Conn, whose size
+	// every idle connection pays.
 	rare *rareOptions
 
 	// ext holds the extensions agreed in the opening handshake and their
@@ -161,7 +162,7 @@ type Conn struct {
 	// reader with a timeout.
 	readMu ctxlock.Mutex
 	msg    messageReader // the current message, reused
-	ctl    *cutControl   // a control frame a cancelled read cut short
+	// A control frame a cancelled read cut short is in x (extra.ctl).
 
 	// Writing: msgMu serializes whole messages; raw serializes frames.
 	// mw streams a message (Writer) or encodes one; nil until the first
@@ -176,8 +177,7 @@ type Conn struct {
 	end       *ending
 	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
 
-	// Keepalive, nil unless PingInterval is set; Ping's waiters are in x.
-	keepalive *keepalive
+	// The keepalive (extra.keepalive) and Ping's waiters are in x.
 
 	// x is the state only some connections need (observe.go): nil
 	// until an option or Ping asks for it.
@@ -194,12 +194,11 @@ type Conn struct {
 }
 
 // settings are the Options a Conn consults, copied into every Conn; the
-// buffer sizes and frame limit live in the Raw session, the keepalive's
-// intervals in keepalive, and the rarely set options in rareOptions
-// (TestConnSize keeps Conn in its size class).
+// buffer sizes and frame limit live in the Raw session, the keepalive in
+// extra, and the rarely set options in rareOptions (TestConnSize keeps
+// Conn in its size class).
 type settings struct {
-	ReadLimit    int64
-	CloseTimeout time.Duration
+	ReadLimit int64
 }
 
 // keepalive is the keepalive's timer and intervals, made only for a
@@ -212,9 +211,18 @@ type keepalive struct {
 
 // rareOptions are the options only some connections set.
 type rareOptions struct {
-	subprotocol string // when it differs from the Raw session's
-	pingPayload []byte
-	onPong      func(payload []byte)
+	subprotocol  string // when it differs from the Raw session's
+	pingPayload  []byte
+	onPong       func(payload []byte)
+	closeTimeout time.Duration // 0 for DefaultCloseTimeout
+}
+
+// closeTimeout returns Options.CloseTimeout.
+func (c *Conn) closeTimeout() time.Duration {
+	if c.rare != nil && c.rare.closeTimeout > 0 {
+		return c.rare.closeTimeout
+	}
+	return DefaultCloseTimeout
 }
 
 // extState is what a connection with extensions needs beyond a plain
@@ -269,11 +277,14 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	opts := o.withDefaults()
 	c := &Conn{
 		rc:     rc,
-		opts:   settings{ReadLimit: opts.ReadLimit, CloseTimeout: opts.CloseTimeout},
+		opts:   settings{ReadLimit: opts.ReadLimit},
 		client: rc.Role() == raw.Client,
 	}
-	if subprotocol != rc.Subprotocol() || opts.PingPayload != nil || opts.OnPong != nil {
+	if subprotocol != rc.Subprotocol() || opts.PingPayload != nil || opts.OnPong != nil || opts.CloseTimeout != DefaultCloseTimeout {
 		c.rare = &rareOptions{pingPayload: opts.PingPayload, onPong: opts.OnPong}
+		if opts.CloseTimeout != DefaultCloseTimeout {
+			c.rare.closeTimeout = opts.CloseTimeout
+		}
 		if subprotocol != rc.Subprotocol() {
 			c.rare.subprotocol = subprotocol
 		}
@@ -304,8 +315,10 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	}
 	c.observeOpened()
 	if opts.PingInterval > 0 {
-		c.keepalive = &keepalive{interval: opts.PingInterval, pongTimeout: opts.PongTimeout}
-		c.keepalive.Timer = time.AfterFunc(opts.PingInterval, c.keepaliveTick)
+		// newExtra made x for it.
+		k := &keepalive{interval: opts.PingInterval, pongTimeout: opts.PongTimeout}
+		c.x.Load().keepalive = k
+		k.Timer = time.AfterFunc(opts.PingInterval, c.keepaliveTick)
 	}
 	return c
 }
@@ -461,8 +474,8 @@ func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
 		if t := c.terminal(); t != nil {
 			return frame.Header{}, t
 		}
-		if cc := c.ctl; cc != nil {
-			c.ctl = nil
+		if cc := c.cutControl(); cc != nil {
+			c.x.Load().ctl = nil
 			err := c.finishControl(ctx, cc.h, cc.buf, cc.n)
 			if err != nil || cc.h.Opcode == frame.OpClose {
 				return cc.h, err
@@ -506,6 +519,15 @@ type cutControl struct {
 	n   int
 }
 
+// cutControl returns the control frame a cancelled read cut short, or
+// nil. Only the reader uses it.
+func (c *Conn) cutControl() *cutControl {
+	if x := c.x.Load(); x != nil {
+		return x.ctl
+	}
+	return nil
+}
+
 // finishControl reads the rest of the payload of control frame h, whose
 // first n bytes are in buf, and handles the frame. buf goes back to the
 // pool, or into c.ctl when ctx cuts the read short.
@@ -519,7 +541,7 @@ func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n
 		}
 		if err != nil {
 			if cutByContext(ctx, err) {
-				c.ctl = &cutControl{h: h, buf: buf, n: n}
+				c.extras().ctl = &cutControl{h: h, buf: buf, n: n}
 				return err
 			}
 			bufpool.Default.Put(buf)
@@ -544,7 +566,7 @@ func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n
 					// from the buffer under a deadline that had passed):
 					// the next read sends it, as it finishes a ping cut
 					// short.
-					c.ctl = &cutControl{h: h, buf: buf, n: n}
+					c.extras().ctl = &cutControl{h: h, buf: buf, n: n}
 					keep = true
 					return err
 				}
@@ -606,10 +628,10 @@ func (c *Conn) drainAndClose(ctx context.Context, halfClose bool) {
 	}
 	if drain := ctxflag.Drainer(ctx); drain != nil {
 		c.stopKeepalive()
-		drain(c.opts.CloseTimeout)
+		drain(c.closeTimeout())
 		return
 	}
-	nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+	nc.SetReadDeadline(time.Now().Add(c.closeTimeout()))
 	var b [512]byte
 	for {
 		if _, err := nc.Read(b[:]); err != nil {
@@ -632,7 +654,7 @@ func (c *Conn) writeClose(code StatusCode, reason string) bool {
 	c.observeSent(code)
 	var b [frame.MaxControlPayload]byte
 	p := frame.AppendClose(b[:0], code, reason)
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout())
 	defer cancel()
 	c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, p)
 	return true
@@ -713,7 +735,7 @@ func (c *Conn) close(code StatusCode, reason string) error {
 	c.closing = true
 	c.mu.Unlock()
 	sent := c.writeClose(code, reason)
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout())
 	defer cancel()
 	if c.readMu.Lock(ctx, &c.peerClose) == nil {
 		// Nobody is reading: read until the peer's close ourselves.
