@@ -94,14 +94,18 @@ type Options struct {
 	// Observer, when set, receives the connection's events (see
 	// Observer) and makes Stats count. nil, the default, costs nothing.
 	Observer Observer
-	// ReadSpin, when positive, is how long Reader, Read and AppendRead
-	// poll a TCP or Unix socket for the peer's next message before they
-	// wait in the runtime's poller: a peer that answers within it (a
+	// ReadSpin is how Reader, Read and AppendRead poll a TCP or Unix
+	// socket for the peer's next message before they wait in the
+	// runtime's poller, so that a peer that answers at once (a
 	// request-reply loop over one connection) finds the reader awake,
-	// which halves a round trip on an idle machine, at the cost of the
-	// processor time the spins take from other work (see
-	// raw.Conn.SetReadSpin; raw.TypicalReadSpin is 50 µs). 0, the
-	// default, never spins. conn/poll's connections never spin.
+	// which halves a round trip on an idle machine. 0, the default,
+	// polls for up to raw.TypicalReadSpin (50 µs), but only while this
+	// connection is the only one of the process receiving: with others
+	// busy, spins would take processor time from them and the process's
+	// threads seldom sleep anyway. A positive ReadSpin polls for up to
+	// that long before every wait, whatever else runs; a negative one
+	// never polls. Spins that find nothing become rare (see
+	// raw.Conn.SetReadSpin). conn/poll's connections never spin.
 	ReadSpin time.Duration
 }
 
@@ -290,7 +294,7 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 		}
 	}
 	c.msg.c = c
-	if opts.ReadSpin > 0 {
+	if opts.ReadSpin != 0 {
 		rc.SetReadSpin(opts.ReadSpin)
 	}
 	if x := newExtra(&opts); x != nil {

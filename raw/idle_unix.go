@@ -34,7 +34,7 @@ func (c *Conn) initIdle() {
 	if err != nil {
 		return
 	}
-	c.idle = &idleReader{rc: rc}
+	c.idle = &idleReader{rc: rc, spin: defaultSpin}
 	c.idle.fn = c.readReady
 }
 
@@ -85,6 +85,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 		c.rerr = err
 		return true
 	}
+	noteRead(c.idle)
 	// readIdle is called with no pooled buffer and nothing unread.
 	c.rpooled = bp
 	c.rbuf = *bp

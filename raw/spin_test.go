@@ -3,9 +3,11 @@
 package raw
 
 import (
+	"io"
 	"net"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,16 +32,16 @@ func spinPair(t *testing.T) (*Conn, net.Conn) {
 	}
 	c := New(ends[0], nil, Client, nil)
 	t.Cleanup(func() { c.Close(); ends[1].Close() })
-	if c.idle == nil || c.idle.spin.us != 0 {
-		t.Fatal("a socket's Conn spins by default")
+	if c.idle == nil || c.idle.spin != defaultSpin {
+		t.Fatalf("a socket's Conn starts with spin %+v, want %+v", c.idle.spin, defaultSpin)
 	}
 	return c, ends[1]
 }
 
 // TestReadSpinBacksOff: a spin that finds nothing makes the next 1, 3,
 // 7 ... waits (up to 1023) go without one; a spin that finds data hands
-// it over as a wait would, and makes the next wait spin again; SetReadSpin
-// of 0 turns spins off.
+// it over as a wait would, and makes the next wait spin again; a negative
+// SetReadSpin turns spins off.
 func TestReadSpinBacksOff(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("spins need GOMAXPROCS >= 2")
@@ -83,15 +85,16 @@ func TestReadSpinBacksOff(t *testing.T) {
 	}
 	// Off: no read at all.
 	peer.Write([]byte{0x82, 0x02, 'h', 'i'})
-	c.SetReadSpin(0)
+	c.SetReadSpin(-1)
 	if read, _ := c.spinRead(); read {
-		t.Fatal("SetReadSpin(0) still spins")
+		t.Fatal("SetReadSpin(-1) still spins")
 	}
 }
 
 // TestReadSpinLimit: no more than GOMAXPROCS/2 connections spin at once.
 func TestReadSpinLimit(t *testing.T) {
 	c, peer := spinPair(t)
+	c.SetReadSpin(time.Second)
 	peer.Write([]byte{0x82, 0x02, 'h', 'i'})
 	max := int32(runtime.GOMAXPROCS(0) / 2)
 	spinners.Add(max)
@@ -117,5 +120,151 @@ func TestSwapStopsSpin(t *testing.T) {
 	}
 	if c.idle.spin.us != 0 {
 		t.Fatalf("a swapped connection still spins for %d µs", c.idle.spin.us)
+	}
+}
+
+// TestDefaultSpinOnlyWhileAlone: with the default spin, a connection
+// spins only while it is the last of the process to have read data, and
+// a spin under way ends when another connection reads.
+func TestDefaultSpinOnlyWhileAlone(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("spins need GOMAXPROCS >= 2")
+	}
+	c, peer := spinPair(t)
+	other, otherPeer := spinPair(t)
+	frame := []byte{0x82, 0x02, 'h', 'i'}
+
+	// A read that waited makes its connection the last reader.
+	otherPeer.Write(frame)
+	if err := other.ReadAhead(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if lastReader.Load() != readerID(other.idle) {
+		t.Fatal("a read that found data did not make its connection the last reader")
+	}
+
+	// Another connection is receiving: no spin, and no miss counted.
+	peer.Write(frame)
+	if read, _ := c.spinRead(); read {
+		t.Fatal("spun and read while another connection was the last to read")
+	}
+	if c.idle.spin.backoff != 0 || c.idle.spin.skip != 0 {
+		t.Fatalf("a spin not made counted as a miss: %+v", c.idle.spin)
+	}
+	if err := c.ReadAhead(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if lastReader.Load() != readerID(c.idle) {
+		t.Fatal("the wait's read did not make its connection the last reader")
+	}
+	readHi(t, c)
+
+	// Alone: the default spin finds what the peer sends during it. A
+	// spin ends early when its thread is preempted, so a loaded machine
+	// gets a few tries.
+	c.idle.spin.us = 1<<16 - 1 // long enough for the test's scheduling
+	for try := 1; ; try++ {
+		c.idle.spin.skip, c.idle.spin.backoff = 0, 0
+		go func() {
+			time.Sleep(time.Millisecond)
+			peer.Write(frame)
+		}()
+		read, err := c.spinRead()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !read {
+			if try == 20 {
+				t.Fatal("alone, 20 spins did not read the frame sent during them")
+			}
+			if err := c.ReadAhead(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		readHi(t, c)
+		if read {
+			break
+		}
+	}
+
+	// Another connection reads during the spin: it ends then, and the
+	// frame sent well after that is left to the wait.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(time.Millisecond)
+		noteRead(other.idle)
+		time.Sleep(10 * time.Millisecond)
+		peer.Write(frame)
+	}()
+	read, _ := c.spinRead()
+	<-done
+	if read {
+		t.Fatal("the spin went on after another connection read")
+	}
+	if c.idle.spin.backoff != 1 {
+		t.Fatalf("a spin cut short by another reader: backoff %d, want 1 (a miss)", c.idle.spin.backoff)
+	}
+}
+
+// TestDefaultSpinYieldsToWork: the default spin ends when goroutines with
+// work take its turns, even as the last reader; one set with SetReadSpin
+// goes on (given a few tries: the peer's writer is one of the goroutines
+// that wait for a turn).
+func TestDefaultSpinYieldsToWork(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("spins need GOMAXPROCS >= 2")
+	}
+	c, peer := spinPair(t)
+	frame := []byte{0x82, 0x02, 'h', 'i'}
+	// spin spins beside GOMAXPROCS busy goroutines while the peer sends.
+	spin := func() bool {
+		c.idle.spin.skip, c.idle.spin.backoff = 0, 0
+		noteRead(c.idle)
+		var stop atomic.Bool
+		for range runtime.GOMAXPROCS(0) {
+			go func() {
+				for !stop.Load() {
+				}
+			}()
+		}
+		go func() {
+			time.Sleep(2 * time.Millisecond)
+			peer.Write(frame)
+		}()
+		read, err := c.spinRead()
+		stop.Store(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !read {
+			if err := c.ReadAhead(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		readHi(t, c)
+		return read
+	}
+	c.idle.spin.us = 1<<16 - 1
+	if spin() {
+		t.Fatal("the default spin read on, with goroutines busy beside it")
+	}
+	c.SetReadSpin(time.Second)
+	for try := 1; !spin(); try++ {
+		if try == 5 {
+			t.Fatal("a spin set with SetReadSpin never read, with goroutines busy beside it")
+		}
+	}
+}
+
+// readHi reads the frame "hi" the tests' peers send.
+func readHi(t *testing.T, c *Conn) {
+	t.Helper()
+	h, err := c.NextFrame(t.Context())
+	if err != nil || h.Length != 2 {
+		t.Fatalf("frame %+v %v, want the 2-byte one", h, err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 2)); err != nil {
+		t.Fatal(err)
 	}
 }

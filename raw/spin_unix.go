@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // TypicalReadSpin, 50 µs, covers a round trip over loopback or a LAN
@@ -17,52 +18,98 @@ const TypicalReadSpin = 50 * time.Microsecond
 // before the next spin: 2^maxSpinBackoff - 1.
 const maxSpinBackoff = 10
 
+// spinGap is the longest turn of the default spin's loop: a read that
+// finds nothing and a Gosched that finds no one take about a
+// microsecond, so a turn that took longer ran other goroutines or lost
+// the processor to another thread, a sign of other work that the spin
+// would take time from.
+const spinGap = 20 * time.Microsecond
+
 // spinners counts the spins under way in the process, every connection's:
 // the processors are the process's, whoever spins on them.
 var spinners atomic.Int32
 
+// lastReader is the idle reader of the connection whose read last found
+// data, of every connection in the process. A connection with the
+// default spin (SetReadSpin's 0) spins only while it is this one: while
+// it is the one connection receiving. With others receiving, a spin
+// would take a processor they, or their peers on the same machine, need
+// (16 busy connections lost a third of their echo rate to spins); and a
+// busy process's threads seldom sleep, which is what a spin saves.
+//
+// It holds the reader's address, not a pointer: it must not keep a
+// closed connection's socket reachable. Should a new reader be given the
+// address of a collected one that was last, it may spin once too often.
+var lastReader atomic.Uintptr
+
+// readerID is ir's identity in lastReader.
+func readerID(ir *idleReader) uintptr { return uintptr(unsafe.Pointer(ir)) }
+
+// noteRead records that ir's connection has just read data. The store is
+// skipped while it is already the last reader, so that one busy
+// connection does not write a shared word per read.
+func noteRead(ir *idleReader) {
+	if id := readerID(ir); lastReader.Load() != id {
+		lastReader.Store(id)
+	}
+}
+
 // readSpin is the state of a socket's spin before its waits, in its
-// idleReader: how long a spin may last, how many waits to make without
-// one after spins that found nothing, and the flags by which readReady
-// tells the spin that the socket was empty.
+// idleReader: how long a spin may last, whether it spins only while
+// its connection is the only one receiving, how many waits to make
+// without one after spins that found nothing, and the flags by which
+// readReady tells the spin that the socket was empty.
 type readSpin struct {
 	us      uint16 // spin length in microseconds; 0: never spin
 	skip    uint16 // waits left before the next spin
 	backoff uint8  // spins in a row that found nothing, at most maxSpinBackoff
+	lone    bool   // spin only while this connection is the lastReader
 	probe   bool   // a spin is reading: readReady must not wait
 	empty   bool   // readReady found the socket empty
 }
 
-// SetReadSpin sets how long ReadAhead polls the socket for the peer's
-// next message before it waits in the runtime's poller; d <= 0, the
-// default, turns this off. Call it before reading,
-// not while a read is in progress. It does nothing on a connection that
-// is not a TCP or Unix socket.
+// defaultSpin is a socket's spin until SetReadSpin: TypicalReadSpin,
+// while its connection is the only one of the process receiving.
+var defaultSpin = readSpin{us: uint16(TypicalReadSpin / time.Microsecond), lone: true}
+
+// SetReadSpin sets how ReadAhead polls the socket for the peer's next
+// message before it waits in the runtime's poller: d > 0 polls for up to
+// d before every wait; d == 0, the default, polls for up to
+// TypicalReadSpin, but only while this connection is the only one of the
+// process that receives (a client's one connection, a server with one
+// busy connection among idle ones); d < 0 never polls. Call it before
+// reading, not while a read is in progress. It does nothing on a
+// connection that is not a TCP or Unix socket.
 //
-// On a connection whose peer answers within d (an RPC or trading client,
-// a request-reply loop over one connection), the answer then finds the
-// reader awake: a wake-up from the poller is what a round trip costs most
-// on an idle machine, where its thread has gone to sleep. Measured on
-// one connection of a quiet 2-core machine (bench/, scenario single), the
-// echo's round trip fell by half, and the server's CPU per message by a
-// fifth (a sleep and a wake-up cost more than the spin); but with 16
-// busy connections on the same 2 cores, spins took the processors the
-// peers needed and cut the echo's msg/s by a third, which is why spinning
-// is for a connection that matters more than the machine's other work,
-// and off by default. A spin that
-// finds nothing makes the next ones rarer: after k in a row, the next
-// 2^k - 1 waits (up to 1023) do not spin, so a connection whose peer is
-// slow or idle costs at most a spin every thousand messages. Between
-// its reads a spin yields to the goroutines that have work (Gosched), so
-// it only takes time the processor would have spent idle, and at most
-// GOMAXPROCS/2 connections of the process spin at once, so none do with
-// GOMAXPROCS at 1.
+// On a connection whose peer answers within the spin (an RPC or trading
+// client, a request-reply loop over one connection), the answer then
+// finds the reader awake: a wake-up from the poller is what a round trip
+// costs most on an idle machine, where its thread has gone to sleep.
+// Measured on one connection of a quiet 2-core machine (bench/, scenario
+// single), the echo's round trip fell by half, and the server's CPU per
+// message by a fifth (a sleep and a wake-up cost more than the spin).
+// With 16 busy connections on the same 2 cores, spinning before every
+// wait (d > 0) took the processors the peers needed and cut the echo's
+// msg/s by a third; the default does not spin there, as another
+// connection reads between any one's messages, and a spin under way
+// ends as soon as another connection reads. d > 0 is for a connection
+// that matters more than the machine's other work.
+//
+// A spin that finds nothing makes the next ones rarer: after k in a row,
+// the next 2^k - 1 waits (up to 1023) do not spin, so a connection whose
+// peer is slow or idle costs at most a spin every thousand messages.
+// Between its reads a spin yields to the goroutines that have work
+// (Gosched), and at most GOMAXPROCS/2 connections of the process spin at
+// once, so none do with GOMAXPROCS at 1.
 func (c *Conn) SetReadSpin(d time.Duration) {
 	if c.idle == nil {
 		return
 	}
 	us := d.Microseconds()
 	switch {
+	case d == 0:
+		c.idle.spin = defaultSpin
+		return
 	case us <= 0:
 		us = 0
 	case us > 1<<16-1:
@@ -87,6 +134,10 @@ func (c *Conn) spinRead() (bool, error) {
 		s.skip--
 		return false, nil
 	}
+	if s.lone && lastReader.Load() != readerID(ir) {
+		// Others receive: they keep the process's threads awake.
+		return false, nil
+	}
 	// At most half the processors spin at once (none with GOMAXPROCS at
 	// 1): a spin holds its processor, which goroutines with work to do
 	// must still find.
@@ -96,6 +147,7 @@ func (c *Conn) spinRead() (bool, error) {
 	}
 	limit := time.Duration(s.us) * time.Microsecond
 	start := time.Now()
+	last := start
 	s.probe = true
 	for {
 		s.empty = false
@@ -116,9 +168,18 @@ func (c *Conn) spinRead() (bool, error) {
 		// would otherwise be the processor's idle time, and a spin that
 		// they outlast counts as one that found nothing.
 		runtime.Gosched()
-		if time.Since(start) >= limit {
+		now := time.Now()
+		if now.Sub(start) >= limit {
 			break
 		}
+		// The default spin also ends as soon as the process or the
+		// machine shows other work: another connection read, or a turn
+		// of this loop took long enough that other goroutines ran or
+		// the thread was preempted.
+		if s.lone && (now.Sub(last) > spinGap || lastReader.Load() != readerID(ir)) {
+			break
+		}
+		last = now
 	}
 	s.probe = false
 	spinners.Add(-1)

@@ -44,7 +44,7 @@ func (c *Conn) swapNetConn(f netswap.Func) error {
 		old, c.nc = c.nc, nc
 		// A poller's worker must not spin for one connection while
 		// others wait for it.
-		c.SetReadSpin(0)
+		c.SetReadSpin(-1)
 	}) {
 		return ErrClosed
 	}

@@ -57,9 +57,18 @@ func init() {
 		Serve:       func(ln net.Listener, o Options) error { return serveHybiWith(ln, o, nil, true, hybiEcho) },
 	})
 	register(&Lib{
+		Name:      "hybi-nospin",
+		Scenarios: []string{"single", "echo"},
+		Notes:     "hybi with Options.ReadSpin = -1: a reader never polls its socket before it sleeps in the runtime's poller (the default does while its connection is the only one receiving)",
+		Serve: func(ln net.Listener, o Options) error {
+			return serveHybiWith(ln, o, nil, true, hybiPooledEcho, func(a *conn.AcceptOptions) { a.ReadSpin = -1 })
+		},
+	})
+	register(&Lib{
 		Name:      "hybi-spin",
+		Variant:   true,
 		Scenarios: []string{"single"},
-		Notes:     "hybi with Options.ReadSpin = raw.TypicalReadSpin (50 µs, opt-in): a reader polls its socket before it sleeps in the runtime's poller",
+		Notes:     "hybi with Options.ReadSpin = raw.TypicalReadSpin (50 µs): a reader polls its socket before every sleep in the runtime's poller, whatever other connections do",
 		Serve: func(ln net.Listener, o Options) error {
 			return serveHybiWith(ln, o, nil, true, hybiPooledEcho, func(a *conn.AcceptOptions) { a.ReadSpin = raw.TypicalReadSpin })
 		},

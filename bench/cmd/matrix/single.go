@@ -158,9 +158,15 @@ func (r *results) singleBars() []bar {
 		if f, ok := find(cells, func(c singleCell) bool { return c.Lib == "floor" && c.Err == "" && c.Rate > 0 }); ok {
 			m += fmt.Sprintf("; the floor: msg/s %.2f×, p50 %.2f×, CPU/echo %.2f×", f.Rate/bR, f.P50Ms/bP, f.CPUPerMsgUs/bC)
 		}
-		// The opt-in spin (Options.ReadSpin), when run (-libs hybi-spin).
-		if sp, ok := find(cells, func(c singleCell) bool { return c.Lib == "hybi-spin" && c.Err == "" && c.Rate > 0 }); ok {
-			m += fmt.Sprintf("; hybi-spin (Options.ReadSpin 50 µs, opt-in): msg/s %.2f×, p50 %.2f×, CPU/echo %.2f×", sp.Rate/bR, sp.P50Ms/bP, sp.CPUPerMsgUs/bC)
+		// hybi's other spin settings (Options.ReadSpin), when run: what
+		// the default's spin while alone is worth.
+		for _, v := range []struct{ lib, what string }{
+			{"hybi-nospin", "ReadSpin -1, never spins"},
+			{"hybi-spin", "ReadSpin 50 µs before every wait"},
+		} {
+			if sp, ok := find(cells, func(c singleCell) bool { return c.Lib == v.lib && c.Err == "" && c.Rate > 0 }); ok {
+				m += fmt.Sprintf("; %s (%s): msg/s %.2f×, p50 %.2f×, CPU/echo %.2f×", v.lib, v.what, sp.Rate/bR, sp.P50Ms/bP, sp.CPUPerMsgUs/bC)
+			}
 		}
 		bars = append(bars, bar{name, m, verdict(pass)})
 	}
