@@ -23,7 +23,7 @@ func (c *Conn) CloseWrite(code StatusCode, reason string) error {
 	if !c.writeClose(code, reason) {
 		return ErrClosed
 	}
-	time.AfterFunc(c.opts.CloseTimeout, func() {
+	time.AfterFunc(c.closeTimeout(), func() {
 		select {
 		case <-c.peerClose.Done():
 			return // answered, or ended some other way

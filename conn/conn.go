@@ -152,9 +152,10 @@ func (o *Options) rawOptions() *raw.Options {
 type Conn struct {
 	rc   *raw.Conn
 	opts settings
-	// rare holds the options few connections set (OnPong, PingPayload)
-	// and a subprotocol other than rc's; nil when there are none. Kept
-	// out of Conn, whose size every idle connection pays.
+	// rare holds the options few connections set (OnPong, PingPayload,
+	// a CloseTimeout other than the default) and a subprotocol other
+	// than rc's; nil when there are none. Kept out of Conn, whose size
+	// every idle connection pays.
 	rare *rareOptions
 
 	// ext holds the extensions agreed in the opening handshake and their
@@ -166,7 +167,7 @@ type Conn struct {
 	// reader with a timeout.
 	readMu ctxlock.Mutex
 	msg    messageReader // the current message, reused
-	ctl    *cutControl   // a control frame a cancelled read cut short
+	// A control frame a cancelled read cut short is in x (extra.ctl).
 
 	// Writing: msgMu serializes whole messages; raw serializes frames.
 	// mw streams a message (Writer) or encodes one; nil until the first
@@ -181,8 +182,7 @@ type Conn struct {
 	end       *ending
 	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
 
-	// Keepalive; Ping's waiters are in x.
-	keepalive *time.Timer
+	// The keepalive (extra.keepalive) and Ping's waiters are in x.
 
 	// x is the state only some connections need (observe.go): nil
 	// until an option or Ping asks for it.
@@ -199,18 +199,35 @@ type Conn struct {
 }
 
 // settings are the Options a Conn consults, copied into every Conn; the
-// buffer sizes and frame limit live in the Raw session, and the rarely
-// set options in rareOptions (TestConnSize keeps Conn in its size class).
+// buffer sizes and frame limit live in the Raw session, the keepalive in
+// extra, and the rarely set options in rareOptions (TestConnSize keeps
+// Conn in its size class).
 type settings struct {
-	ReadLimit                               int64
-	PingInterval, PongTimeout, CloseTimeout time.Duration
+	ReadLimit int64
+}
+
+// keepalive is the keepalive's timer and intervals, made only for a
+// connection that sets PingInterval: the others do not carry the two
+// durations.
+type keepalive struct {
+	*time.Timer
+	interval, pongTimeout time.Duration
 }
 
 // rareOptions are the options only some connections set.
 type rareOptions struct {
-	subprotocol string // when it differs from the Raw session's
-	pingPayload []byte
-	onPong      func(payload []byte)
+	subprotocol  string // when it differs from the Raw session's
+	pingPayload  []byte
+	onPong       func(payload []byte)
+	closeTimeout time.Duration // 0 for DefaultCloseTimeout
+}
+
+// closeTimeout returns Options.CloseTimeout.
+func (c *Conn) closeTimeout() time.Duration {
+	if c.rare != nil && c.rare.closeTimeout > 0 {
+		return c.rare.closeTimeout
+	}
+	return DefaultCloseTimeout
 }
 
 // extState is what a connection with extensions needs beyond a plain
@@ -264,13 +281,15 @@ func New(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 	opts := o.withDefaults()
 	c := &Conn{
-		rc: rc,
-		opts: settings{ReadLimit: opts.ReadLimit, PingInterval: opts.PingInterval,
-			PongTimeout: opts.PongTimeout, CloseTimeout: opts.CloseTimeout},
+		rc:     rc,
+		opts:   settings{ReadLimit: opts.ReadLimit},
 		client: rc.Role() == raw.Client,
 	}
-	if subprotocol != rc.Subprotocol() || opts.PingPayload != nil || opts.OnPong != nil {
+	if subprotocol != rc.Subprotocol() || opts.PingPayload != nil || opts.OnPong != nil || opts.CloseTimeout != DefaultCloseTimeout {
 		c.rare = &rareOptions{pingPayload: opts.PingPayload, onPong: opts.OnPong}
+		if opts.CloseTimeout != DefaultCloseTimeout {
+			c.rare.closeTimeout = opts.CloseTimeout
+		}
 		if subprotocol != rc.Subprotocol() {
 			c.rare.subprotocol = subprotocol
 		}
@@ -300,11 +319,14 @@ func newConn(rc *raw.Conn, subprotocol string, o *Options) *Conn {
 		}
 	}
 	c.observeOpened()
-	if c.opts.PingInterval > 0 {
-		// Stored before it is started: its first tick resets it, and
-		// may come before AfterFunc has returned.
-		c.keepalive = time.AfterFunc(math.MaxInt64, c.keepaliveTick)
-		c.keepalive.Reset(c.opts.PingInterval)
+	if opts.PingInterval > 0 {
+		// newExtra made x for it. The timer is stored before it is
+		// started: its first tick resets it, and may come before
+		// AfterFunc has returned.
+		k := &keepalive{interval: opts.PingInterval, pongTimeout: opts.PongTimeout}
+		c.x.Load().keepalive = k
+		k.Timer = time.AfterFunc(math.MaxInt64, c.keepaliveTick)
+		k.Timer.Reset(opts.PingInterval)
 	}
 	return c
 }
@@ -460,8 +482,8 @@ func (c *Conn) nextData(ctx context.Context) (frame.Header, error) {
 		if t := c.terminal(); t != nil {
 			return frame.Header{}, t
 		}
-		if cc := c.ctl; cc != nil {
-			c.ctl = nil
+		if cc := c.cutControl(); cc != nil {
+			c.x.Load().ctl = nil
 			err := c.finishControl(ctx, cc.h, cc.buf, cc.n)
 			if err != nil || cc.h.Opcode == frame.OpClose {
 				return cc.h, err
@@ -505,6 +527,15 @@ type cutControl struct {
 	n   int
 }
 
+// cutControl returns the control frame a cancelled read cut short, or
+// nil. Only the reader uses it.
+func (c *Conn) cutControl() *cutControl {
+	if x := c.x.Load(); x != nil {
+		return x.ctl
+	}
+	return nil
+}
+
 // finishControl reads the rest of the payload of control frame h, whose
 // first n bytes are in buf, and handles the frame. buf goes back to the
 // pool, or into c.ctl when ctx cuts the read short.
@@ -518,7 +549,7 @@ func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n
 		}
 		if err != nil {
 			if cutByContext(ctx, err) {
-				c.ctl = &cutControl{h: h, buf: buf, n: n}
+				c.extras().ctl = &cutControl{h: h, buf: buf, n: n}
 				return err
 			}
 			bufpool.Default.Put(buf)
@@ -543,7 +574,7 @@ func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n
 					// from the buffer under a deadline that had passed):
 					// the next read sends it, as it finishes a ping cut
 					// short.
-					c.ctl = &cutControl{h: h, buf: buf, n: n}
+					c.extras().ctl = &cutControl{h: h, buf: buf, n: n}
 					keep = true
 					return err
 				}
@@ -605,10 +636,10 @@ func (c *Conn) drainAndClose(ctx context.Context, halfClose bool) {
 	}
 	if drain := ctxflag.Drainer(ctx); drain != nil {
 		c.stopKeepalive()
-		drain(c.opts.CloseTimeout)
+		drain(c.closeTimeout())
 		return
 	}
-	nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+	nc.SetReadDeadline(time.Now().Add(c.closeTimeout()))
 	var b [512]byte
 	for {
 		if _, err := nc.Read(b[:]); err != nil {
@@ -631,7 +662,7 @@ func (c *Conn) writeClose(code StatusCode, reason string) bool {
 	c.observeSent(code)
 	var b [frame.MaxControlPayload]byte
 	p := frame.AppendClose(b[:0], code, reason)
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout())
 	defer cancel()
 	c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpClose}, p)
 	return true
@@ -712,7 +743,7 @@ func (c *Conn) close(code StatusCode, reason string) error {
 	c.closing = true
 	c.mu.Unlock()
 	sent := c.writeClose(code, reason)
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.CloseTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.closeTimeout())
 	defer cancel()
 	if c.readMu.Lock(ctx, &c.peerClose) == nil {
 		// Nobody is reading: read until the peer's close ourselves.

@@ -16,17 +16,18 @@ func (c *Conn) keepaliveTick() {
 	if c.terminal() != nil {
 		return
 	}
+	k := c.x.Load().keepalive
 	if c.keepaliveArm {
 		c.keepaliveArm = false
 		if c.pongPending.Load() {
 			c.failKeepalive()
 			return
 		}
-		next := c.opts.PingInterval - c.opts.PongTimeout
+		next := k.interval - k.pongTimeout
 		if next <= 0 {
 			next = time.Millisecond
 		}
-		c.keepalive.Reset(next)
+		k.Reset(next)
 		return
 	}
 	x := c.extras()
@@ -34,7 +35,7 @@ func (c *Conn) keepaliveTick() {
 	x.keepaliveAt = sinceEpoch()
 	x.pingMu.Unlock()
 	c.pongPending.Store(true)
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.PongTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), k.pongTimeout)
 	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, c.keepalivePayload())
 	cancel()
 	if cutByContext(ctx, err) {
@@ -49,7 +50,7 @@ func (c *Conn) keepaliveTick() {
 		return
 	}
 	c.keepaliveArm = true
-	c.keepalive.Reset(c.opts.PongTimeout)
+	k.Reset(k.pongTimeout)
 }
 
 // failKeepalive fails the connection for want of a pong. Closing TCP ends
@@ -62,8 +63,8 @@ func (c *Conn) failKeepalive() {
 }
 
 func (c *Conn) stopKeepalive() {
-	if c.keepalive != nil {
-		c.keepalive.Stop()
+	if x := c.x.Load(); x != nil && x.keepalive != nil {
+		x.keepalive.Stop()
 	}
 }
 

@@ -119,11 +119,11 @@ type Stats struct {
 }
 
 // extra is the state that only some connections need: Ping's waiters,
-// the round-trip time and, with an Observer, the observation. It is
-// allocated on first use, or with the connection when keepalive or an
-// Observer is set, so that a plain connection does not carry it; it is
-// kept small (64 bytes) since a keepalive makes every connection carry
-// it.
+// the round-trip time, the keepalive, a control frame a cancelled read
+// cut short and, with an Observer, the observation. It is allocated on
+// first use, or with the connection when keepalive or an Observer is
+// set, so that a plain connection does not carry it; it is kept small
+// (80 bytes) since a keepalive makes every connection carry it.
 type extra struct {
 	pingMu      sync.Mutex
 	pings       []*pingWaiter // oldest first
@@ -133,6 +133,12 @@ type extra struct {
 	lastRTT atomic.Int64 // nanoseconds; 0 before the first pong
 
 	obs *observation // set when made, nil without an Observer
+
+	// keepalive is set when made (newConn), nil without PingInterval.
+	keepalive *keepalive
+	// ctl is the control frame a cancelled read cut short, nil when
+	// none is; only the reader uses it.
+	ctl *cutControl
 }
 
 // observation is the state of an observed connection. evMu makes its

@@ -68,7 +68,7 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 			return 0, nil, err
 		}
 	}
-	if c.ctl == nil {
+	if c.cutControl() == nil {
 		// Wait for the peer here, with a short stack, rather than at
 		// the bottom of nextData's: a goroutine that waited deep keeps
 		// a 4 KiB stack for as long as its connection idles (see
@@ -204,7 +204,7 @@ func (m *messageReader) wireRead(p []byte) (int, error) {
 	for {
 		// With a control frame cut short pending, the frame raw is in is
 		// that control frame, whose payload nextData finishes first.
-		if c.rc.Remaining() == 0 || c.ctl != nil {
+		if c.rc.Remaining() == 0 || c.cutControl() != nil {
 			if m.fin {
 				return 0, io.EOF
 			}

@@ -21,10 +21,17 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // concatenated with the protocol GUID (RFC 6455, Section 1.3 and Section
 // 4.2.2). The key is used exactly as given; it is not decoded or trimmed.
 func ComputeAccept(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(acceptGUID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	var b [28]byte
+	return string(appendAccept(b[:0], key))
+}
+
+// appendAccept appends ComputeAccept(key) to dst; it allocates nothing
+// but what dst needs to grow (and, for a key of more than 92 bytes,
+// which no client sends, the SHA-1 input).
+func appendAccept(dst []byte, key string) []byte {
+	var in [128]byte
+	sum := sha1.Sum(append(append(in[:0], key...), acceptGUID...))
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
 // GenerateKey returns a new Sec-WebSocket-Key: 16 bytes from crypto/rand,
@@ -205,9 +212,13 @@ func headerTokens(h http.Header, name string) []string {
 // hasToken reports whether the header field name lists token,
 // compared case-insensitively.
 func hasToken(h http.Header, name, token string) bool {
-	for _, t := range headerTokens(h, name) {
-		if strings.EqualFold(t, token) {
-			return true
+	// As headerTokens, without making the list: every handshake asks
+	// twice.
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.Trim(t, " \t"), token) {
+				return true
+			}
 		}
 	}
 	return false

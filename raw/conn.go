@@ -90,7 +90,7 @@ var ErrBroken = errors.New("websocket: connection broken by an interrupted write
 // WriteFrame writes each frame whole under a lock.
 type Conn struct {
 	nc   net.Conn
-	opts Options
+	opts settings
 
 	// Read side, owned by the single reader.
 	rctx    context.Context
@@ -100,24 +100,22 @@ type Conn struct {
 	remain  int64   // payload bytes of the current frame not yet read
 	mask    [4]byte // masking key of the current frame
 	// wbroken (write side, here where it fits in padding): a write its
-	// ctx interrupted broke a wfragile nc, so Close sends no close_notify.
+	// ctx interrupted broke a fragile nc (flagFragile), so Close sends no close_notify.
 	wbroken atomic.Bool
 	maskPos uint8 // offset into the key, 0-3
 	masked  bool  // current frame is masked
 	inMsg   bool  // a fragmented data message is open
 	role    Role
-	// Write side flags, here where they fit in padding: a close frame
-	// went out (guarded by wmu), and nc breaks on any interrupted write,
-	// even one that wrote nothing (crypto/tls makes every write error
-	// permanent).
-	wclose   bool
-	wfragile bool
+	// Write side flag, here where it fits in padding: a close frame
+	// went out (guarded by wmu).
+	wclose bool
 	// rgrow doubles the read buffer a socket reads into, up to
 	// maxReadGrow times, while reads keep filling it (see readSize).
 	rgrow uint8
-	// wsock: frames that fit in one write buffer are written with
-	// sockWrite, not nc.Write (set once).
-	wsock bool
+	// flags and rsv are set by New and only read after, here where they
+	// fit in padding: a byte each, not words in opts.
+	flags connFlags
+	rsv   frame.RSV // Options.AllowedRSV
 
 	// rerr is the sticky read error. It is nil while the reader reads,
 	// and readIdle borrows it to carry the error of the read system
@@ -145,27 +143,65 @@ type Conn struct {
 	ext *agreedExts
 }
 
+// settings are the Options a Conn consults, in 16 bytes (Options is
+// 32): every connection carries them. AllowedRSV and AllowIllegalWrites
+// are Conn.rsv and Conn.flags.
+type settings struct {
+	maxFrame int64 // MaxFrameSize, defaulted; negative means no limit
+	// ReadBufferSize and WriteBufferSize, defaulted and at most
+	// maxBufferSize.
+	readBuf, writeBuf int32
+}
+
+// maxBufferSize bounds Options.ReadBufferSize and WriteBufferSize: a
+// larger value is taken as this one (a read buffer grows past it, see
+// readSize).
+const maxBufferSize = 1 << 30
+
+// connFlags are the properties of a Conn that New sets once.
+type connFlags uint8
+
+const (
+	// flagFragile: nc breaks on any interrupted write, even one that
+	// wrote nothing (crypto/tls makes every write error permanent).
+	flagFragile connFlags = 1 << iota
+	// flagSock: frames that fit in one write buffer are written with
+	// sockWrite, not nc.Write.
+	flagSock
+	// flagIllegal is Options.AllowIllegalWrites.
+	flagIllegal
+)
+
 // New starts a Raw session on nc, which has completed the opening
 // handshake. buffered holds bytes already read from nc past the handshake
 // (handshake.Result.Buffered); they are read first. The Conn owns nc.
 func New(nc net.Conn, buffered []byte, role Role, o *Options) *Conn {
 	c := &Conn{nc: nc, role: role}
+	var opts Options
 	if o != nil {
-		c.opts = *o
+		opts = *o
 	}
-	if c.opts.MaxFrameSize == 0 {
-		c.opts.MaxFrameSize = DefaultMaxFrameSize
+	if opts.MaxFrameSize == 0 {
+		opts.MaxFrameSize = DefaultMaxFrameSize
 	}
-	if c.opts.ReadBufferSize <= 0 {
-		c.opts.ReadBufferSize = DefaultReadBufferSize
+	if opts.ReadBufferSize <= 0 {
+		opts.ReadBufferSize = DefaultReadBufferSize
 	}
-	if c.opts.WriteBufferSize <= 0 {
-		c.opts.WriteBufferSize = DefaultWriteBufferSize
+	if opts.WriteBufferSize <= 0 {
+		opts.WriteBufferSize = DefaultWriteBufferSize
 	}
-	if c.opts.WriteBufferSize < 256 {
-		c.opts.WriteBufferSize = 256
+	c.opts = settings{
+		maxFrame: opts.MaxFrameSize,
+		readBuf:  int32(min(opts.ReadBufferSize, maxBufferSize)),
+		writeBuf: int32(min(max(opts.WriteBufferSize, 256), maxBufferSize)),
 	}
-	_, c.wfragile = nc.(*tls.Conn)
+	c.rsv = opts.AllowedRSV
+	if opts.AllowIllegalWrites {
+		c.flags |= flagIllegal
+	}
+	if _, ok := nc.(*tls.Conn); ok {
+		c.flags |= flagFragile
+	}
 	c.rctx = context.Background()
 	c.initIdle()
 	c.initSockWrite()
@@ -212,8 +248,8 @@ func (c *Conn) Close() error {
 // takeReadBuf moves the unread bytes into a pooled buffer of at least n
 // bytes.
 func (c *Conn) takeReadBuf(n int) {
-	if n < c.opts.ReadBufferSize {
-		n = c.opts.ReadBufferSize
+	if n < int(c.opts.readBuf) {
+		n = int(c.opts.readBuf)
 	}
 	if c.rpooled != nil && len(*c.rpooled) >= n {
 		return
@@ -247,7 +283,7 @@ const (
 // pipelining client) is read several frames per system call rather than
 // one, and a read that fills less than a quarter halves it back. The
 // buffer is pooled and held only until it is drained.
-func (c *Conn) readSize() int { return c.opts.ReadBufferSize << c.rgrow }
+func (c *Conn) readSize() int { return int(c.opts.readBuf) << c.rgrow }
 
 // adaptRead adjusts the read size after a read of n bytes into size.
 func (c *Conn) adaptRead(n, size int) {
@@ -413,7 +449,7 @@ func (c *Conn) readHeader() (frame.Header, error) {
 }
 
 func (c *Conn) check(h frame.Header) error {
-	if err := frame.Check(h, c.role, c.opts.AllowedRSV); err != nil {
+	if err := frame.Check(h, c.role, c.rsv); err != nil {
 		return err
 	}
 	if h.Opcode.IsData() {
@@ -422,7 +458,7 @@ func (c *Conn) check(h frame.Header) error {
 		}
 		c.inMsg = !h.Fin
 	}
-	if c.opts.MaxFrameSize > 0 && h.Length > c.opts.MaxFrameSize {
+	if c.opts.maxFrame > 0 && h.Length > c.opts.maxFrame {
 		return frame.ErrFrameTooBig
 	}
 	return nil
@@ -602,7 +638,7 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 // key, after checking it unless Options.AllowIllegalWrites is set.
 func (c *Conn) prepare(h frame.Header, p []byte) (frame.Header, error) {
 	h.Length = int64(len(p))
-	if !c.opts.AllowIllegalWrites {
+	if c.flags&flagIllegal == 0 {
 		if err := c.checkWrite(h); err != nil {
 			return h, err
 		}
@@ -651,7 +687,7 @@ func (c *Conn) startWrite(ctx context.Context, op frame.Opcode) (armed bool, err
 	if c.werr != nil {
 		return false, c.werr
 	}
-	if c.wclose && op.IsData() && !c.opts.AllowIllegalWrites {
+	if c.wclose && op.IsData() && c.flags&flagIllegal == 0 {
 		return false, ErrCloseSent
 	}
 	// A context done while waiting for the lock sends nothing either:
@@ -683,7 +719,7 @@ func (c *Conn) endWrite(ctx context.Context, op frame.Opcode, armed bool, n int,
 			return ErrClosed
 		}
 		if ctx.Err() != nil && isTimeout(err) {
-			if n > 0 || c.wfragile {
+			if n > 0 || c.flags&flagFragile != 0 {
 				c.werr = ErrBroken
 				c.wbroken.Store(true)
 				return errors.Join(ctx.Err(), ErrBroken)
@@ -719,8 +755,8 @@ func (c *Conn) checkWrite(h frame.Header) error {
 	switch {
 	case h.Opcode.IsReserved():
 		rule = "opcode 0x" + strconv.FormatUint(uint64(h.Opcode), 16) + " is reserved for future use (Section 5.2)"
-	case h.RSV&^c.opts.AllowedRSV != 0:
-		rule = (h.RSV &^ c.opts.AllowedRSV).String() + " set, but no negotiated extension owns it (Section 5.2; Options.AllowedRSV is " + c.opts.AllowedRSV.String() + ")"
+	case h.RSV&^c.rsv != 0:
+		rule = (h.RSV &^ c.rsv).String() + " set, but no negotiated extension owns it (Section 5.2; Options.AllowedRSV is " + c.rsv.String() + ")"
 	case h.Opcode.IsControl() && !h.Fin:
 		rule = "a " + h.Opcode.String() + " frame is a control frame, which must not be fragmented (FIN set; Section 5.5)"
 	case h.Opcode.IsControl() && h.Length > frame.MaxControlPayload:
@@ -734,7 +770,7 @@ func (c *Conn) checkWrite(h frame.Header) error {
 // writeFrame writes header and payload, returning how many bytes went out.
 func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
 	size := h.Size() + len(p)
-	bp := pool.Get(min(size, c.opts.WriteBufferSize))
+	bp := pool.Get(min(size, int(c.opts.writeBuf)))
 	defer pool.Put(bp)
 	buf := (*bp)[:0]
 	buf = frame.AppendHeader(buf, h)
@@ -768,4 +804,4 @@ func (c *Conn) writeFrame(h frame.Header, p []byte) (int, error) {
 
 // WriteBufferSize returns the size of the buffer frames are written
 // through; a message writer sends a frame each time it fills one.
-func (c *Conn) WriteBufferSize() int { return c.opts.WriteBufferSize }
+func (c *Conn) WriteBufferSize() int { return int(c.opts.writeBuf) }

@@ -41,29 +41,48 @@ func Accept(w http.ResponseWriter, r *http.Request, o *AcceptOptions) (*Conn, er
 	if o != nil {
 		ao = *o
 	}
-	var agreed []extension.Agreed
-	if exts := ao.Extensions; len(exts) > 0 {
-		ao.Upgrader.NegotiateExtensions = func(offers []string) (string, error) {
-			n, err := extension.NegotiateRequest(r, exts, offers)
-			if errors.Is(err, extension.ErrWrongName) {
-				// The server's own extension is at fault, not the request.
-				return "", &handshake.Error{StatusCode: http.StatusInternalServerError, Reason: "a server extension answered the offer wrongly", Err: err}
-			}
-			if err != nil {
-				return "", err
-			}
-			if ao.OnNegotiation != nil {
-				ao.OnNegotiation(r, n)
-			}
-			agreed = n.AgreedValues()
-			return n.Response, nil
-		}
+	// The negotiation's state is its own, made only when there are
+	// extensions: a closure over ao and the agreed values would move
+	// both to the heap for every handshake.
+	var neg *negotiation
+	if len(ao.Extensions) > 0 {
+		neg = &negotiation{r: r, exts: ao.Extensions, onNegotiation: ao.OnNegotiation}
+		ao.Upgrader.NegotiateExtensions = neg.negotiate
 	}
 	res, err := ao.Upgrader.Upgrade(w, r)
 	if err != nil {
 		return nil, err
 	}
+	var agreed []extension.Agreed
+	if neg != nil {
+		agreed = neg.agreed
+	}
 	return NewFromResult(res, Server, agreed, &ao.Options), nil
+}
+
+// negotiation negotiates AcceptOptions.Extensions for Accept, as
+// Upgrader.NegotiateExtensions, and keeps what was agreed.
+type negotiation struct {
+	r             *http.Request
+	exts          []extension.Extension
+	onNegotiation func(*http.Request, *extension.Negotiation)
+	agreed        []extension.Agreed
+}
+
+func (g *negotiation) negotiate(offers []string) (string, error) {
+	n, err := extension.NegotiateRequest(g.r, g.exts, offers)
+	if errors.Is(err, extension.ErrWrongName) {
+		// The server's own extension is at fault, not the request.
+		return "", &handshake.Error{StatusCode: http.StatusInternalServerError, Reason: "a server extension answered the offer wrongly", Err: err}
+	}
+	if err != nil {
+		return "", err
+	}
+	if g.onNegotiation != nil {
+		g.onNegotiation(g.r, n)
+	}
+	g.agreed = n.AgreedValues()
+	return n.Response, nil
 }
 
 // DialOptions configures Dial. The zero value dials with the defaults.
@@ -174,4 +193,4 @@ func (c *Conn) AgreedExtensions() []extension.Negotiated {
 
 // AllowedRSV returns the reserved bits a received frame may carry: those of
 // Options.AllowedRSV and of the extensions agreed.
-func (c *Conn) AllowedRSV() frame.RSV { return c.opts.AllowedRSV }
+func (c *Conn) AllowedRSV() frame.RSV { return c.rsv }

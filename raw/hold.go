@@ -91,7 +91,7 @@ const (
 )
 
 // holdMax is how many bytes of frames may be held.
-func (c *Conn) holdMax() int { return max(holdLimit*c.opts.WriteBufferSize, minHold) }
+func (c *Conn) holdMax() int { return max(holdLimit*int(c.opts.writeBuf), minHold) }
 
 // hold appends the frame to the held frames if they stay within the
 // limit, and reports whether it did. h is prepared (masked for a client).
@@ -108,7 +108,7 @@ func (c *Conn) hold(h frame.Header, p []byte) bool {
 	if hp == nil || held+need > cap(*hp) {
 		// A pooled buffer of the size class that fits, the held frames
 		// moved into it.
-		nb := pool.Get(max(held+need, c.opts.WriteBufferSize))
+		nb := pool.Get(max(held+need, int(c.opts.writeBuf)))
 		*nb = (*nb)[:0]
 		if hp != nil {
 			*nb = append(*nb, *hp...)
@@ -170,7 +170,7 @@ func (c *Conn) out(head, body []byte) (int, error) {
 // NextFrame's read) from growing its goroutine's stack to 8 KiB, which a
 // connection that has once answered a burst would then hold while idle.
 func (c *Conn) writeSocket(b []byte) (int, error) {
-	if c.wsock {
+	if c.flags&flagSock != 0 {
 		return c.sockWrite(b)
 	}
 	return c.nc.Write(b)

@@ -49,7 +49,7 @@ func (c *Conn) WritePrepared(ctx context.Context, f *PreparedFrame) error {
 	if c.role == Client {
 		return c.WriteFrame(ctx, f.h, f.Payload())
 	}
-	if !c.opts.AllowIllegalWrites {
+	if c.flags&flagIllegal == 0 {
 		if err := c.checkWrite(f.h); err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ func TestReadSizeGrows(t *testing.T) {
 		{1024, 256 << 10},
 		{64 << 10, 1 << 20},
 	} {
-		c := &Conn{opts: Options{ReadBufferSize: tc.buf}}
+		c := &Conn{opts: settings{readBuf: int32(tc.buf)}}
 		for range 32 {
 			c.adaptRead(c.readSize(), c.readSize())
 		}

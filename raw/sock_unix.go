@@ -17,7 +17,9 @@ import (
 func (c *Conn) initSockWrite() {
 	switch c.nc.(type) {
 	case *net.TCPConn, *net.UnixConn:
-		c.wsock = c.idle != nil
+		if c.idle != nil {
+			c.flags |= flagSock
+		}
 	}
 }
 
@@ -31,7 +33,7 @@ func (c *Conn) initSockWrite() {
 // gives the buffer to doneDirect.
 func (c *Conn) directFrame(h frame.Header, p []byte) (bp *[]byte, held int) {
 	size := h.Size() + len(p)
-	if !c.wsock || h.Masked || size > c.opts.WriteBufferSize {
+	if c.flags&flagSock == 0 || h.Masked || size > int(c.opts.writeBuf) {
 		return nil, -1
 	}
 	if hp := c.held.Load(); hp != nil {

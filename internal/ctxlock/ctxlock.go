@@ -3,8 +3,9 @@
 // one-shot signal.
 //
 // A one-slot channel, and a channel closed once, do the same jobs, but
-// cost every connection 96 bytes of heap each; these are 24 bytes inside
-// their owner and make a channel only when somebody has to wait.
+// cost every connection 96 bytes of heap each; these are 16 bytes inside
+// their owner (a word of lock and a channel word that also holds the
+// state) and make a channel only when somebody has to wait.
 package ctxlock
 
 import (
@@ -20,19 +21,25 @@ var ErrClosed = errors.New("ctxlock: closed")
 // are woken together when it is unlocked and race for it: it is meant for
 // locks that are rarely contended.
 type Mutex struct {
-	mu   sync.Mutex
-	held bool
-	wake chan struct{} // closed by Unlock; created by the first waiter
+	mu sync.Mutex
+	// wake is the state, under mu: nil when the lock is free, heldChan
+	// when it is held and nobody waits, else a channel the first waiter
+	// made, which Unlock closes. One word, not a bool beside the
+	// channel: a bool would cost a padded word in every owner.
+	wake chan struct{}
 }
+
+// heldChan marks a Mutex held with no waiter; it is never closed.
+var heldChan = make(chan struct{})
 
 // TryLock takes the lock if it is free and reports whether it did.
 func (m *Mutex) TryLock() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.held {
+	if m.wake != nil {
 		return false
 	}
-	m.held = true
+	m.wake = heldChan
 	return true
 }
 
@@ -42,12 +49,12 @@ func (m *Mutex) TryLock() bool {
 func (m *Mutex) Lock(ctx context.Context, closed *Event) error {
 	for {
 		m.mu.Lock()
-		if !m.held {
-			m.held = true
+		if m.wake == nil {
+			m.wake = heldChan
 			m.mu.Unlock()
 			return nil
 		}
-		if m.wake == nil {
+		if m.wake == heldChan {
 			m.wake = make(chan struct{})
 		}
 		wake := m.wake
@@ -65,15 +72,14 @@ func (m *Mutex) Lock(ctx context.Context, closed *Event) error {
 // Unlock releases the lock. It panics if the lock is not held.
 func (m *Mutex) Unlock() {
 	m.mu.Lock()
-	if !m.held {
+	wake := m.wake
+	if wake == nil {
 		m.mu.Unlock()
 		panic("ctxlock: unlock of unlocked Mutex")
 	}
-	m.held = false
-	wake := m.wake
 	m.wake = nil
 	m.mu.Unlock()
-	if wake != nil {
+	if wake != heldChan {
 		close(wake)
 	}
 }
@@ -81,13 +87,15 @@ func (m *Mutex) Unlock() {
 // Event is a one-shot signal: it happens once, with Fire, and Done
 // returns a channel closed from then on. The zero value has not happened.
 type Event struct {
-	mu    sync.Mutex
-	fired bool
-	ch    chan struct{} // made by the first Done before Fire
+	mu sync.Mutex
+	// ch is the state, under mu: nil before Fire until the first Done
+	// makes it; closedChan once the event has happened (Fire closes the
+	// channel Done made, if any, and puts closedChan in its place).
+	ch chan struct{}
 }
 
-// closedChan is the channel Done returns once the event has happened and
-// nobody had asked for one before; it is never written.
+// closedChan is the channel Done returns once the event has happened,
+// and the mark that it has; it is never written.
 var closedChan = func() chan struct{} {
 	ch := make(chan struct{})
 	close(ch)
@@ -103,9 +111,6 @@ func (e *Event) Done() <-chan struct{} {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.ch == nil {
-		if e.fired {
-			return closedChan
-		}
 		e.ch = make(chan struct{})
 	}
 	return e.ch
@@ -116,13 +121,13 @@ func (e *Event) Done() <-chan struct{} {
 func (e *Event) Fire() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.fired {
+	if e.ch == closedChan {
 		return false
 	}
-	e.fired = true
 	if e.ch != nil {
 		close(e.ch)
 	}
+	e.ch = closedChan
 	return true
 }
 
@@ -133,7 +138,7 @@ func (e *Event) Fire() bool {
 func (e *Event) Unless(f func()) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.fired {
+	if e.ch == closedChan {
 		return false
 	}
 	f()
@@ -144,5 +149,5 @@ func (e *Event) Unless(f func()) bool {
 func (e *Event) Fired() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.fired
+	return e.ch == closedChan
 }
