@@ -58,7 +58,7 @@ func init() {
 	})
 	register(&Lib{
 		Name:      "hybi-nospin",
-		Scenarios: []string{"single", "echo"},
+		Scenarios: []string{"single"},
 		Notes:     "hybi with Options.ReadSpin = -1: a reader never polls its socket before it sleeps in the runtime's poller (the default does while its connection is the only one receiving)",
 		Serve: func(ln net.Listener, o Options) error {
 			return serveHybiWith(ln, o, nil, true, hybiPooledEcho, func(a *conn.AcceptOptions) { a.ReadSpin = -1 })
