@@ -165,10 +165,9 @@ func (c *Conn) out(head, body []byte) (int, error) {
 }
 
 // writeSocket writes b whole, through sockWrite when the connection is a
-// TCP or Unix socket: its 250 bytes less of stack keep the held frames
-// that a reader sends before it waits (sendHeld, at the bottom of
-// NextFrame's read) from growing its goroutine's stack to 8 KiB, which a
-// connection that has once answered a burst would then hold while idle.
+// TCP or Unix socket: it needs 250 bytes less of stack than nc.Write,
+// which counts when held frames go out from the bottom of a read
+// (sendHeld), as a stack that grew is kept while its goroutine idles.
 func (c *Conn) writeSocket(b []byte) (int, error) {
 	if c.flags&flagSock != 0 {
 		return c.sockWrite(b)
