@@ -108,8 +108,11 @@ type results struct {
 	Micro   []microCell   `json:"micro,omitempty"`
 	Bars    []bar         `json:"bars"`
 
-	Single   []singleCell `json:"single,omitempty"`   // single.go
-	Pipeline []pipeCell   `json:"pipeline,omitempty"` // pipeline.go
+	// EchoGuard holds the second runs of hybi and the floor in the
+	// guard cells (guard.go).
+	EchoGuard []echoCell   `json:"echo_guard,omitempty"`
+	Single    []singleCell `json:"single,omitempty"`   // single.go
+	Pipeline  []pipeCell   `json:"pipeline,omitempty"` // pipeline.go
 	// Broadcast holds the broadcast and slowconsumer cells (broadcast.go).
 	Broadcast []broadcastCell `json:"broadcast,omitempty"`
 }

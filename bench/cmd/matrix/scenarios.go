@@ -101,33 +101,82 @@ func median(d []time.Duration) time.Duration {
 }
 
 // runEcho runs closed-loop echo for every size and connection count.
+// Every library's server runs throughout, and each cell measures them
+// back to back, starting with a different library from cell to cell: the
+// machine drifts over minutes (the first server of a run used to be
+// 10-40% slower than the same server later), and a library measured in a
+// block of its own would carry that drift into its ratios. The guard
+// cells then measure hybi and the floor a second time (guard.go).
 func runEcho(ctx context.Context, c *config, res *results) {
-	for _, lib := range c.libsFor("echo") {
+	libs := c.libsFor("echo")
+	srv := map[string]*server{}
+	for _, lib := range libs {
 		s, err := startServer(ctx, c.bin, lib, false)
 		if err != nil {
 			log.Print(err)
-			for _, size := range c.sizes {
-				for _, n := range c.conns {
-					res.Echo = append(res.Echo, echoCell{Lib: lib, Size: size, Conns: n, Err: err.Error()})
-				}
-			}
 			continue
 		}
-		for _, size := range c.sizes {
-			msg := load.NewMessage(load.OpBinary, payload(size), false)
-			for _, n := range c.conns {
+		defer s.stop()
+		srv[lib] = s
+	}
+	echoWarmup(ctx, c, libs, srv)
+	got := map[string][]echoCell{} // lib -> its cells, in cell order
+	turn := 0
+	for _, size := range c.sizes {
+		msg := load.NewMessage(load.OpBinary, payload(size), false)
+		for _, n := range c.conns {
+			order := rotate(libs, turn)
+			turn++
+			for _, lib := range order {
 				if ctx.Err() != nil {
 					break
 				}
 				cell := echoCell{Lib: lib, Size: size, Conns: n}
+				s := srv[lib]
+				if s == nil {
+					cell.Err = "server did not start"
+					got[lib] = append(got[lib], cell)
+					continue
+				}
 				echoOne(ctx, c, s, msg, &cell, fmt.Sprintf("echo-%s-%d", sizeName(size), n))
-				log.Printf("echo %-8s %6s x%-3d %10.0f msg/s %8.1f MB/s p50 %7.3f ms p99 %7.3f ms cpu %6.1f us/msg %7.0f B/msg %.2f+%.2f syscalls/msg %s",
-					lib, sizeName(size), n, cell.Rate, cell.MBps, cell.P50Ms, cell.P99Ms, cell.CPUPerMsgUs, cell.AllocPerMsg, cell.ReadsPerMsg, cell.WritesPerMsg, cell.Err)
-				res.Echo = append(res.Echo, cell)
+				logEcho("echo", cell)
+				got[lib] = append(got[lib], cell)
+			}
+			if isGuardCell(size, n) {
+				res.EchoGuard = append(res.EchoGuard, guardRepeat(ctx, c, srv, order, msg, size, n)...)
 			}
 		}
-		s.stop()
 	}
+	for _, lib := range libs {
+		res.Echo = append(res.Echo, got[lib]...)
+	}
+}
+
+// echoWarmup runs one unrecorded echo cell, so that the machine is busy
+// when the first measured one starts.
+func echoWarmup(ctx context.Context, c *config, libs []string, srv map[string]*server) {
+	for _, lib := range libs {
+		if s := srv[lib]; s != nil {
+			msg := load.NewMessage(load.OpBinary, payload(1<<10), false)
+			cell := echoCell{Lib: lib, Size: 1 << 10, Conns: 16}
+			echoOne(ctx, c, s, msg, &cell, "echo-warmup")
+			return
+		}
+	}
+}
+
+// rotate returns libs in turn's order: libs[turn%len(libs)] first.
+func rotate(libs []string, turn int) []string {
+	if len(libs) == 0 {
+		return nil
+	}
+	k := turn % len(libs)
+	return append(slices.Clone(libs[k:]), libs[:k]...)
+}
+
+func logEcho(scenario string, cell echoCell) {
+	log.Printf("%s %-8s %6s x%-3d %10.0f msg/s %8.1f MB/s p50 %7.3f ms p99 %7.3f ms cpu %6.1f us/msg %7.0f B/msg %.2f+%.2f syscalls/msg %s",
+		scenario, cell.Lib, sizeName(cell.Size), cell.Conns, cell.Rate, cell.MBps, cell.P50Ms, cell.P99Ms, cell.CPUPerMsgUs, cell.AllocPerMsg, cell.ReadsPerMsg, cell.WritesPerMsg, cell.Err)
 }
 
 func echoOne(ctx context.Context, c *config, s *server, msg *load.Message, cell *echoCell, name string) {
