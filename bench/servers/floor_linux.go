@@ -3,7 +3,6 @@
 package servers
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"runtime"
@@ -12,8 +11,6 @@ import (
 	"unsafe"
 
 	"github.com/gobwas/ws"
-
-	"github.com/hybi-go/hybi/frame"
 )
 
 // The floor is not a WebSocket library and never a peer: it is the least
@@ -47,10 +44,8 @@ type floorLoop struct {
 }
 
 type floorConn struct {
-	fd  int
-	in  []byte // unread bytes in in[:n]
-	n   int
-	out []byte
+	fd int
+	floorFrames
 }
 
 func serveFloor(ln net.Listener, o Options) error {
@@ -91,7 +86,7 @@ func serveFloor(ln net.Listener, o Options) error {
 			if fd < 0 {
 				return
 			}
-			c := &floorConn{fd: fd, in: make([]byte, 32<<10), out: make([]byte, 0, 32<<10)}
+			c := &floorConn{fd: fd, floorFrames: newFloorFrames()}
 			l.mu.Lock()
 			l.conns[int32(fd)] = c
 			l.mu.Unlock()
@@ -135,9 +130,7 @@ func (l *floorLoop) run() {
 // the connection is done.
 func (c *floorConn) serve() bool {
 	for {
-		if c.n == len(c.in) {
-			c.in = append(c.in, make([]byte, len(c.in))...)
-		}
+		c.grow()
 		free := len(c.in) - c.n
 		m, err := syscall.Read(c.fd, c.in[c.n:])
 		if err == syscall.EAGAIN {
@@ -158,59 +151,9 @@ func (c *floorConn) serve() bool {
 
 // echo answers every whole frame in c.in with one write.
 func (c *floorConn) echo() bool {
-	p := 0
-	c.out = c.out[:0]
-	for {
-		b := c.in[p:c.n]
-		if len(b) < 2 {
-			break
-		}
-		hl := 2
-		length := int(b[1] & 0x7f)
-		switch length {
-		case 126:
-			hl += 2
-		case 127:
-			hl += 8
-		}
-		hl += 4 // clients mask
-		if len(b) < hl {
-			break
-		}
-		switch length {
-		case 126:
-			length = int(binary.BigEndian.Uint16(b[2:]))
-		case 127:
-			length = int(binary.BigEndian.Uint64(b[2:]))
-		}
-		if len(b) < hl+length {
-			break
-		}
-		key := [4]byte(b[hl-4 : hl])
-		op := b[0] & 0x0f
-		p += hl + length
-		switch op {
-		case 0x8:
-			return false
-		case 0xa:
-			continue
-		case 0x9:
-			op = 0xa
-		}
-		c.out = append(c.out, b[0]&0xf0|op)
-		switch {
-		case length < 126:
-			c.out = append(c.out, byte(length))
-		case length <= 0xffff:
-			c.out = binary.BigEndian.AppendUint16(append(c.out, 126), uint16(length))
-		default:
-			c.out = binary.BigEndian.AppendUint64(append(c.out, 127), uint64(length))
-		}
-		start := len(c.out)
-		c.out = append(c.out, b[hl:hl+length]...)
-		frame.Mask(key, 0, c.out[start:])
+	if !c.answer() {
+		return false
 	}
-	c.n = copy(c.in, c.in[p:c.n])
 	for w := c.out; len(w) > 0; {
 		m, err := syscall.Write(c.fd, w)
 		if err == syscall.EAGAIN {

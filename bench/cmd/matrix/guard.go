@@ -29,6 +29,12 @@ var (
 	guardConns = []int{16, 256}
 )
 
+// guardOnly are the servers measured in the guard cells only:
+// floor-netpoll, the floor's work with a goroutine per connection over
+// Go's poller, which shows how much of hybi's distance to the floor is
+// the poller's.
+var guardOnly = map[string]bool{"floor-netpoll": true}
+
 func isGuardCell(size, conns int) bool {
 	return slices.Contains(guardSizes, size) && slices.Contains(guardConns, conns)
 }
@@ -85,7 +91,12 @@ func (r *results) guardBar() bar {
 			measured++
 			q := hs / fs
 			pass = pass && q <= guardMax
-			parts = append(parts, fmt.Sprintf("%s×%d %.2f× (hybi %.1f+%.1f vs floor %.1f+%.1f µs)", sizeName(size), n, q, he[0], he[1], fe[0], fe[1]))
+			part := fmt.Sprintf("%s×%d %.2f× (hybi %.1f+%.1f vs floor %.1f+%.1f µs", sizeName(size), n, q, he[0], he[1], fe[0], fe[1])
+			if ns, ne := runs("floor-netpoll"); len(ne) > 0 {
+				// Measured once, in the rotation: against the floor's mean.
+				part += fmt.Sprintf("; floor-netpoll %.2f× the floor, hybi %.2f× floor-netpoll", ns/float64(len(ne))/(fs/2), (hs/2)/(ns/float64(len(ne))))
+			}
+			parts = append(parts, part+")")
 		}
 	}
 	if measured == 0 {

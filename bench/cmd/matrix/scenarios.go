@@ -131,6 +131,9 @@ func runEcho(ctx context.Context, c *config, res *results) {
 				if ctx.Err() != nil {
 					break
 				}
+				if guardOnly[lib] && !isGuardCell(size, n) {
+					continue
+				}
 				cell := echoCell{Lib: lib, Size: size, Conns: n}
 				s := srv[lib]
 				if s == nil {
