@@ -3,64 +3,63 @@
 // one-shot signal.
 //
 // A one-slot channel, and a channel closed once, do the same jobs, but
-// cost every connection 96 bytes of heap each; these are 16 bytes inside
-// their owner (a word of lock and a channel word that also holds the
-// state) and make a channel only when somebody has to wait.
+// cost every connection 96 bytes of heap each. These keep their state in
+// one atomic word inside their owner and make a channel only when
+// somebody has to wait: taking and releasing a free Mutex, and asking
+// whether an Event fired, are one atomic operation each, with no lock
+// around it (every message a connection reads or writes does several).
 package ctxlock
 
 import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrClosed is returned by Lock when its closed channel is closed.
 var ErrClosed = errors.New("ctxlock: closed")
 
+// waiters is the channel a Mutex's waiters, or an Event's, wait on.
+type waiters struct{ ch chan struct{} }
+
 // Mutex is a mutual exclusion lock. The zero value is unlocked. Waiters
 // are woken together when it is unlocked and race for it: it is meant for
 // locks that are rarely contended.
 type Mutex struct {
-	mu sync.Mutex
-	// wake is the state, under mu: nil when the lock is free, heldChan
-	// when it is held and nobody waits, else a channel the first waiter
-	// made, which Unlock closes. One word, not a bool beside the
-	// channel: a bool would cost a padded word in every owner.
-	wake chan struct{}
+	// state is nil when the lock is free, held when it is held and
+	// nobody waits, else the waiters the first of them put there, whom
+	// Unlock wakes.
+	state atomic.Pointer[waiters]
 }
 
-// heldChan marks a Mutex held with no waiter; it is never closed.
-var heldChan = make(chan struct{})
+// held marks a Mutex held with no waiter; its channel is never used.
+var held = new(waiters)
 
 // TryLock takes the lock if it is free and reports whether it did.
-func (m *Mutex) TryLock() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.wake != nil {
-		return false
-	}
-	m.wake = heldChan
-	return true
-}
+func (m *Mutex) TryLock() bool { return m.state.CompareAndSwap(nil, held) }
 
 // Lock takes the lock, waiting for it until ctx is done (ctx.Err()) or
 // closed has happened (ErrClosed). A free lock is taken even after
 // closed. closed may be nil.
 func (m *Mutex) Lock(ctx context.Context, closed *Event) error {
 	for {
-		m.mu.Lock()
-		if m.wake == nil {
-			m.wake = heldChan
-			m.mu.Unlock()
-			return nil
+		w := m.state.Load()
+		switch w {
+		case nil:
+			if m.state.CompareAndSwap(nil, held) {
+				return nil
+			}
+			continue
+		case held:
+			nw := &waiters{ch: make(chan struct{})}
+			if !m.state.CompareAndSwap(held, nw) {
+				continue // unlocked, or another waiter came first
+			}
+			w = nw
 		}
-		if m.wake == heldChan {
-			m.wake = make(chan struct{})
-		}
-		wake := m.wake
-		m.mu.Unlock()
 		select {
-		case <-wake:
+		case <-w.ch:
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-closed.Done():
@@ -71,35 +70,35 @@ func (m *Mutex) Lock(ctx context.Context, closed *Event) error {
 
 // Unlock releases the lock. It panics if the lock is not held.
 func (m *Mutex) Unlock() {
-	m.mu.Lock()
-	wake := m.wake
-	if wake == nil {
-		m.mu.Unlock()
+	if m.state.CompareAndSwap(held, nil) {
+		return
+	}
+	w := m.state.Swap(nil)
+	if w == nil {
 		panic("ctxlock: unlock of unlocked Mutex")
 	}
-	m.wake = nil
-	m.mu.Unlock()
-	if wake != heldChan {
-		close(wake)
+	if w != held {
+		close(w.ch)
 	}
 }
 
 // Event is a one-shot signal: it happens once, with Fire, and Done
 // returns a channel closed from then on. The zero value has not happened.
 type Event struct {
+	// mu orders Fire after a call of Unless in progress; Fired and
+	// Done do not take it.
 	mu sync.Mutex
-	// ch is the state, under mu: nil before Fire until the first Done
-	// makes it; closedChan once the event has happened (Fire closes the
-	// channel Done made, if any, and puts closedChan in its place).
-	ch chan struct{}
+	// state is nil before Fire until the first Done puts waiters
+	// there; fired once the event has happened (Fire closes the
+	// waiters' channel, if any, and puts fired in their place).
+	state atomic.Pointer[waiters]
 }
 
-// closedChan is the channel Done returns once the event has happened,
-// and the mark that it has; it is never written.
-var closedChan = func() chan struct{} {
-	ch := make(chan struct{})
-	close(ch)
-	return ch
+// fired marks an Event that has happened; its channel is closed.
+var fired = func() *waiters {
+	w := &waiters{ch: make(chan struct{})}
+	close(w.ch)
+	return w
 }()
 
 // Done returns a channel that is closed when the event happens. For a
@@ -108,26 +107,29 @@ func (e *Event) Done() <-chan struct{} {
 	if e == nil {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.ch == nil {
-		e.ch = make(chan struct{})
+	for {
+		if w := e.state.Load(); w != nil {
+			return w.ch
+		}
+		w := &waiters{ch: make(chan struct{})}
+		if e.state.CompareAndSwap(nil, w) {
+			return w.ch
+		}
 	}
-	return e.ch
 }
 
 // Fire makes the event happen and reports whether this call did; later
 // calls do nothing and report false.
 func (e *Event) Fire() bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.ch == closedChan {
+	w := e.state.Swap(fired)
+	e.mu.Unlock()
+	if w == fired {
 		return false
 	}
-	if e.ch != nil {
-		close(e.ch)
+	if w != nil {
+		close(w.ch)
 	}
-	e.ch = closedChan
 	return true
 }
 
@@ -138,7 +140,7 @@ func (e *Event) Fire() bool {
 func (e *Event) Unless(f func()) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.ch == closedChan {
+	if e.state.Load() == fired {
 		return false
 	}
 	f()
@@ -146,8 +148,4 @@ func (e *Event) Unless(f func()) bool {
 }
 
 // Fired reports whether the event has happened.
-func (e *Event) Fired() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.ch == closedChan
-}
+func (e *Event) Fired() bool { return e.state.Load() == fired }

@@ -176,3 +176,34 @@ func TestEventUnless(t *testing.T) {
 		t.Fatal("Unless after Fire reported true")
 	}
 }
+
+// TestEventDoneRacesFire calls Done from many goroutines while Fire runs:
+// whichever channel each got, the first made or the closed one, it must
+// be closed once Fire returned, and Fire must report true exactly once.
+func TestEventDoneRacesFire(t *testing.T) {
+	for range 200 {
+		var e Event
+		var wg sync.WaitGroup
+		chans := make([]<-chan struct{}, 8)
+		for i := range chans {
+			wg.Add(1)
+			go func() { defer wg.Done(); chans[i] = e.Done() }()
+		}
+		fires := make(chan bool, 2)
+		for range 2 {
+			wg.Add(1)
+			go func() { defer wg.Done(); fires <- e.Fire() }()
+		}
+		wg.Wait()
+		if a, b := <-fires, <-fires; a == b {
+			t.Fatalf("two Fires reported %v and %v, want one true", a, b)
+		}
+		for i, ch := range chans {
+			select {
+			case <-ch:
+			default:
+				t.Fatalf("Done's channel %d is open after Fire", i)
+			}
+		}
+	}
+}
