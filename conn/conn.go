@@ -178,8 +178,10 @@ type Conn struct {
 
 	// Close state, under mu (closeSent too, below). end is nil until
 	// the connection ends or is closed: an open one does not hold it.
+	// It is set under mu and never unset, and loaded without mu to ask,
+	// for every message, whether it is set yet.
 	mu        sync.Mutex
-	end       *ending
+	end       atomic.Pointer[ending]
 	peerClose ctxlock.Event // the peer's close frame arrived (or the conn died)
 
 	// The keepalive (extra.keepalive) and Ping's waiters are in x.
@@ -383,19 +385,22 @@ type ending struct {
 
 // endLocked returns c.end, made if need be. The caller holds mu.
 func (c *Conn) endLocked() *ending {
-	if c.end == nil {
-		c.end = new(ending)
+	e := c.end.Load()
+	if e == nil {
+		e = new(ending)
+		c.end.Store(e)
 	}
-	return c.end
+	return e
 }
 
 // causeLocked returns why the connection was closed locally, or nil. The
 // caller holds mu.
 func (c *Conn) causeLocked() error {
-	if c.end == nil {
+	e := c.end.Load()
+	if e == nil {
 		return nil
 	}
-	return c.end.cause
+	return e.cause
 }
 
 // setCause records why the connection is closed locally, unless a cause
@@ -410,12 +415,12 @@ func (c *Conn) setCause(err error) {
 
 // terminal returns the error readers get from now on, or nil.
 func (c *Conn) terminal() error {
+	if c.end.Load() == nil {
+		return nil // the common case, every message: no lock
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.end == nil {
-		return nil
-	}
-	return c.end.readErr
+	return c.end.Load().readErr
 }
 
 func (c *Conn) setTerminal(err error) error {
