@@ -58,8 +58,8 @@ func (c *Conn) rebindIdle(nc net.Conn) bool {
 func (c *Conn) readReady(fd uintptr) bool {
 	size := c.readSize()
 	bp := pool.Get(size)
-	n, err := readNoEINTR(int(fd), *bp)
-	if err == syscall.EAGAIN {
+	n, errno := readNoEINTR(int(fd), *bp)
+	if errno == syscall.EAGAIN {
 		// Nothing more to read: the frames held back for a burst of
 		// input go out before this reader waits, or spins.
 		c.sendHeld()
@@ -79,18 +79,18 @@ func (c *Conn) readReady(fd uintptr) bool {
 	}
 	if n <= 0 {
 		pool.Put(bp)
-		if err == nil {
-			err = io.EOF
+		c.rerr = io.EOF
+		if errno != 0 {
+			c.rerr = errno
 		}
-		c.rerr = err
 		return true
 	}
 	noteRead(c.idle)
-	// readIdle is called with no pooled buffer and nothing unread.
+	// readIdle is called with no pooled buffer and nothing unread (and
+	// rerr nil); a read that returned bytes returned no error.
 	c.rpooled = bp
 	c.rbuf = *bp
 	c.r, c.w = 0, n
-	c.rerr = err
 	return true
 }
 

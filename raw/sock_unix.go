@@ -110,9 +110,11 @@ func (w *sockWriter) ready(fd uintptr) bool {
 			w.n += n
 			w.p = w.p[n:]
 		}
+		// syscall.Write's errors are Errnos, compared as numbers.
+		errno, _ := err.(syscall.Errno)
 		switch {
-		case err == syscall.EINTR:
-		case err == syscall.EAGAIN:
+		case errno == syscall.EINTR:
+		case errno == syscall.EAGAIN:
 			return false
 		case err != nil:
 			w.err = err

@@ -235,11 +235,20 @@ func (s *readSpin) missed() {
 	s.skip = 1<<s.backoff - 1
 }
 
-func readNoEINTR(fd int, b []byte) (int, error) {
+// readNoEINTR reads fd, again when a signal interrupted the read. Its
+// errno is 0 when the read succeeded: an errno compares with EAGAIN as a
+// number, where two error values of the same type cost a runtime call
+// (every wait of a goroutine-served socket begins with a read that finds
+// it empty).
+func readNoEINTR(fd int, b []byte) (int, syscall.Errno) {
 	for {
 		n, err := syscall.Read(fd, b)
-		if err != syscall.EINTR {
-			return n, err
+		if err == nil {
+			return n, 0
+		}
+		// syscall.Read's errors are Errnos.
+		if errno, _ := err.(syscall.Errno); errno != syscall.EINTR {
+			return n, errno
 		}
 	}
 }
