@@ -3,8 +3,6 @@ package servers
 import (
 	"errors"
 	"net"
-
-	"github.com/gobwas/ws"
 )
 
 // floor-netpoll is the floor's work served the way a Go server that
@@ -31,33 +29,28 @@ func serveFloorNetpoll(ln net.Listener, o Options) error {
 	if o.Deflate {
 		return errors.New("floor-netpoll: no permessage-deflate")
 	}
+	// Accepted and upgraded as gobwas's server is, each connection in
+	// its own goroutine.
+	return serveGobwasConns(ln, o, floorNetpollEcho)
+}
+
+// floorNetpollEcho reads nc and echoes every whole frame with one write.
+func floorNetpollEcho(nc net.Conn) {
+	f := newFloorFrames()
 	for {
-		nc, err := ln.Accept()
+		f.grow()
+		m, err := nc.Read(f.in[f.n:])
 		if err != nil {
-			return err
+			return
 		}
-		go func() {
-			defer nc.Close()
-			if _, err := ws.Upgrade(nc); err != nil {
+		f.n += m
+		if !f.answer() {
+			return
+		}
+		if len(f.out) > 0 {
+			if _, err := nc.Write(f.out); err != nil {
 				return
 			}
-			f := newFloorFrames()
-			for {
-				f.grow()
-				m, err := nc.Read(f.in[f.n:])
-				if err != nil {
-					return
-				}
-				f.n += m
-				if !f.answer() {
-					return
-				}
-				if len(f.out) > 0 {
-					if _, err := nc.Write(f.out); err != nil {
-						return
-					}
-				}
-			}
-		}()
+		}
 	}
 }
