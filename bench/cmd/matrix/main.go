@@ -75,7 +75,7 @@ func main() {
 	pprofLibs := flag.String("pprof-libs", "", "libraries to profile with -pprof (default: hybi and its variants)")
 	from := flag.String("from", "", "re-render results.md and results.svg from this results.json instead of running")
 	strict := flag.Bool("strict", false, "exit with status 1 when a bar fails (cells that err always give status 2)")
-	timeout := flag.Duration("timeout", 0, "abort after this long (default 15m, quick 3m)")
+	timeout := flag.Duration("timeout", 0, "abort after this long (default 15m, quick 4m)")
 	flag.Parse()
 	log.SetFlags(log.Ltime)
 	if *from != "" {
@@ -103,7 +103,7 @@ func main() {
 	def(&c.warmup, 500*time.Millisecond, 200*time.Millisecond)
 	def(&c.loadDur, 3*time.Second, time.Second)
 	def(&c.loadWarmup, time.Second, 300*time.Millisecond)
-	def(timeout, 15*time.Minute, 3*time.Minute)
+	def(timeout, 15*time.Minute, 4*time.Minute)
 	defi(&c.idleConns, 10000, 1000)
 	defi(&c.deflateConns, 1000, 100)
 	defi(&c.startups, 5, 1)
