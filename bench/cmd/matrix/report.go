@@ -199,7 +199,7 @@ func (r *results) markdown() string {
 	}
 	p("- Servers run as child processes (`bench-server -lib NAME`); one load client (hand-written frames over net.Conn, gobwas/ws masking) drives them all over 127.0.0.0/8, on the same machine.\n")
 	p("- Ratios (×) compare each figure with the best peer (gorilla, coder, gobwas, gws) measured in this run; for msg/s higher is better, for latency and memory lower is better.\n")
-	p("- `floor` is not a library and not a peer: an echo server that does one read and one write per message and checks nothing (edge-triggered epoll, no goroutine per connection). No server can do less per echo of a small message on this kernel, so its ratio bounds what hybi, or anyone, can reach in the echo scenario on this machine (not at 1 MiB, where it reads into plain growing buffers).\n\n")
+	p("- `floor` is not a library and not a peer: an echo server that does one read and one write per message and checks nothing (edge-triggered epoll, no goroutine per connection). No server does materially less per echo of a small message on this kernel, so its ratio bounds what hybi, or anyone, can reach in the echo scenario on this machine (not at 1 MiB, where it reads into plain growing buffers). `floor-netpoll`, in the guard cells only, does the same work with a goroutine per connection over Go's poller (two reads per echo, as every such server); it lands within the run's noise of the floor, so what separates a goroutine-per-connection server from the floor is its own work per message.\n\n")
 	p("![chart](results.svg)\n\n")
 
 	p("## Bars\n\n| Bar | Measured | Result |\n|---|---|---|\n")
