@@ -56,7 +56,7 @@ func (c *readCtx) Value(key any) any {
 	return nil
 }
 func (c *readCtx) Err() error {
-	if time.Now().Before(c.deadline) {
+	if time.Until(c.deadline) > 0 {
 		return nil
 	}
 	return context.DeadlineExceeded
@@ -88,7 +88,10 @@ func (c *handlerCtx) Err() error {
 	if err := c.parent.Err(); err != nil {
 		return err
 	}
-	if time.Now().Before(c.deadline) {
+	// time.Until reads only the monotonic clock (deadline has a
+	// monotonic reading), where time.Now reads the wall clock too: Err
+	// runs several times for every message a handler writes.
+	if time.Until(c.deadline) > 0 {
 		return nil
 	}
 	return context.DeadlineExceeded
