@@ -2,7 +2,6 @@ package conn_test
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/internal/testnet"
 	"github.com/hybi-go/hybi/raw"
 )
 
@@ -38,20 +38,7 @@ func readSyscalls(t *testing.T) int {
 // read system calls the process made per message, for messages sent 2 ms
 // apart: the socket is empty at every Reader, which then waits.
 func readsPerMessage(t *testing.T, opts *conn.Options) float64 {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, peer := testnet.Loopback(t)
 	c := conn.New(raw.New(nc, nil, raw.Server, nil), "", opts)
 	defer c.CloseNow()
 	const messages = 20
