@@ -879,3 +879,43 @@ func TestSweepTinyInterval(t *testing.T) {
 		p.Close()
 	}
 }
+
+// TestHandlerContextDeadline: the context a handler gets has the
+// message's deadline, MessageTimeout after the message was read; its Err
+// is nil before it and DeadlineExceeded after, and a write under it then
+// fails fast with that error.
+func TestHandlerContextDeadline(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	type seen struct {
+		before, after, write error
+		left                 time.Duration
+	}
+	got := make(chan seen, 1)
+	_, url := server(t, &poll.Options{MessageTimeout: timeout}, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		var s seen
+		dl, _ := ctx.Deadline()
+		s.left = time.Until(dl)
+		s.before = ctx.Err()
+		time.Sleep(time.Until(dl) + 10*time.Millisecond)
+		s.after = ctx.Err()
+		s.write = c.Write(ctx, conn.MessageText, []byte("late"))
+		got <- s
+		return nil
+	})
+	ctx := testCtx(t)
+	c := dial(t, ctx, url)
+	c.Write(ctx, conn.MessageText, []byte("x"))
+	s := <-got
+	if s.left <= 0 || s.left > timeout {
+		t.Errorf("deadline %v away at the handler's start, want within (0, %v]", s.left, timeout)
+	}
+	if s.before != nil {
+		t.Errorf("Err before the deadline = %v, want nil", s.before)
+	}
+	if !errors.Is(s.after, context.DeadlineExceeded) {
+		t.Errorf("Err after the deadline = %v, want DeadlineExceeded", s.after)
+	}
+	if !errors.Is(s.write, context.DeadlineExceeded) {
+		t.Errorf("Write under the expired context = %v, want DeadlineExceeded", s.write)
+	}
+}
