@@ -114,6 +114,52 @@ func TestStreamedMessage(t *testing.T) {
 	c.Close(conn.StatusNormalClosure, "")
 }
 
+// The Read that returns a message's last bytes returns io.EOF with them,
+// so that reading a small message to its end is one call.
+func TestReaderEOFWithLastBytes(t *testing.T) {
+	url, _ := echoServer(t, nil)
+	c := dial(t, url, nil)
+	ctx := context.Background()
+	for _, n := range []int{1, 16, 1000} {
+		w, err := c.Writer(ctx, conn.MessageBinary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(bytes.Repeat([]byte{'x'}, n))
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, r, err := c.Reader(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		buf := make([]byte, 4096)
+		for {
+			k, err := r.Read(buf)
+			got += k
+			if err == io.EOF {
+				if k == 0 {
+					t.Fatalf("n=%d: io.EOF came alone, after the last bytes", n)
+				}
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got >= n {
+				t.Fatalf("n=%d: the last bytes came without io.EOF", n)
+			}
+		}
+		if got != n {
+			t.Fatalf("n=%d: read %d bytes", n, got)
+		}
+		if k, err := r.Read(buf); k != 0 || err != io.EOF {
+			t.Fatalf("n=%d: Read after the end = %d, %v", n, k, err)
+		}
+	}
+}
+
 func TestConcurrentWriters(t *testing.T) {
 	url, _ := echoServer(t, nil)
 	c := dial(t, url, nil)

@@ -50,6 +50,9 @@ func (m *messageReader) decoder() io.Reader {
 // it cuts short returns ctx.Err() and leaves the connection open: the
 // next Reader or Read call, with a new context, discards what is left of
 // the message (or finishes the control frame that was cut) and goes on.
+//
+// The reader's Read that returns the last bytes of the message returns
+// io.EOF with them, as io.Reader allows; later calls return 0, io.EOF.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	if err := lock(ctx, &c.readMu, &c.peerClose); err != nil {
 		if err == ErrClosed {
@@ -274,13 +277,15 @@ func (m *messageReader) read(p []byte) (int, error) {
 			return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
 		}
 		if m.fin && c.rc.Remaining() == 0 {
-			// End the message now, so that a caller who read exactly
-			// its length need not come back for io.EOF.
+			// The message's last bytes come with io.EOF, as io.Reader
+			// allows: a caller reading to the end (io.ReadAll,
+			// bytes.Buffer.ReadFrom) need not come back for it.
 			m.active = false
 			if m.typ == MessageText && !m.utf8.Done() {
 				return 0, c.fail(m.ctx, frame.ErrInvalidUTF8)
 			}
 			m.observeIn()
+			return n, io.EOF
 		}
 	}
 	return n, nil
