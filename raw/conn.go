@@ -112,6 +112,11 @@ type Conn struct {
 	// rgrow doubles the read buffer a socket reads into, up to
 	// maxReadGrow times, while reads keep filling it (see readSize).
 	rgrow uint8
+	// firstTry and peekFirst (a socket's reader's, in padding) are
+	// readIdle's: its first read, made before any wait, has not been
+	// made yet; and that read last found nothing, so the next first
+	// read looks before it takes a buffer (see readReady).
+	firstTry, peekFirst bool
 	// flags and rsv are set by New and only read after, here where they
 	// fit in padding: a byte each, not words in opts.
 	flags connFlags

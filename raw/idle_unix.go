@@ -55,7 +55,24 @@ func (c *Conn) rebindIdle(nc net.Conn) bool {
 
 // readReady is called by the runtime poller when the socket may be
 // readable; false means "not yet, wait again".
+//
+// Its first call of a wait is made before the poller has said anything
+// (the runtime forgets the socket's readiness when a read begins), and
+// in a request-reply exchange finds the socket empty every time. When
+// the last first call did, the next one looks first (sockEmpty) and
+// takes a pooled buffer only for data: a read that finds nothing costs
+// the system call alone. When the look finds data, the reads of the
+// following waits go straight in again.
 func (c *Conn) readReady(fd uintptr) bool {
+	first := c.firstTry
+	c.firstTry = false
+	if first && c.peekFirst {
+		if sockEmpty(fd) {
+			c.sendHeld()
+			return false
+		}
+		c.peekFirst = false
+	}
 	size := c.readSize()
 	bp := pool.Get(size)
 	n, errno := readNoEINTR(int(fd), *bp)
@@ -64,6 +81,9 @@ func (c *Conn) readReady(fd uintptr) bool {
 		// input go out before this reader waits, or spins.
 		c.sendHeld()
 		pool.Put(bp)
+		if first {
+			c.peekFirst = true
+		}
 		if c.idle.spin.probe {
 			// spinRead's read: it, not the poller, decides whether to
 			// try again.
@@ -94,6 +114,16 @@ func (c *Conn) readReady(fd uintptr) bool {
 	return true
 }
 
+// sockEmpty reports whether the socket fd has nothing to read, by
+// looking (MSG_PEEK) into one byte on the stack. Data, the end of the
+// stream and errors all say no: the read that follows finds them.
+func sockEmpty(fd uintptr) bool {
+	var b [1]byte
+	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
+	errno, _ := err.(syscall.Errno) // compared as a number, as readNoEINTR's
+	return errno == syscall.EAGAIN
+}
+
 // readIdle waits for data with no buffer held and installs the pooled
 // buffer it arrived in. It reports false when the connection has no raw
 // socket access.
@@ -105,6 +135,7 @@ func (c *Conn) readIdle() (bool, error) {
 	// rerr is nil here (every read returns it first): readReady
 	// leaves the read system call's error there, for the caller to
 	// report and, through failRead, to make sticky.
+	c.firstTry = true
 	err := ir.rc.Read(ir.fn)
 	if err == nil {
 		err = c.rerr

@@ -8,7 +8,10 @@
 # functions that cost most; leaves perf/cg-LIB.diff for cg_annotate.
 # The caches simulated are one core's (L1 48 KiB, L2 as "LL", 1 MiB).
 # Kernel time, and what the kernel does to the caches, are not counted.
-# Run from bench/. Needs valgrind.
+# The client pauses THINK (default 2ms) after each echo: under valgrind
+# the server runs some 50 times slower, and without the pause its reads
+# after a reply would find the next message already there, which at full
+# speed they do not. Run from bench/. Needs valgrind.
 set -eu
 lib=$1 conns=${2:-256} size=${3:-16} n=${4:-200}
 dir=$(mktemp -d)
@@ -26,7 +29,7 @@ run() { # run COUNT OUT
 		sleep 0.1
 	done
 	[ -n "$addr" ] || { echo "bench-server did not start" >&2; cat "$dir/vg.log" >&2; exit 1; }
-	"$dir/echo-count" -addr "$addr" -conns "$conns" -size "$size" -n "$1"
+	"$dir/echo-count" -addr "$addr" -conns "$conns" -size "$size" -n "$1" -think "${THINK:-2ms}"
 	sleep 1 # let the server see the connections close
 	kill -TERM "$vg"
 	wait "$vg" || true

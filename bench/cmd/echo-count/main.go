@@ -5,7 +5,7 @@
 // echoes, instructions and simulated cache misses counted exactly (see
 // perf/cachegrind.sh).
 //
-//	echo-count -addr 127.0.0.1:PORT -conns 256 -size 16 -n 200
+//	echo-count -addr 127.0.0.1:PORT -conns 256 -size 16 -n 200 [-think 2ms]
 package main
 
 import (
@@ -23,6 +23,7 @@ func main() {
 	conns := flag.Int("conns", 256, "connections")
 	size := flag.Int("size", 16, "message size in bytes")
 	n := flag.Int("n", 100, "echoes per connection")
+	think := flag.Duration("think", 0, "pause after each echo before the next message: a server slowed by\nvalgrind then still finds its sockets empty after a reply, as it does\nat full speed")
 	flag.Parse()
 	log.SetFlags(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -47,6 +48,9 @@ func main() {
 				}
 				if _, err := c.ReadEcho(nil); err != nil {
 					log.Fatal(err)
+				}
+				if *think > 0 {
+					time.Sleep(*think)
 				}
 			}
 		}()
