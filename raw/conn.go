@@ -630,9 +630,8 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 		return err
 	}
 	var n int
-	if bp, held := c.directFrame(h, p); bp != nil {
-		n, err = c.sockWrite(*bp)
-		c.doneDirect(bp, held, n, err)
+	if w, held := c.directFrame(h, p); w != nil {
+		n, err = c.sockWriteDirect(w, held)
 	} else {
 		n, err = c.writeFrame(h, p)
 	}

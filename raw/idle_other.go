@@ -24,9 +24,13 @@ func (c *Conn) ReadAhead(ctx context.Context) error { return nil }
 
 func (c *Conn) initSockWrite() {}
 
-func (c *Conn) directFrame(h frame.Header, p []byte) (*[]byte, int) { return nil, -1 }
+type sockWriter struct{}
 
-func (c *Conn) doneDirect(bp *[]byte, held, n int, err error) {}
+func (c *Conn) directFrame(h frame.Header, p []byte) (*sockWriter, int) { return nil, -1 }
+
+func (c *Conn) sockWriteDirect(w *sockWriter, held int) (int, error) {
+	panic("raw: sockWrite without a socket")
+}
 
 func (c *Conn) sockWrite(b []byte) (int, error) { panic("raw: sockWrite without a socket") }
 

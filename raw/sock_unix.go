@@ -4,6 +4,7 @@ package raw
 
 import (
 	"io"
+	"math/bits"
 	"net"
 	"sync"
 	"syscall"
@@ -23,17 +24,19 @@ func (c *Conn) initSockWrite() {
 	}
 }
 
-// directFrame returns the frame h, p in a pooled buffer when sockWrite is
-// to write it, and nil when writeFrame is: sockWrite writes unmasked
-// frames (a server's) that fit in one write buffer. Frames held before it
-// go in the same buffer, ahead of it, when it has room: the write that
-// sends a burst's replies is then made from WriteFrame's shallow stack
-// too. held is how many bytes of the buffer were held frames, -1 when it
-// was not the held frames' buffer. The caller holds the write lock and
-// gives the buffer to doneDirect.
-func (c *Conn) directFrame(h frame.Header, p []byte) (bp *[]byte, held int) {
+// directFrame returns the frame h, p in a pooled sockWriter, ready for
+// sockWriteDirect, when sockWrite is to write it, and nil when writeFrame
+// is: sockWrite writes unmasked frames (a server's) that fit in one write
+// buffer. The frame is built in the writer's own buffer, so that a small
+// frame takes one pooled object, not a buffer and a writer. Frames held
+// before it go in the held frames' buffer, after them, when it has room:
+// the write that sends a burst's replies is then made from WriteFrame's
+// shallow stack too. held is how many bytes of that buffer were held
+// frames, -1 when it was not the held frames' buffer. The caller holds
+// the write lock.
+func (c *Conn) directFrame(h frame.Header, p []byte) (w *sockWriter, held int) {
 	size := h.Size() + len(p)
-	if c.flags&flagSock == 0 || h.Masked || size > int(c.opts.writeBuf) {
+	if c.flags&flagSock == 0 || h.Masked || size > int(c.opts.writeBuf) || size > maxDirectFrame {
 		return nil, -1
 	}
 	if hp := c.held.Load(); hp != nil {
@@ -43,32 +46,34 @@ func (c *Conn) directFrame(h frame.Header, p []byte) (bp *[]byte, held int) {
 		}
 		*hp = append(frame.AppendHeader(*hp, h), p...)
 		c.held.Store(nil)
-		return hp, held
+		w = sockWriters.Get().(*sockWriter)
+		w.held = hp
+		w.p = *hp
+		return w, held
 	}
-	bp = pool.Get(size)
-	*bp = append(frame.AppendHeader((*bp)[:0], h), p...)
-	return bp, -1
+	w = sockWriters.Get().(*sockWriter)
+	if cap(w.buf) < size {
+		// A power of two, at least 512 bytes: a writer's buffer grows
+		// to the frames written through it, at most the write buffer.
+		w.buf = make([]byte, 0, max(1<<bits.Len(uint(size-1)), 512))
+	}
+	w.p = append(frame.AppendHeader(w.buf[:0], h), p...)
+	return w, -1
 }
 
-// doneDirect puts back the buffer of a direct write that wrote n bytes,
-// unless it held frames and the write failed before its first byte: they
-// stay held then, as out leaves them.
-func (c *Conn) doneDirect(bp *[]byte, held, n int, err error) {
-	if held >= 0 && err != nil && n == 0 {
-		*bp = (*bp)[:held]
-		c.held.Store(bp)
-		return
-	}
-	pool.Put(bp)
-}
+// maxDirectFrame bounds the frames directFrame builds, and so the buffer
+// a pooled sockWriter keeps: 64 KiB, four times the default write buffer.
+const maxDirectFrame = 64 << 10
 
 // sockWriter is the state of one sockWrite, pooled: a Conn has no room
 // for it, and only the writer holding the lock uses it.
 type sockWriter struct {
-	p   []byte                // what is left to write
-	n   int                   // bytes written
-	err error                 // of the write system call
-	fn  func(fd uintptr) bool // w.ready, bound once
+	buf  []byte                // directFrame's frames are built here
+	held *[]byte               // the held frames' buffer p is in, if it is
+	p    []byte                // what is left to write
+	n    int                   // bytes written
+	err  error                 // of the write system call
+	fn   func(fd uintptr) bool // w.ready, bound once
 }
 
 var sockWriters = sync.Pool{New: func() any {
@@ -91,9 +96,25 @@ var sockWriters = sync.Pool{New: func() any {
 func (c *Conn) sockWrite(b []byte) (int, error) {
 	w := sockWriters.Get().(*sockWriter)
 	w.p = b
+	return c.sockWriteDirect(w, -1)
+}
+
+// sockWriteDirect is sockWrite of w.p, from directFrame, and puts w back.
+// The held frames' buffer it was written from is put back too, unless the
+// write failed before its first byte: they stay held then, as out leaves
+// them.
+func (c *Conn) sockWriteDirect(w *sockWriter, held int) (int, error) {
 	err := c.idle.rc.Write(w.fn)
 	n, werr := w.n, w.err
-	*w = sockWriter{fn: w.fn}
+	if hp := w.held; hp != nil {
+		if (err != nil || werr != nil) && n == 0 {
+			*hp = (*hp)[:held]
+			c.held.Store(hp)
+		} else {
+			pool.Put(hp)
+		}
+	}
+	*w = sockWriter{buf: w.buf, fn: w.fn}
 	sockWriters.Put(w)
 	if err != nil || werr != nil {
 		return n, c.sockWriteError(err, werr)
