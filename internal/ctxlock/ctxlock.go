@@ -15,6 +15,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // ErrClosed is returned by Lock when its closed channel is closed.
@@ -34,15 +35,38 @@ type Mutex struct {
 }
 
 // held marks a Mutex held with no waiter; its channel is never used.
-var held = new(waiters)
+// It is a global variable, not an object on the heap, so that the fast
+// paths below may put it in a Mutex's state, and take it out, with a
+// compare-and-swap of the word as an integer: one instruction, where
+// atomic.Pointer's calls into the runtime, twice, for the garbage
+// collector's write barrier. That barrier is for pointers into the heap:
+// the collector neither marks nor needs to see a global's address.
+// A waiters value on the heap is only ever stored or replaced through
+// atomic.Pointer.
+var held = &heldMark
+
+var heldMark waiters
+
+// heldWord is held as an integer.
+func heldWord() uintptr { return uintptr(unsafe.Pointer(&heldMark)) }
+
+// word is m's state as an integer word, for the fast paths.
+func (m *Mutex) word() *atomic.Uintptr { return (*atomic.Uintptr)(unsafe.Pointer(&m.state)) }
 
 // TryLock takes the lock if it is free and reports whether it did.
-func (m *Mutex) TryLock() bool { return m.state.CompareAndSwap(nil, held) }
+func (m *Mutex) TryLock() bool { return m.word().CompareAndSwap(0, heldWord()) }
 
 // Lock takes the lock, waiting for it until ctx is done (ctx.Err()) or
 // closed has happened (ErrClosed). A free lock is taken even after
 // closed. closed may be nil.
 func (m *Mutex) Lock(ctx context.Context, closed *Event) error {
+	if (*atomic.Uintptr)(unsafe.Pointer(&m.state)).CompareAndSwap(0, uintptr(unsafe.Pointer(&heldMark))) {
+		return nil // TryLock, in the caller: Lock is inlined
+	}
+	return m.lockSlow(ctx, closed)
+}
+
+func (m *Mutex) lockSlow(ctx context.Context, closed *Event) error {
 	for {
 		w := m.state.Load()
 		switch w {
@@ -70,9 +94,12 @@ func (m *Mutex) Lock(ctx context.Context, closed *Event) error {
 
 // Unlock releases the lock. It panics if the lock is not held.
 func (m *Mutex) Unlock() {
-	if m.state.CompareAndSwap(held, nil) {
-		return
+	if !m.word().CompareAndSwap(heldWord(), 0) {
+		m.unlockSlow() // waiters to wake, or not locked
 	}
+}
+
+func (m *Mutex) unlockSlow() {
 	w := m.state.Swap(nil)
 	if w == nil {
 		panic("ctxlock: unlock of unlocked Mutex")
