@@ -114,16 +114,6 @@ func (c *Conn) readReady(fd uintptr) bool {
 	return true
 }
 
-// sockEmpty reports whether the socket fd has nothing to read, by
-// looking (MSG_PEEK) into one byte on the stack. Data, the end of the
-// stream and errors all say no: the read that follows finds them.
-func sockEmpty(fd uintptr) bool {
-	var b [1]byte
-	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
-	errno, _ := err.(syscall.Errno) // compared as a number, as readNoEINTR's
-	return errno == syscall.EAGAIN
-}
-
 // readIdle waits for data with no buffer held and installs the pooled
 // buffer it arrived in. It reports false when the connection has no raw
 // socket access.
