@@ -219,7 +219,7 @@ func (r *results) markdown() string {
 	p("\n")
 
 	if len(r.Echo) > 0 {
-		p("## Echo round trips\n\nClosed loop: every connection sends a binary message and waits for its echo. MB/s counts payload one way. Server CPU and allocation are per echoed message (from getrusage and runtime.MemStats of the server process).\n\n")
+		p("## Echo round trips\n\nClosed loop: every connection sends a binary message and waits for its echo. MB/s counts payload one way. Server CPU and allocation are per echoed message (from getrusage and runtime.MemStats of the server process). System calls are /proc/PID/io's syscr and syscw, the read(2) and write(2) families: they leave out recvfrom(2), hybi's look (MSG_PEEK) before a wait whose last first read found the socket empty, about one more per echo here.\n\n")
 		for _, size := range uniq(r.Echo, func(c echoCell) int { return c.Size }) {
 			p("### %s\n\n| Conns | Library | msg/s | × best peer | MB/s | p50 ms | p99 ms | p99 × best peer | server CPU µs/msg | server alloc B/msg | server syscalls/msg (read+write) |\n|---|---|---|---|---|---|---|---|---|---|---|\n", sizeName(size))
 			for _, n := range uniq(r.Echo, func(c echoCell) int { return c.Conns }) {
