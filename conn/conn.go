@@ -365,10 +365,17 @@ func (c *Conn) SetCompression(on bool) { c.noCompress.Store(!on) }
 // directly corrupts the session.
 func (c *Conn) NetConn() net.Conn { return c.rc.NetConn() }
 
-// lock takes mu, giving up when ctx is done (ctx.Err()) or closed is
-// closed (ErrClosed).
-func lock(ctx context.Context, mu *ctxlock.Mutex, closed *ctxlock.Event) error {
-	if err := mu.Lock(ctx, closed); err != nil {
+// lock takes mu, giving up when ctx is done (ctx.Err()) or the peer's
+// close has been handled (ErrClosed).
+func (c *Conn) lock(ctx context.Context, mu *ctxlock.Mutex) error {
+	if mu.TryLock() {
+		return nil // in the caller: lock is inlined
+	}
+	return c.lockSlow(ctx, mu)
+}
+
+func (c *Conn) lockSlow(ctx context.Context, mu *ctxlock.Mutex) error {
+	if err := mu.Lock(ctx, &c.peerClose); err != nil {
 		if err == ctxlock.ErrClosed {
 			return ErrClosed
 		}

@@ -54,7 +54,7 @@ func (m *messageReader) decoder() io.Reader {
 // The reader's Read that returns the last bytes of the message returns
 // io.EOF with them, as io.Reader allows; later calls return 0, io.EOF.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
-	if err := lock(ctx, &c.readMu, &c.peerClose); err != nil {
+	if err := c.lock(ctx, &c.readMu); err != nil {
 		if err == ErrClosed {
 			err = c.terminal()
 		}
@@ -176,7 +176,7 @@ func (m *messageReader) checkLimit(frameLen int64) error {
 
 func (m *messageReader) Read(p []byte) (int, error) {
 	c := m.c
-	if err := lock(m.ctx, &c.readMu, &c.peerClose); err != nil {
+	if err := c.lock(m.ctx, &c.readMu); err != nil {
 		if err == ErrClosed {
 			err = c.terminal()
 		}

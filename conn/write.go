@@ -22,7 +22,7 @@ func (c *Conn) lockMessage(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := lock(ctx, &c.msgMu, &c.peerClose); err != nil {
+	if err := c.lock(ctx, &c.msgMu); err != nil {
 		return err
 	}
 	c.mu.Lock()

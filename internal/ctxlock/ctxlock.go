@@ -47,21 +47,17 @@ var held = &heldMark
 
 var heldMark waiters
 
-// heldWord is held as an integer.
-func heldWord() uintptr { return uintptr(unsafe.Pointer(&heldMark)) }
-
-// word is m's state as an integer word, for the fast paths.
-func (m *Mutex) word() *atomic.Uintptr { return (*atomic.Uintptr)(unsafe.Pointer(&m.state)) }
-
 // TryLock takes the lock if it is free and reports whether it did.
-func (m *Mutex) TryLock() bool { return m.word().CompareAndSwap(0, heldWord()) }
+func (m *Mutex) TryLock() bool {
+	return (*atomic.Uintptr)(unsafe.Pointer(&m.state)).CompareAndSwap(0, uintptr(unsafe.Pointer(&heldMark)))
+}
 
 // Lock takes the lock, waiting for it until ctx is done (ctx.Err()) or
 // closed has happened (ErrClosed). A free lock is taken even after
 // closed. closed may be nil.
 func (m *Mutex) Lock(ctx context.Context, closed *Event) error {
-	if (*atomic.Uintptr)(unsafe.Pointer(&m.state)).CompareAndSwap(0, uintptr(unsafe.Pointer(&heldMark))) {
-		return nil // TryLock, in the caller: Lock is inlined
+	if m.TryLock() {
+		return nil // in the caller: Lock is inlined
 	}
 	return m.lockSlow(ctx, closed)
 }
@@ -94,7 +90,7 @@ func (m *Mutex) lockSlow(ctx context.Context, closed *Event) error {
 
 // Unlock releases the lock. It panics if the lock is not held.
 func (m *Mutex) Unlock() {
-	if !m.word().CompareAndSwap(heldWord(), 0) {
+	if !(*atomic.Uintptr)(unsafe.Pointer(&m.state)).CompareAndSwap(uintptr(unsafe.Pointer(&heldMark)), 0) {
 		m.unlockSlow() // waiters to wake, or not locked
 	}
 }
