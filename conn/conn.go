@@ -176,7 +176,7 @@ type Conn struct {
 	msgMu ctxlock.Mutex
 	mw    *messageWriter
 
-	// Close state, under mu (closeSent too, below). end is nil until
+	// Close state, under mu (flagCloseSent is set under it too). end is nil until
 	// the connection ends or is closed: an open one does not hold it.
 	// It is set under mu and never unset, and loaded without mu to ask,
 	// for every message, whether it is set yet.
@@ -191,14 +191,30 @@ type Conn struct {
 	x atomic.Pointer[extra]
 
 	// The small fields, together so that they share words.
-	noCompress   atomic.Bool
-	pongPending  atomic.Bool
+	flags        atomic.Uint32 // connFlags
 	mwGen        atomic.Uint32 // generation of the Writer message; see writerHandle
 	client       bool
-	closeSent    bool // under mu
 	closing      bool // under mu: Close was called
 	keepaliveArm bool // next keepalive tick checks for the pong
 }
+
+// connFlags are a Conn's flags that goroutines other than the one that
+// sets them read, in one atomic word: a Write asks whether the close
+// frame went out with one load, and no lock.
+type connFlags = uint32
+
+const (
+	// flagNoCompress: SetCompression(false).
+	flagNoCompress connFlags = 1 << iota
+	// flagPongPending: the keepalive's ping awaits its pong.
+	flagPongPending
+	// flagCloseSent: the close frame went out, or is going out; set
+	// once, under mu, by writeClose.
+	flagCloseSent
+)
+
+// flag reports whether f is set.
+func (c *Conn) flag(f connFlags) bool { return c.flags.Load()&f != 0 }
 
 // settings are the Options a Conn consults, copied into every Conn; the
 // buffer sizes and frame limit live in the Raw session, the keepalive in
@@ -359,7 +375,13 @@ func (c *Conn) AgreedExtensions() []extension.Negotiated { return c.rc.AgreedExt
 // agreed; it is on from the start. Turning it off for data that does not
 // compress (images, already compressed files) saves the time of trying:
 // such messages are sent with their RSV1 bit clear.
-func (c *Conn) SetCompression(on bool) { c.noCompress.Store(!on) }
+func (c *Conn) SetCompression(on bool) {
+	if on {
+		c.flags.And(^flagNoCompress)
+	} else {
+		c.flags.Or(flagNoCompress)
+	}
+}
 
 // NetConn returns the underlying connection. Reading or writing it
 // directly corrupts the session.
@@ -576,10 +598,7 @@ func (c *Conn) finishControl(ctx context.Context, h frame.Header, buf *[]byte, n
 	}()
 	switch h.Opcode {
 	case frame.OpPing:
-		c.mu.Lock()
-		sent := c.closeSent
-		c.mu.Unlock()
-		if !sent {
+		if !c.flag(flagCloseSent) {
 			if err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPong}, p); err != nil {
 				if !errors.Is(err, raw.ErrBroken) && cutByContext(ctx, err) {
 					// ctx ended before the pong went out (a ping read
@@ -665,11 +684,11 @@ func (c *Conn) drainAndClose(ctx context.Context, halfClose bool) {
 // whether this call sent it.
 func (c *Conn) writeClose(code StatusCode, reason string) bool {
 	c.mu.Lock()
-	if c.closeSent {
+	if c.flag(flagCloseSent) {
 		c.mu.Unlock()
 		return false
 	}
-	c.closeSent = true
+	c.flags.Or(flagCloseSent)
 	c.mu.Unlock()
 	c.observeSent(code)
 	var b [frame.MaxControlPayload]byte

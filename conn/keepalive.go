@@ -19,7 +19,7 @@ func (c *Conn) keepaliveTick() {
 	k := c.x.Load().keepalive
 	if c.keepaliveArm {
 		c.keepaliveArm = false
-		if c.pongPending.Load() {
+		if c.flag(flagPongPending) {
 			c.failKeepalive()
 			return
 		}
@@ -34,7 +34,7 @@ func (c *Conn) keepaliveTick() {
 	x.pingMu.Lock()
 	x.keepaliveAt = sinceEpoch()
 	x.pingMu.Unlock()
-	c.pongPending.Store(true)
+	c.flags.Or(flagPongPending)
 	ctx, cancel := context.WithTimeout(context.Background(), k.pongTimeout)
 	err := c.rc.WriteFrame(ctx, frame.Header{Fin: true, Opcode: frame.OpPing}, c.keepalivePayload())
 	cancel()

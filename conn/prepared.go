@@ -81,7 +81,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	var pe extension.PreparedEncoder
 	var m extension.Message
 	if encs := c.ext.encoders(); len(encs) > 0 {
-		m = extension.Message{Opcode: frame.Opcode(pm.typ), Size: int64(len(pm.data)), NoCompression: c.noCompress.Load()}
+		m = extension.Message{Opcode: frame.Opcode(pm.typ), Size: int64(len(pm.data)), NoCompression: c.flag(flagNoCompress)}
 		var key string
 		ok := len(encs) == 1
 		if ok {

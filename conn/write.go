@@ -25,10 +25,7 @@ func (c *Conn) lockMessage(ctx context.Context) error {
 	if err := c.lock(ctx, &c.msgMu); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	sent := c.closeSent
-	c.mu.Unlock()
-	if sent {
+	if c.flag(flagCloseSent) {
 		c.msgMu.Unlock()
 		return ErrClosed
 	}
@@ -213,7 +210,7 @@ func (h *writerHandle) Close() error {
 func (w *messageWriter) startEncoders(size int64) error {
 	c := w.c
 	x := c.ext
-	x.wmsg = extension.Message{Opcode: w.op, Size: size, NoCompression: c.noCompress.Load()}
+	x.wmsg = extension.Message{Opcode: w.op, Size: size, NoCompression: c.flag(flagNoCompress)}
 	x.wclosers = x.wclosers[:0]
 	var dst io.Writer = (*frameSink)(w)
 	for i := len(x.encs) - 1; i >= 0; i-- {
@@ -476,7 +473,7 @@ func (x *extra) removePing(w *pingWaiter) {
 // gotPong wakes the Ping waiting for p, clears the keepalive, measures
 // the round trip and calls the pong hook. p is valid during the call only.
 func (c *Conn) gotPong(p []byte) {
-	pending := c.pongPending.Swap(false)
+	pending := c.flags.And(^flagPongPending)&flagPongPending != 0
 	if x := c.x.Load(); x != nil {
 		now := sinceEpoch()
 		x.pingMu.Lock()
