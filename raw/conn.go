@@ -539,29 +539,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		n = copy(p, c.rbuf[c.r:c.w])
 		c.r += n
 	} else {
-		armed := c.arm(false, c.rctx)
 		var err error
-		if len(p) >= c.readSize() {
-			// Large read: bypass the buffer, as bufio does.
-			c.sendHeld()
-			n, err = c.nc.Read(p)
-		} else {
-			if err = c.fill(1); err == nil {
-				n = copy(p, c.rbuf[c.r:c.w])
-				c.r += n
-			}
-		}
-		if armed {
-			c.disarm(false)
-		}
-		if err != nil && n == 0 {
-			if c.rctx.Err() != nil && isTimeout(err) {
-				return 0, c.rctx.Err()
-			}
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return 0, c.failRead(err)
+		if n, err = c.readWire(p); err != nil {
+			return 0, err
 		}
 	}
 	if c.masked {
@@ -573,6 +553,38 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if c.r == c.w {
 			c.releaseReadBuf()
 		}
+	}
+	return n, nil
+}
+
+// readWire is Read's read when nothing of the payload is buffered: into
+// the buffer, or straight into p when p is large. It returns the bytes
+// put in p, or the error Read returns.
+func (c *Conn) readWire(p []byte) (int, error) {
+	armed := c.arm(false, c.rctx)
+	var n int
+	var err error
+	if len(p) >= c.readSize() {
+		// Large read: bypass the buffer, as bufio does.
+		c.sendHeld()
+		n, err = c.nc.Read(p)
+	} else {
+		if err = c.fill(1); err == nil {
+			n = copy(p, c.rbuf[c.r:c.w])
+			c.r += n
+		}
+	}
+	if armed {
+		c.disarm(false)
+	}
+	if err != nil && n == 0 {
+		if c.rctx.Err() != nil && isTimeout(err) {
+			return 0, c.rctx.Err()
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, c.failRead(err)
 	}
 	return n, nil
 }
@@ -715,25 +727,30 @@ func (c *Conn) endWrite(ctx context.Context, op frame.Opcode, armed bool, n int,
 		c.wclose = true
 	}
 	if err != nil {
-		if n > 0 {
-			c.werr = ErrBroken
-		}
-		if c.closed.Fired() {
-			// Close raced the write and closed the socket under it.
-			return ErrClosed
-		}
-		if ctx.Err() != nil && isTimeout(err) {
-			if n > 0 || c.flags&flagFragile != 0 {
-				c.werr = ErrBroken
-				c.wbroken.Store(true)
-				return errors.Join(ctx.Err(), ErrBroken)
-			}
-			return ctx.Err()
-		}
-		c.werr = err
-		return err
+		return c.writeFailed(ctx, n, err)
 	}
 	return nil
+}
+
+// writeFailed is endWrite for a write that returned err after n bytes.
+func (c *Conn) writeFailed(ctx context.Context, n int, err error) error {
+	if n > 0 {
+		c.werr = ErrBroken
+	}
+	if c.closed.Fired() {
+		// Close raced the write and closed the socket under it.
+		return ErrClosed
+	}
+	if ctx.Err() != nil && isTimeout(err) {
+		if n > 0 || c.flags&flagFragile != 0 {
+			c.werr = ErrBroken
+			c.wbroken.Store(true)
+			return errors.Join(ctx.Err(), ErrBroken)
+		}
+		return ctx.Err()
+	}
+	c.werr = err
+	return err
 }
 
 // ErrIllegalWrite is wrapped by the *IllegalWriteError of every write
@@ -755,6 +772,16 @@ func (e *IllegalWriteError) Error() string { return ErrIllegalWrite.Error() + ":
 func (e *IllegalWriteError) Unwrap() error { return ErrIllegalWrite }
 
 func (c *Conn) checkWrite(h frame.Header) error {
+	if h.RSV&^c.rsv == 0 && !h.Opcode.IsReserved() && (h.Opcode.IsData() || h.Fin && h.Length <= frame.MaxControlPayload) {
+		return nil
+	}
+	return c.illegalWrite(h)
+}
+
+// illegalWrite is the *IllegalWriteError for h, which checkWrite found
+// breaks a rule, or nil. Apart from checkWrite, so that the rules' texts
+// are not in the code every write runs through.
+func (c *Conn) illegalWrite(h frame.Header) error {
 	var rule string
 	switch {
 	case h.Opcode.IsReserved():

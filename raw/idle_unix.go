@@ -131,7 +131,10 @@ func (c *Conn) readIdle() (bool, error) {
 		err = c.rerr
 	}
 	c.rerr = nil
-	return true, c.idleReadError(err)
+	if err != nil {
+		err = c.idleReadError(err)
+	}
+	return true, err
 }
 
 // idleReadError makes an error of the wait or of the read system call read
