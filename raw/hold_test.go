@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/internal/testnet"
 	"github.com/hybi-go/hybi/raw"
 )
 
@@ -175,5 +176,57 @@ func TestHeldFramesWithDirectWrite(t *testing.T) {
 	}
 	if !bytes.Equal(got[filled:], wire) {
 		t.Fatalf("after the filler the peer read %q, want %q", got[filled:], wire)
+	}
+}
+
+// TestDirectWriteSizes: on a socket, frames of every size up to a large
+// write buffer go out whole and in order, whether sockWrite builds them
+// in a pooled writer's own buffer (up to 64 KiB) or writeFrame writes
+// them, and a writer whose buffer grew for a large frame frames the small
+// ones after it correctly; none of it allocates once warm, below 64 KiB.
+func TestDirectWriteSizes(t *testing.T) {
+	server, client := testnet.Loopback(t)
+	s := raw.New(server, nil, raw.Server, &raw.Options{WriteBufferSize: 1 << 20})
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	sizes := []int{16, 60 << 10, 1, 0, 64<<10 - 14, 64 << 10, 70 << 10, 300, 1 << 20, 125}
+	var wire []byte
+	for i, n := range sizes {
+		p := bytes.Repeat([]byte{byte('a' + i)}, n)
+		wire = frame.AppendHeader(wire, frame.Header{Fin: true, Opcode: frame.OpBinary, Length: int64(n)})
+		wire = append(wire, p...)
+	}
+	got := make([]byte, len(wire))
+	done := make(chan error, 1)
+	go func() {
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.ReadFull(client, got)
+		done <- err
+	}()
+	bin := frame.Header{Fin: true, Opcode: frame.OpBinary}
+	for i, n := range sizes {
+		if err := s.WriteFrame(ctx, bin, bytes.Repeat([]byte{byte('a' + i)}, n)); err != nil {
+			t.Fatalf("frame %d (%d bytes): %v", i, n, err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, wire) {
+		for i := range got {
+			if got[i] != wire[i] {
+				t.Fatalf("the peer read different bytes from offset %d of %d", i, len(wire))
+			}
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	go io.Copy(io.Discard, client)
+	for _, n := range []int{16, 1000, 60 << 10} {
+		p := make([]byte, n)
+		if a := testing.AllocsPerRun(100, func() { s.WriteFrame(ctx, bin, p) }); a != 0 {
+			t.Errorf("a %d-byte frame: %.1f allocations per write", n, a)
+		}
 	}
 }
