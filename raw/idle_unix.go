@@ -127,6 +127,10 @@ func (c *Conn) readIdle() (bool, error) {
 	// report and, through failRead, to make sticky.
 	c.firstTry = true
 	err := ir.rc.Read(ir.fn)
+	// The runtime may return without calling readReady (a deadline
+	// already past, a closed socket): a spin's read after this one must
+	// not take itself for the first read of a wait.
+	c.firstTry = false
 	if err == nil {
 		err = c.rerr
 	}

@@ -4,7 +4,9 @@ package raw
 
 import (
 	"context"
+	"errors"
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -64,5 +66,22 @@ func TestPeekBeforeBuffer(t *testing.T) {
 		if c.peekFirst != s.wantPeek {
 			t.Fatalf("after %q: peekFirst %v, want %v", s.payload, c.peekFirst, s.wantPeek)
 		}
+	}
+}
+
+// TestFirstTryEndsWithTheWait: a wait the runtime ends without a read (a
+// read deadline already past) leaves no first read pending, so that a
+// spin's read after it is not taken for one, which would look, and then
+// wait, rather than return to the spin.
+func TestFirstTryEndsWithTheWait(t *testing.T) {
+	c, _ := spinPair(t)
+	c.SetReadSpin(-1)
+	c.peekFirst = true
+	c.NetConn().SetReadDeadline(time.Unix(1, 0))
+	if err := c.ReadAhead(context.Background()); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadAhead past the read deadline: %v", err)
+	}
+	if c.firstTry {
+		t.Fatal("firstTry still set after a wait that read nothing")
 	}
 }
