@@ -86,13 +86,7 @@ var sockWriters = sync.Pool{New: func() any {
 // waiting for room in the runtime's poller, cut short by a write
 // deadline), with the same errors, through its syscall.RawConn, which
 // needs 250 bytes of stack less than net.Conn.Write (270 against 520).
-// Called from WriteFrame's own frame, it keeps a server's conn.Write
-// within 800 bytes of stack (1,770 through writeFrame, out and
-// net.Conn.Write), so that a goroutine that reads and echoes does not
-// outgrow the 2 KiB stack it started with. A stack never shrinks while
-// its goroutine waits (the garbage collector halves it only when less
-// than a quarter is in use), so one deeper write would make every idle
-// connection that has written hold a 4 KiB stack for good.
+// out and sendHeld write held frames through it.
 func (c *Conn) sockWrite(b []byte) (int, error) {
 	w := sockWriters.Get().(*sockWriter)
 	w.p = b
@@ -103,6 +97,14 @@ func (c *Conn) sockWrite(b []byte) (int, error) {
 // The held frames' buffer it was written from is put back too, unless the
 // write failed before its first byte: they stay held then, as out leaves
 // them.
+//
+// Called from WriteFrame's own frame, it keeps a server's conn.Write
+// within 800 bytes of stack (1,770 through writeFrame, out and
+// net.Conn.Write), so that a goroutine that reads and echoes does not
+// outgrow the 2 KiB stack it started with. A stack never shrinks while
+// its goroutine waits (the garbage collector halves it only when less
+// than a quarter is in use), so one deeper write would make every idle
+// connection that has written hold a 4 KiB stack for good.
 func (c *Conn) sockWriteDirect(w *sockWriter, held int) (int, error) {
 	err := c.idle.rc.Write(w.fn)
 	n, werr := w.n, w.err
