@@ -86,8 +86,9 @@ type Options struct {
 	// (a longer one is cut to 125); nil means DefaultPingPayload.
 	PingPayload []byte
 	// OnPong, when set, is called with the payload of every pong that
-	// arrives, whether it answers a ping of this end or not, after Ping
-	// and keepalive have taken note of it. It is called on the goroutine
+	// arrives, whether it answers a ping of this end or not, after the
+	// round trip is noted (RTT) and before the Ping it answers returns.
+	// It is called on the goroutine
 	// reading the connection, inside its Read or Reader call, and must
 	// not block: the reader does not read on until it returns. The
 	// payload is valid during the call only.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,5 +258,36 @@ func TestReadLimit(t *testing.T) {
 	}
 	if err := <-done; conn.CloseStatus(err) != conn.StatusMessageTooBig {
 		t.Fatalf("server got %v", err)
+	}
+}
+
+// When Ping returns, the pong it waited for has been taken note of
+// everywhere: RTT reports its round trip and OnPong has been called with
+// it (the hybi CLI prints each pong before the next line goes out).
+func TestPingReturnsAfterThePongIsNoted(t *testing.T) {
+	url, _ := echoServer(t, nil)
+	var seen atomic.Int64
+	c := dial(t, url, &conn.DialOptions{Options: conn.Options{OnPong: func([]byte) {
+		time.Sleep(100 * time.Microsecond) // a slow hook widens the window
+		seen.Add(1)
+	}}})
+	ctx := context.Background()
+	go func() {
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
+	for i := int64(1); i <= 50; i++ {
+		if err := c.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c.RTT() <= 0 {
+			t.Fatalf("ping %d returned with RTT %v", i, c.RTT())
+		}
+		if n := seen.Load(); n != i {
+			t.Fatalf("ping %d returned with OnPong called %d times", i, n)
+		}
 	}
 }

@@ -414,8 +414,9 @@ func (w *messageWriter) Close() error {
 // pong is seen by the goroutine reading the connection, so Ping returns
 // only while some goroutine reads. Once this end has called Close or
 // CloseNow, a Ping under way or new returns ErrClosed. Its payload is 8
-// bytes that no other ping of this Conn carries; RTT then returns the
-// round trip.
+// bytes that no other ping of this Conn carries. When it returns nil,
+// RTT reports the round trip and Options.OnPong has been called with the
+// pong.
 func (c *Conn) Ping(ctx context.Context) error {
 	x := c.extras()
 	x.pingMu.Lock()
@@ -470,20 +471,21 @@ func (x *extra) removePing(w *pingWaiter) {
 	}
 }
 
-// gotPong wakes the Ping waiting for p, clears the keepalive, measures
-// the round trip and calls the pong hook. p is valid during the call only.
+// gotPong clears the keepalive, measures the round trip, calls the pong
+// hook and then wakes the Ping waiting for p: when Ping returns, RTT and
+// OnPong have seen its pong. p is valid during the call only.
 func (c *Conn) gotPong(p []byte) {
 	pending := c.flags.And(^flagPongPending)&flagPongPending != 0
+	var waiter *pingWaiter
 	if x := c.x.Load(); x != nil {
 		now := sinceEpoch()
 		x.pingMu.Lock()
 		var sentAt int64
 		if i := slices.IndexFunc(x.pings, func(w *pingWaiter) bool { return bytes.Equal(w.payload, p) }); i >= 0 {
-			w := x.pings[i]
+			waiter = x.pings[i]
 			x.pings = slices.Delete(x.pings, i, i+1)
-			// w.sentAt was taken before its ping went out.
-			sentAt = w.sentAt
-			close(w.done)
+			// Its sentAt was taken before its ping went out.
+			sentAt = waiter.sentAt
 		} else if pending && x.keepaliveAt != 0 && bytes.Equal(p, c.keepalivePayload()) {
 			sentAt = x.keepaliveAt
 		}
@@ -494,5 +496,8 @@ func (c *Conn) gotPong(p []byte) {
 	}
 	if c.rare != nil && c.rare.onPong != nil {
 		c.rare.onPong(p)
+	}
+	if waiter != nil {
+		close(waiter.done)
 	}
 }
