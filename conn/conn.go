@@ -446,8 +446,12 @@ func (c *Conn) setCause(err error) {
 // terminal returns the error readers get from now on, or nil.
 func (c *Conn) terminal() error {
 	if c.end.Load() == nil {
-		return nil // the common case, every message: no lock
+		return nil // the common case, every message: no lock, no call
 	}
+	return c.terminalLocked()
+}
+
+func (c *Conn) terminalLocked() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.end.Load().readErr

@@ -92,8 +92,8 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	m.utf8.Reset()
 	m.skip = false
 	m.active = true
-	if err := m.checkLimit(h.Length); err != nil {
-		return 0, nil, err
+	if m.overLimit(h.Length) {
+		return 0, nil, m.tooBig()
 	}
 	if len(c.ext.decoders()) > 0 {
 		if err := m.startDecoders(h); err != nil {
@@ -165,14 +165,15 @@ func (m *messageReader) drain() error {
 	return nil
 }
 
-// checkLimit applies the read limit to the received size of the message
-// with its next frame; the decoded size is checked as it is read.
-func (m *messageReader) checkLimit(frameLen int64) error {
-	if l := m.c.opts.ReadLimit; l > 0 && m.wn+frameLen > l {
-		return m.c.fail(m.ctx, frame.ErrMessageTooBig)
-	}
-	return nil
+// overLimit applies the read limit to the received size of the message
+// with its next frame; the decoded size is checked as it is read. A
+// message over it fails the connection with tooBig.
+func (m *messageReader) overLimit(frameLen int64) bool {
+	l := m.c.opts.ReadLimit
+	return l > 0 && m.wn+frameLen > l
 }
+
+func (m *messageReader) tooBig() error { return m.c.fail(m.ctx, frame.ErrMessageTooBig) }
 
 func (m *messageReader) Read(p []byte) (int, error) {
 	c := m.c
@@ -221,8 +222,8 @@ func (m *messageReader) wireRead(p []byte) (int, error) {
 				return 0, c.fail(m.ctx, frame.ErrReservedBits)
 			}
 			m.fin = h.Fin
-			if err := m.checkLimit(h.Length); err != nil {
-				return 0, err
+			if m.overLimit(h.Length) {
+				return 0, m.tooBig()
 			}
 			continue
 		}

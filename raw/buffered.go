@@ -18,8 +18,12 @@ func (c *Conn) Buffered() int { return c.w - c.r }
 // goroutine's stack to 4 KiB for good. It belongs to the reader.
 func (c *Conn) FrameBuffered() bool {
 	if int64(c.w-c.r) <= c.remain {
-		return false
+		return false // in the caller, for every lone message: inlined
 	}
+	return c.frameAfterCurrent()
+}
+
+func (c *Conn) frameAfterCurrent() bool {
 	h, n, err := frame.ParseHeader(c.rbuf[c.r+int(c.remain) : c.w])
 	return err == nil && h.Length <= int64(c.w-c.r-int(c.remain)-n)
 }

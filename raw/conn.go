@@ -320,6 +320,13 @@ func (c *Conn) releaseReadBuf() {
 // fill reads more bytes into the read buffer so that at least need bytes
 // are unread, choosing the small inline buffer when that is enough.
 func (c *Conn) fill(need int) error {
+	if c.w-c.r >= need {
+		return nil // in the caller, for a header already read: fill is inlined
+	}
+	return c.fillMore(need)
+}
+
+func (c *Conn) fillMore(need int) error {
 	for c.w-c.r < need {
 		if c.r == c.w {
 			c.r, c.w = 0, 0
@@ -371,20 +378,14 @@ func (c *Conn) fill(need int) error {
 // ctx bounds this call and the Read calls for the frame's payload. When it
 // is cancelled the call returns ctx.Err() and the connection stays usable:
 // no byte read so far is lost.
+//
+// The context is kept, for the payload's reads and for the held frames a
+// read sends (sendHeld), until the frame has been read to its end.
 func (c *Conn) NextFrame(ctx context.Context) (frame.Header, error) {
-	h, err := c.nextFrame(ctx)
-	if c.remain == 0 {
-		c.forgetReadCtx()
-	}
-	return h, err
-}
-
-// forgetReadCtx drops the context of a frame read to its end: an idle
-// connection must not keep it, or its timer, alive.
-func (c *Conn) forgetReadCtx() { c.rctx = context.Background() }
-
-func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 	if c.rerr != nil {
+		if c.remain == 0 {
+			c.forgetReadCtx()
+		}
 		return frame.Header{}, c.rerr
 	}
 	c.rctx = ctx
@@ -392,7 +393,10 @@ func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 	// a header does: ctx bounds both, and a skip cut short resumes at the
 	// next call, as a header cut short does.
 	armed := c.arm(false, ctx)
-	err := c.discard()
+	var err error
+	if c.remain > 0 {
+		err = c.discard()
+	}
 	var h frame.Header
 	if err == nil {
 		h, err = c.readHeader()
@@ -401,12 +405,10 @@ func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 		c.disarm(false)
 	}
 	if err != nil {
-		if ctx.Err() != nil && isTimeout(err) {
-			return frame.Header{}, ctx.Err()
-		}
-		return frame.Header{}, c.failRead(err)
+		return frame.Header{}, c.headerFailed(ctx, err)
 	}
 	if err := c.check(h); err != nil {
+		c.forgetReadCtx()
 		return h, c.failRead(err)
 	}
 	if h.Opcode.IsControl() {
@@ -418,8 +420,30 @@ func (c *Conn) nextFrame(ctx context.Context) (frame.Header, error) {
 	c.masked = h.Masked
 	c.mask = h.Mask
 	c.maskPos = 0
+	if c.remain == 0 {
+		c.forgetReadCtx()
+	}
 	return h, nil
 }
+
+// headerFailed is NextFrame's error for err, which skipping the last
+// frame's rest or reading the header returned: ctx's when it cut the
+// read short, which leaves the connection usable, else err, for good.
+func (c *Conn) headerFailed(ctx context.Context, err error) error {
+	if ctx.Err() != nil && isTimeout(err) {
+		err = ctx.Err()
+	} else {
+		err = c.failRead(err)
+	}
+	if c.remain == 0 {
+		c.forgetReadCtx()
+	}
+	return err
+}
+
+// forgetReadCtx drops the context of a frame read to its end: an idle
+// connection must not keep it, or its timer, alive.
+func (c *Conn) forgetReadCtx() { c.rctx = context.Background() }
 
 func (c *Conn) readHeader() (frame.Header, error) {
 	if err := c.fill(2); err != nil {
@@ -592,6 +616,13 @@ func (c *Conn) readWire(p []byte) (int, error) {
 // lockWrite takes the frame write lock, giving up when ctx is done or the
 // connection is closed.
 func (c *Conn) lockWrite(ctx context.Context) error {
+	if c.wmu.TryLock() {
+		return nil // in the caller: lockWrite is inlined
+	}
+	return c.lockWriteSlow(ctx)
+}
+
+func (c *Conn) lockWriteSlow(ctx context.Context) error {
 	if err := c.wmu.Lock(ctx, &c.closed); err != nil {
 		if err == ctxlock.ErrClosed {
 			return ErrClosed
@@ -629,10 +660,8 @@ func (c *Conn) WriteFrame(ctx context.Context, h frame.Header, p []byte) error {
 	// The frame lock, the checks and the error handling are calls that
 	// return before the write: the write itself is made from this frame,
 	// so that an echo's write path stays within a goroutine's first stack
-	// (see sockWrite).
-	if err := ctx.Err(); err != nil {
-		return err // before anything else: a done ctx sends nothing
-	}
+	// (see sockWrite). A done ctx sends nothing: startWrite says so
+	// first, and lockWrite does not wait for it.
 	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
@@ -673,9 +702,6 @@ func (c *Conn) prepare(h frame.Header, p []byte) (frame.Header, error) {
 // can no longer be framed. Whether a close frame went out is known under
 // the same lock, so no data frame can follow one, whatever the timing.
 func (c *Conn) writeLocked(ctx context.Context, op frame.Opcode, write func() (int, error)) error {
-	if err := ctx.Err(); err != nil {
-		return err // before anything else: a done ctx sends nothing
-	}
 	if err := c.lockWrite(ctx); err != nil {
 		return err
 	}
@@ -697,6 +723,13 @@ func (c *Conn) writeHoldingLock(ctx context.Context, op frame.Opcode, write func
 // opcode op may go out, and arms ctx to interrupt the write. If it
 // returns nil, endWrite must be called with the write's outcome.
 func (c *Conn) startWrite(ctx context.Context, op frame.Opcode) (armed bool, err error) {
+	// A done context sends nothing, before anything else: the lock is
+	// taken whatever the context when it is free, and the interrupter
+	// would only notice once the write had begun. (A context done while
+	// the lock was busy ended the wait for it already.)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	if c.closed.Fired() {
 		return false, ErrClosed // the lock is taken even after Close
 	}
@@ -705,12 +738,6 @@ func (c *Conn) startWrite(ctx context.Context, op frame.Opcode) (armed bool, err
 	}
 	if c.wclose && op.IsData() && c.flags&flagIllegal == 0 {
 		return false, ErrCloseSent
-	}
-	// A context done while waiting for the lock sends nothing either:
-	// the lock is taken whatever the context when it is free, and the
-	// interrupter would only notice once the write had begun.
-	if err := ctx.Err(); err != nil {
-		return false, err
 	}
 	return c.arm(true, ctx), nil
 }

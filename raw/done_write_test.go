@@ -1,0 +1,88 @@
+package raw_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/raw"
+)
+
+// TestWriteFrameDoneContext: a WriteFrame whose context is done before
+// the call sends nothing and returns ctx.Err(), whether the write lock is
+// free, held by a writer stuck on a peer that does not read, or the
+// connection is closed; the stuck writer's frame is the only one the
+// peer gets.
+func TestWriteFrameDoneContext(t *testing.T) {
+	server, client := net.Pipe() // a write blocks until the peer reads
+	s := raw.New(server, nil, raw.Server, nil)
+	defer s.Close()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	binary := frame.Header{Fin: true, Opcode: frame.OpBinary}
+
+	// Free lock.
+	if err := s.WriteFrame(done, binary, []byte("free")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WriteFrame, lock free = %v, want Canceled", err)
+	}
+
+	// Busy lock: a writer blocks in the pipe until the peer reads.
+	stuck := make(chan error, 1)
+	go func() { stuck <- s.WriteFrame(context.Background(), binary, []byte("first")) }()
+	time.Sleep(50 * time.Millisecond) // let it take the lock and block
+	start := time.Now()
+	for range 100 {
+		if err := s.WriteFrame(done, binary, []byte("busy")); !errors.Is(err, context.Canceled) {
+			t.Fatalf("WriteFrame, lock busy = %v, want Canceled", err)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("100 writes with a done context behind a busy lock took %v", d)
+	}
+
+	// The peer gets the stuck writer's frame, and nothing else.
+	peer := raw.New(client, nil, raw.Client, nil)
+	ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	h, err := peer.NextFrame(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, h.Length)
+	if _, err := peer.Read(p); err != nil || string(p) != "first" {
+		t.Fatalf("peer got %q, %v; want \"first\"", p, err)
+	}
+	if err := <-stuck; err != nil {
+		t.Fatalf("the stuck writer: %v", err)
+	}
+	// Nothing follows: a write from here would be the next frame.
+	got := make(chan string, 1)
+	go func() {
+		h, err := peer.NextFrame(ctx)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b := make([]byte, h.Length)
+		peer.Read(b)
+		got <- string(b)
+	}()
+	if err := s.WriteFrame(context.Background(), binary, []byte("next")); err != nil {
+		t.Fatal(err)
+	}
+	if g := <-got; g != "next" {
+		t.Fatalf("after the done writes the peer got %q, want \"next\"", g)
+	}
+
+	// Closed: the context's error still comes first.
+	s.Close()
+	if err := s.WriteFrame(done, binary, []byte("closed")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WriteFrame on a closed Conn with a done context = %v, want Canceled", err)
+	}
+	if err := s.WriteFrame(context.Background(), binary, []byte("closed")); !errors.Is(err, raw.ErrClosed) {
+		t.Fatalf("WriteFrame on a closed Conn = %v, want ErrClosed", err)
+	}
+}
