@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hybi-go/hybi/bench/load"
 )
@@ -15,12 +16,22 @@ import (
 // hybi's server CPU per echo must stay within 1.05× of the floor's.
 //
 // A 5% bar is finer than the drift of this machine between two
-// measurements a few seconds apart, so each guard cell measures hybi and
-// the floor twice: once in the cell's rotation (runEcho) and once more
-// right after it, in the reverse order (ABBA), and the bar weighs the
-// sum of both runs of each.
+// measurements a few seconds apart (two runs of one server in one cell
+// differed by up to 30%), so each guard cell measures hybi and the floor
+// once in the cell's rotation (runEcho) and then guardRounds times more,
+// right after it, in alternating order (ABBA BA...), each of these runs
+// guardD long; the bar weighs the sum of all runs of each.
 
 const guardMax = 1.05
+
+// guardRounds is how many more runs of each of hybi and the floor a
+// guard cell makes after the rotation's, and guardD how long each
+// measures: more short runs, alternated, average the drift out better
+// than one long one, within the matrix's 15 minutes.
+const (
+	guardRounds = 3
+	guardD      = time.Second
+)
 
 // guardSizes are the message sizes of the guard cells; guardConns their
 // connection counts.
@@ -39,35 +50,52 @@ func isGuardCell(size, conns int) bool {
 	return slices.Contains(guardSizes, size) && slices.Contains(guardConns, conns)
 }
 
-// guardRepeat measures hybi and the floor once more over msg at conns
-// connections, in the reverse of their order in the cell's rotation.
+// guardRepeat measures hybi and the floor guardRounds times more over
+// msg at conns connections, each run guardD long, their order reversed
+// from one run to the next, starting with the reverse of the rotation's.
 func guardRepeat(ctx context.Context, c *config, srv map[string]*server, order []string, msg *load.Message, size, conns int) []echoCell {
 	h, f := slices.Index(order, "hybi"), slices.Index(order, "floor")
 	if h < 0 || f < 0 || srv["hybi"] == nil || srv["floor"] == nil {
 		return nil
 	}
-	again := []string{"hybi", "floor"}
-	if h < f {
-		again = []string{"floor", "hybi"}
+	first, second := "floor", "hybi" // the one measured last runs first: ABBA
+	if h > f {
+		first, second = second, first
 	}
+	short := *c
+	short.d = min(c.d, guardD)
 	var cells []echoCell
-	for _, lib := range again {
+	for _, lib := range abba(first, second, guardRounds) {
 		if ctx.Err() != nil {
 			break
 		}
 		cell := echoCell{Lib: lib, Size: size, Conns: conns}
-		echoOne(ctx, c, srv[lib], msg, &cell, fmt.Sprintf("echo-guard-%s-%d", sizeName(size), conns))
+		echoOne(ctx, &short, srv[lib], msg, &cell, fmt.Sprintf("echo-guard-%s-%d", sizeName(size), conns))
 		logEcho("guard", cell)
 		cells = append(cells, cell)
 	}
 	return cells
 }
 
+// abba is the order of rounds runs of each of a and b, alternated so
+// that each begins every other pair: a b b a a b ...
+func abba(a, b string, rounds int) []string {
+	var order []string
+	for i := range rounds {
+		if i%2 == 0 {
+			order = append(order, a, b)
+		} else {
+			order = append(order, b, a)
+		}
+	}
+	return order
+}
+
 // guardBar weighs hybi's server CPU per echo against the floor's in
-// every guard cell, over both runs of each.
+// every guard cell, over all runs of each.
 func (r *results) guardBar() bar {
-	name := fmt.Sprintf("Guard: echo at %s conns, %s: hybi's server CPU/echo ≤ %.2f× the floor's (two runs of each, ABBA)",
-		joinInts(guardConns), strings.Join(mapSlice(guardSizes, sizeName), ", "), guardMax)
+	name := fmt.Sprintf("Guard: echo at %s conns, %s: hybi's server CPU/echo ≤ %.2f× the floor's (%d runs of each, ABBA)",
+		joinInts(guardConns), strings.Join(mapSlice(guardSizes, sizeName), ", "), guardMax, 1+guardRounds)
 	var parts []string
 	pass, measured := true, 0
 	for _, size := range guardSizes {
@@ -91,10 +119,10 @@ func (r *results) guardBar() bar {
 			measured++
 			q := hs / fs
 			pass = pass && q <= guardMax
-			part := fmt.Sprintf("%s×%d %.2f× (hybi %.1f+%.1f vs floor %.1f+%.1f µs", sizeName(size), n, q, he[0], he[1], fe[0], fe[1])
+			part := fmt.Sprintf("%s×%d %.2f× (hybi %s vs floor %s µs", sizeName(size), n, q, joinRuns(he), joinRuns(fe))
 			if ns, ne := runs("floor-netpoll"); len(ne) > 0 {
 				// Measured once, in the rotation: against the floor's mean.
-				part += fmt.Sprintf("; floor-netpoll %.2f× the floor, hybi %.2f× floor-netpoll", ns/float64(len(ne))/(fs/2), (hs/2)/(ns/float64(len(ne))))
+				part += fmt.Sprintf("; floor-netpoll %.2f× the floor, hybi %.2f× floor-netpoll", ns/float64(len(ne))/(fs/float64(len(fe))), (hs/float64(len(he)))/(ns/float64(len(ne))))
 			}
 			parts = append(parts, part+")")
 		}
@@ -107,6 +135,11 @@ func (r *results) guardBar() bar {
 		return bar{name, m + fmt.Sprintf(" (only %d of %d cells)", measured, len(guardSizes)*len(guardConns)), "N/A"}
 	}
 	return bar{name, m, verdict(pass)}
+}
+
+// joinRuns is a cell's runs, in µs per echo: "7.1+6.9+7.3".
+func joinRuns(v []float64) string {
+	return strings.Join(mapSlice(v, func(x float64) string { return fmt.Sprintf("%.1f", x) }), "+")
 }
 
 func joinInts(v []int) string {

@@ -51,3 +51,28 @@ func TestGuardBar(t *testing.T) {
 		t.Errorf("with a cell measured once: %s (%s), want N/A for 5 of 6 cells", b.Status, b.Measured)
 	}
 }
+
+func TestABBA(t *testing.T) {
+	if got, want := abba("floor", "hybi", 3), []string{"floor", "hybi", "hybi", "floor", "floor", "hybi"}; !slices.Equal(got, want) {
+		t.Errorf("abba(floor, hybi, 3) = %v, want %v", got, want)
+	}
+}
+
+// With more runs of each, all of them weigh, and the report lists them.
+func TestGuardBarManyRuns(t *testing.T) {
+	r := guardResults(10, 10)
+	for _, size := range guardSizes {
+		for _, n := range guardConns {
+			r.EchoGuard = append(r.EchoGuard,
+				echoCell{Lib: "hybi", Size: size, Conns: n, CPUPerMsgUs: 12},
+				echoCell{Lib: "floor", Size: size, Conns: n, CPUPerMsgUs: 10},
+				echoCell{Lib: "hybi", Size: size, Conns: n, CPUPerMsgUs: 10.5},
+				echoCell{Lib: "floor", Size: size, Conns: n, CPUPerMsgUs: 10})
+		}
+	}
+	// hybi 10+10+12+10.5 = 42.5 against 40: 1.06×.
+	b := r.guardBar()
+	if b.Status != "FAIL" || !strings.Contains(b.Measured, "1.06× (hybi 10.0+10.0+12.0+10.5 vs floor 10.0+10.0+10.0+10.0 µs") {
+		t.Errorf("four runs each: %s (%s), want FAIL at 1.06× with every run listed", b.Status, b.Measured)
+	}
+}
