@@ -15,24 +15,11 @@
 set -eu
 lib=$1 conns=${2:-256} size=${3:-16} n=${4:-200}
 dir=$(mktemp -d)
-go build -o "$dir/bench-server" ./cmd/bench-server
-go build -o "$dir/echo-count" ./cmd/echo-count
+. perf/valgrind-echoes.sh
 run() { # run COUNT OUT
-	valgrind --tool=cachegrind --cache-sim=yes \
+	serve_echoes "$1" --tool=cachegrind --cache-sim=yes \
 		--I1=32768,8,64 --D1=49152,12,64 --LL=1048576,16,64 \
-		--cachegrind-out-file="$2" "$dir/bench-server" -lib "$lib" \
-		>"$dir/srv.log" 2>"$dir/vg.log" &
-	local vg=$! addr=
-	for _ in $(seq 1 300); do
-		addr=$(sed -n 's/^ws=\([^ ]*\) .*/\1/p' "$dir/srv.log")
-		[ -n "$addr" ] && break
-		sleep 0.1
-	done
-	[ -n "$addr" ] || { echo "bench-server did not start" >&2; cat "$dir/vg.log" >&2; exit 1; }
-	"$dir/echo-count" -addr "$addr" -conns "$conns" -size "$size" -n "$1" -think "${THINK:-2ms}"
-	sleep 1 # let the server see the connections close
-	kill -TERM "$vg"
-	wait "$vg" || true
+		--cachegrind-out-file="$2"
 }
 run "$n" "$dir/a.out"
 run $((2 * n)) "$dir/b.out"

@@ -15,24 +15,10 @@
 set -eu
 lib=$1 conns=${2:-256} size=${3:-16} n=${4:-100}
 dir=$(mktemp -d)
-go build -o "$dir/bench-server" ./cmd/bench-server
-go build -o "$dir/echo-count" ./cmd/echo-count
 go build -o "$dir/hotlines" ./cmd/hotlines
+. perf/valgrind-echoes.sh
 run() { # run COUNT OUT
-	GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --dump-instr=yes \
-		--callgrind-out-file="$2" "$dir/bench-server" -lib "$lib" \
-		>"$dir/srv.log" 2>"$dir/vg.log" &
-	local vg=$! addr=
-	for _ in $(seq 1 300); do
-		addr=$(sed -n 's/^ws=\([^ ]*\) .*/\1/p' "$dir/srv.log")
-		[ -n "$addr" ] && break
-		sleep 0.1
-	done
-	[ -n "$addr" ] || { echo "bench-server did not start" >&2; cat "$dir/vg.log" >&2; exit 1; }
-	"$dir/echo-count" -addr "$addr" -conns "$conns" -size "$size" -n "$1" -think "${THINK:-2ms}"
-	sleep 1
-	kill -TERM "$vg"
-	wait "$vg" || true
+	GODEBUG=asyncpreemptoff=1 serve_echoes "$1" --tool=callgrind --dump-instr=yes --callgrind-out-file="$2"
 }
 run "$n" "$dir/a.out"
 run $((2 * n)) "$dir/b.out"

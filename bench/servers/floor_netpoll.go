@@ -35,7 +35,12 @@ func serveFloorNetpoll(ln net.Listener, o Options) error {
 }
 
 // floorNetpollEcho reads nc and echoes every whole frame with one write.
-func floorNetpollEcho(nc net.Conn) {
+func floorNetpollEcho(nc net.Conn) { floorNetpollLoop(nc, nil) }
+
+// floorNetpollLoop is floorNetpollEcho, calling work, if not nil, between
+// each read and its write: the reference variants of costrefs.go add
+// their work to the floor's there.
+func floorNetpollLoop(nc net.Conn, work func()) {
 	f := newFloorFrames()
 	for {
 		f.grow()
@@ -46,6 +51,9 @@ func floorNetpollEcho(nc net.Conn) {
 		f.n += m
 		if !f.answer() {
 			return
+		}
+		if work != nil {
+			work()
 		}
 		if len(f.out) > 0 {
 			if _, err := nc.Write(f.out); err != nil {

@@ -1,7 +1,7 @@
 //go:build ignore
 
 // gen_codefat writes codefat_gen.go: the 256 functions that the
-// code-thin and code-fat reference variants run per echo (codefat.go).
+// code-thin and code-fat reference variants run per echo (costrefs.go).
 package main
 
 import (
