@@ -3,6 +3,7 @@ package raw_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -43,38 +44,24 @@ func TestWriteFrameDoneContext(t *testing.T) {
 		t.Fatalf("100 writes with a done context behind a busy lock took %v", d)
 	}
 
-	// The peer gets the stuck writer's frame, and nothing else.
+	// The peer gets the stuck writer's frame, and nothing else: the next
+	// frame it reads is the next write's.
 	peer := raw.New(client, nil, raw.Client, nil)
 	ctx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
-	h, err := peer.NextFrame(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := make([]byte, h.Length)
-	if _, err := peer.Read(p); err != nil || string(p) != "first" {
-		t.Fatalf("peer got %q, %v; want \"first\"", p, err)
+	if p := nextPayload(t, ctx, peer); p != "first" {
+		t.Fatalf("peer got %q first, want \"first\"", p)
 	}
 	if err := <-stuck; err != nil {
 		t.Fatalf("the stuck writer: %v", err)
 	}
-	// Nothing follows: a write from here would be the next frame.
-	got := make(chan string, 1)
-	go func() {
-		h, err := peer.NextFrame(ctx)
-		if err != nil {
-			got <- err.Error()
-			return
-		}
-		b := make([]byte, h.Length)
-		peer.Read(b)
-		got <- string(b)
-	}()
-	if err := s.WriteFrame(context.Background(), binary, []byte("next")); err != nil {
-		t.Fatal(err)
+	next := make(chan error, 1)
+	go func() { next <- s.WriteFrame(context.Background(), binary, []byte("next")) }()
+	if p := nextPayload(t, ctx, peer); p != "next" {
+		t.Fatalf("after the done writes the peer got %q, want \"next\"", p)
 	}
-	if g := <-got; g != "next" {
-		t.Fatalf("after the done writes the peer got %q, want \"next\"", g)
+	if err := <-next; err != nil {
+		t.Fatal(err)
 	}
 
 	// Closed: the context's error still comes first.
@@ -85,4 +72,18 @@ func TestWriteFrameDoneContext(t *testing.T) {
 	if err := s.WriteFrame(context.Background(), binary, []byte("closed")); !errors.Is(err, raw.ErrClosed) {
 		t.Fatalf("WriteFrame on a closed Conn = %v, want ErrClosed", err)
 	}
+}
+
+// nextPayload reads the next frame's payload from peer.
+func nextPayload(t *testing.T, ctx context.Context, peer *raw.Conn) string {
+	t.Helper()
+	h, err := peer.NextFrame(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, h.Length)
+	if _, err := io.ReadFull(peer, p); err != nil {
+		t.Fatal(err)
+	}
+	return string(p)
 }
