@@ -623,6 +623,11 @@ func (c *Conn) lockWrite(ctx context.Context) error {
 }
 
 func (c *Conn) lockWriteSlow(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		// A done context sends nothing and waits for nothing, and says
+		// so even when Close came too (the lock's wait would pick either).
+		return err
+	}
 	if err := c.wmu.Lock(ctx, &c.closed); err != nil {
 		if err == ctxlock.ErrClosed {
 			return ErrClosed
