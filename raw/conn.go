@@ -729,9 +729,9 @@ func (c *Conn) writeHoldingLock(ctx context.Context, op frame.Opcode, write func
 // returns nil, endWrite must be called with the write's outcome.
 func (c *Conn) startWrite(ctx context.Context, op frame.Opcode) (armed bool, err error) {
 	// A done context sends nothing, before anything else: the lock is
-	// taken whatever the context when it is free, and the interrupter
-	// would only notice once the write had begun. (A context done while
-	// the lock was busy ended the wait for it already.)
+	// taken whatever the context when it is free (and a wait for a busy
+	// one may end in taking it just as the context ends), and the
+	// interrupter would only notice once the write had begun.
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
