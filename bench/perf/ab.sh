@@ -14,8 +14,8 @@
 set -eu
 la=$1 lb=$2 rounds=${3:-8} n=${4:-1500} conns=${5:-256} size=${6:-16}
 dir=$(mktemp -d)
-trap 'kill $pa $pb 2>/dev/null; rm -rf "$dir"' EXIT
 pa= pb=
+trap 'kill $pa $pb 2>/dev/null; rm -rf "$dir"' EXIT
 go build -o "$dir/bench-server" ./cmd/bench-server
 go build -o "$dir/echo-count" ./cmd/echo-count
 "${BIN_A:-$dir/bench-server}" -lib "$la" >"$dir/a.log" 2>&1 &

@@ -45,6 +45,11 @@ func main() {
 	}
 	lines := map[uint64]string{} // hot line -> function
 	var ir int64
+	for addr, in := range a {
+		if _, ok := b[addr]; !ok {
+			ir -= in.count // ran in the first profile only
+		}
+	}
 	for addr, in := range b {
 		d := in.count - a[addr].count
 		ir += d
