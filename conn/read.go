@@ -53,6 +53,8 @@ func (m *messageReader) decoder() io.Reader {
 //
 // The reader's Read that returns the last bytes of the message returns
 // io.EOF with them, as io.Reader allows; later calls return 0, io.EOF.
+// It is also an io.WriterTo, so io.Copy out of it copies through a pooled
+// buffer instead of allocating 32 KiB for every message.
 func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 	if err := c.lock(ctx, &c.readMu); err != nil {
 		if err == ErrClosed {
@@ -176,24 +178,91 @@ func (m *messageReader) overLimit(frameLen int64) bool {
 func (m *messageReader) tooBig() error { return m.c.fail(m.ctx, frame.ErrMessageTooBig) }
 
 func (m *messageReader) Read(p []byte) (int, error) {
-	c := m.c
-	if err := c.lock(m.ctx, &c.readMu); err != nil {
-		if err == ErrClosed {
-			err = c.terminal()
-		}
+	if err := m.lockRead(); err != nil {
 		return 0, err
 	}
-	defer c.readMu.Unlock()
-	if m.skip {
-		// m.ctx is still the context that cut the message: the next
-		// Reader or Read call renews it, and discards the rest.
-		return 0, m.ctx.Err()
-	}
+	defer m.c.readMu.Unlock()
 	n, err := m.read(p)
 	if err == io.EOF {
 		m.release()
 	}
 	return n, err
+}
+
+// lockRead takes the read lock for a Read of the message, and keeps it
+// only when the message may be read.
+func (m *messageReader) lockRead() error {
+	c := m.c
+	if err := c.lock(m.ctx, &c.readMu); err != nil {
+		if err == ErrClosed {
+			err = c.terminal()
+		}
+		return err
+	}
+	if m.skip {
+		// m.ctx is still the context that cut the message: the next
+		// Reader or Read call renews it, and discards the rest.
+		c.readMu.Unlock()
+		return m.ctx.Err()
+	}
+	return nil
+}
+
+// copyBufMax bounds the pooled buffer WriteTo copies through: io.Copy's
+// own size.
+const copyBufMax = 32 << 10
+
+// WriteTo writes the rest of the message to w, so that io.Copy out of a
+// message needs no buffer of its own (it would make 32 KiB for every
+// message otherwise). The bytes pass through a pooled buffer no larger
+// than the rest of a single-frame message; a message already read to its
+// end takes none. Errors are Read's, or w's.
+func (m *messageReader) WriteTo(w io.Writer) (int64, error) {
+	size, err := m.copySize()
+	if size == 0 {
+		return 0, err
+	}
+	bp := bufpool.Default.Get(size)
+	defer bufpool.Default.Put(bp)
+	buf := (*bp)[:size]
+	var total int64
+	for {
+		n, err := m.Read(buf)
+		if n > 0 {
+			k, werr := w.Write(buf[:n])
+			total += int64(k)
+			if werr == nil && k < n {
+				werr = io.ErrShortWrite
+			}
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// copySize is the size of WriteTo's buffer: 0 when the message has been
+// read to its end (or cannot be read: then with the error).
+func (m *messageReader) copySize() (int, error) {
+	if err := m.lockRead(); err != nil {
+		return 0, err
+	}
+	defer m.c.readMu.Unlock()
+	switch {
+	case !m.active:
+		return 0, nil
+	case m.hint < 0 || m.decoder() != nil:
+		return copyBufMax, nil
+	}
+	// One frame, as received: what is left of it, and at least one
+	// byte, for the read that returns io.EOF.
+	return int(min(max(m.hint-m.n, 1), copyBufMax)), nil
 }
 
 // release drops the reference to the context of a message read to its
