@@ -29,8 +29,14 @@ type Poller struct {
 	wake   [2]int // pipe: Close writes to wake[1] to stop the loop
 	ctx    context.Context
 	cancel context.CancelFunc
-	queue  chan *entry
-	wg     sync.WaitGroup
+	// queue hands ready connections to the workers with plain channel
+	// operations (a select with the poller's context beside them cost a
+	// message 1,000 instructions more): Close closes it once the loop has
+	// ended and no Serve is sending.
+	queue    chan *entry
+	loopDone chan struct{}
+	senders  sync.WaitGroup // Serve calls sending to queue; Add under mu while !closed
+	wg       sync.WaitGroup
 
 	mu sync.Mutex
 	// conns are the served connections by descriptor number (a socket
@@ -90,7 +96,7 @@ func New(o *Options) (*Poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("poll: epoll_create1: %w", err)
 	}
-	p := &Poller{opts: opts, epfd: epfd, queue: make(chan *entry)}
+	p := &Poller{opts: opts, epfd: epfd, queue: make(chan *entry), loopDone: make(chan struct{})}
 	p.ctl = p.epollCtl
 	// A nonblocking epoll descriptor is itself pollable: wrapped in an
 	// os.File, the loop waits for it in the runtime's netpoller, parked
@@ -180,6 +186,10 @@ func (p *Poller) Serve(c *conn.Conn, h Handler) error {
 		p.lastGen++
 	}
 	e.gen = p.lastGen
+	buffered := c.Buffered()
+	if buffered {
+		p.senders.Add(1) // before Close can wait for senders: it sets closed first
+	}
 	if need := int(e.fd) + 1 - len(p.conns); need > 0 {
 		p.conns = append(p.conns, make([]*entry, need)...)
 	}
@@ -196,9 +206,10 @@ func (p *Poller) Serve(c *conn.Conn, h Handler) error {
 	if stale != nil {
 		stale.c.CloseNow()
 	}
-	if c.Buffered() {
+	if buffered {
 		// Frames that came with the handshake: epoll would not report
 		// them, so a worker reads them now and arms the socket after.
+		defer p.senders.Done()
 		select {
 		case p.queue <- e:
 			return nil
@@ -275,9 +286,12 @@ func (p *Poller) remove(e *entry) {
 
 // loop waits on epoll and hands ready connections to the workers; when
 // all of them are busy it waits, and readiness waits in the kernel
-// meanwhile.
+// meanwhile. After Close it still hands over what it has: the workers
+// take it until the queue closes, after the loop has ended, and find the
+// connections closed.
 func (p *Poller) loop(rc syscall.RawConn) {
 	defer p.wg.Done()
+	defer close(p.loopDone)
 	events := make([]syscall.EpollEvent, 128)
 	ready := make([]*entry, 0, len(events))
 	var n int
@@ -315,11 +329,7 @@ func (p *Poller) loop(rc syscall.RawConn) {
 		}
 		p.mu.Unlock()
 		for _, e := range ready {
-			select {
-			case p.queue <- e:
-			case <-p.ctx.Done():
-				return
-			}
+			p.queue <- e
 		}
 	}
 }
@@ -357,13 +367,8 @@ func (p *Poller) sweep() {
 func (p *Poller) worker() {
 	defer p.wg.Done()
 	rctx := newReadCtx()
-	for {
-		select {
-		case e := <-p.queue:
-			p.handle(e, rctx)
-		case <-p.ctx.Done():
-			return
-		}
+	for e := range p.queue {
+		p.handle(e, rctx)
 	}
 }
 
@@ -550,6 +555,11 @@ func (p *Poller) Close() error {
 		for _, e := range conns {
 			e.c.CloseNow()
 		}
+		// The workers end when the queue closes, once nothing can send
+		// to it any more.
+		<-p.loopDone
+		p.senders.Wait()
+		close(p.queue)
 		p.wg.Wait()
 		p.mu.Lock()
 		p.fdClosed = true

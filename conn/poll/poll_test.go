@@ -919,3 +919,35 @@ func TestHandlerContextDeadline(t *testing.T) {
 		t.Errorf("Write under the expired context = %v, want DeadlineExceeded", s.write)
 	}
 }
+
+// TestCloseWhileLoopHandsOver closes the poller while its one worker is
+// in a handler and the loop waits to hand it another ready connection:
+// Close wakes the handler, the worker takes what the loop held, finds it
+// closed, and everything ends (leakcheck sees no goroutine left).
+func TestCloseWhileLoopHandsOver(t *testing.T) {
+	started := make(chan struct{}, 2)
+	p, url := server(t, &poll.Options{Workers: 1}, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	ctx := testCtx(t)
+	a, b := dial(t, ctx, url), dial(t, ctx, url)
+	waitLen(t, p, 2)
+	a.Write(ctx, conn.MessageText, []byte("x"))
+	<-started
+	// b's message is ready while the only worker is busy: the loop
+	// waits to hand it over.
+	b.Write(ctx, conn.MessageText, []byte("y"))
+	time.Sleep(50 * time.Millisecond)
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if n := p.Len(); n != 0 {
+		t.Errorf("Len after Close = %d", n)
+	}
+}
