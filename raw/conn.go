@@ -117,6 +117,12 @@ type Conn struct {
 	// made yet; and that read last found nothing, so the next first
 	// read looks before it takes a buffer (see readReady).
 	firstTry, peekFirst bool
+	// drained (the reader's, in padding): the last read system call
+	// returned less than it asked for, or found nothing (EAGAIN), so
+	// the socket was empty then; conn/poll, which registers sockets
+	// edge-triggered, hands a connection back to epoll without
+	// re-arming it when this holds (internal/netswap.TakeDrained).
+	drained bool
 	// flags and rsv are set by New and only read after, here where they
 	// fit in padding: a byte each, not words in opts.
 	flags connFlags
@@ -356,6 +362,7 @@ func (c *Conn) fillMore(need int) error {
 		}
 		c.sendHeld()
 		n, err := c.nc.Read(c.rbuf[c.w:])
+		c.drained = n < len(c.rbuf)-c.w || err != nil
 		c.w += n
 		if err != nil {
 			if c.w-c.r >= need {
@@ -592,6 +599,7 @@ func (c *Conn) readWire(p []byte) (int, error) {
 		// Large read: bypass the buffer, as bufio does.
 		c.sendHeld()
 		n, err = c.nc.Read(p)
+		c.drained = n < len(p) || err != nil
 	} else {
 		if err = c.fill(1); err == nil {
 			n = copy(p, c.rbuf[c.r:c.w])

@@ -68,6 +68,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 	c.firstTry = false
 	if first && c.peekFirst {
 		if sockEmpty(fd) {
+			c.drained = true
 			c.sendHeld()
 			return false
 		}
@@ -76,6 +77,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 	size := c.readSize()
 	bp := pool.Get(size)
 	n, errno := readNoEINTR(int(fd), *bp)
+	c.drained = n < len(*bp) // also for EAGAIN and errors: n is -1
 	if errno == syscall.EAGAIN {
 		// Nothing more to read: the frames held back for a burst of
 		// input go out before this reader waits, or spins.

@@ -9,6 +9,14 @@ import (
 
 func init() {
 	netswap.Raw = func(rc any, f netswap.Func) error { return rc.(*Conn).swapNetConn(f) }
+	netswap.RawTakeDrained = func(rc any) bool { return rc.(*Conn).takeDrained() }
+}
+
+// takeDrained reports and forgets c.drained (see internal/netswap).
+func (c *Conn) takeDrained() bool {
+	d := c.drained
+	c.drained = false
+	return d
 }
 
 // errSwapBusy is what swapNetConn returns when a write holds the

@@ -57,12 +57,20 @@
 //
 // # How a connection is served
 //
-// Serve registers the socket with EPOLLIN|EPOLLRDHUP|EPOLLONESHOT. When it
+// Serve registers the socket with EPOLLIN|EPOLLRDHUP|EPOLLET. When it
 // becomes readable, a worker calls c.Reader and the Handler for each
 // message the data holds (several, when the peer sent them together),
-// then re-arms the socket. Control frames are handled inside Reader as
-// with any conn.Conn: pings are answered, pongs noted (keepalive with
-// conn.Options.PingInterval works), a close is answered. Once a message's
+// then hands the connection back. Input epoll reports while a worker
+// holds the connection waits for that worker, which reads again before
+// it lets go; the socket is registered once, and handing it back costs
+// no system call when the worker's last read found the socket empty
+// (returned less than it asked for), as it does for a message that
+// arrived whole. Otherwise, and after the peer's end of stream, the
+// worker has epoll look at the socket again (EPOLL_CTL_MOD).
+//
+// Control frames are handled inside Reader as with any conn.Conn: pings
+// are answered, pongs noted (keepalive with conn.Options.PingInterval
+// works), a close is answered. Once a message's
 // header is in, the message must arrive whole within
 // Options.MessageTimeout; the handler gets a context with that deadline.
 // Between messages a worker waits at most Options.FrameWait for the next
@@ -70,12 +78,12 @@
 // pongs conn writes for the pings it reads meanwhile must go out within
 // MessageTimeout. Both bounds are deadlines on the socket, not timer
 // contexts; while a worker holds a connection, they bound the writes of
-// other goroutines to it too. Even so, a message
-// costs more server CPU than with a goroutine per connection, 1.1-1.3×
-// in bench/'s echo (the epoll_ctl that re-arms the socket, the hand-off to
-// a worker, four deadline updates), for half the read system calls:
-// the poller is for many mostly idle connections, where memory rather
-// than CPU per message is the limit.
+// other goroutines to it too. Even so, a message costs about 1.1× the
+// server CPU it costs with a goroutine per connection in bench/'s echo
+// at 256 connections (the hand-off to a worker, the deadline updates,
+// the handler's context), for half the read system calls: the poller is
+// for many mostly idle connections, where memory rather than CPU per
+// message is the limit.
 //
 // The connection is removed and closed (CloseNow) when the handler
 // returns an error, when the peer closes or drops it, on a protocol error

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,9 +58,9 @@ type Poller struct {
 	ctlErr error
 }
 
-// entry is one served connection. Its fields after gen are touched only
-// by whoever holds the connection: Serve, then the worker epoll gave it
-// to (EPOLLONESHOT makes that one at a time).
+// entry is one served connection. Its fields after state are touched
+// only by whoever holds the connection (state says who): Serve, then the
+// worker the loop gave it to.
 type entry struct {
 	// fd is the socket's descriptor number, its slot in Poller.conns;
 	// gen tells it from an earlier connection that had the same number
@@ -67,14 +68,89 @@ type entry struct {
 	// events.
 	fd  int32
 	gen uint32
-	c   *conn.Conn
-	rc  syscall.RawConn
-	h   Handler
+	// state is stateIdle, stateBusy or statePending, and stateHup once
+	// epoll reported the peer's end of stream or an error: the socket is
+	// registered edge-triggered, so epoll reports input also while a
+	// worker holds the connection, and the loop notes it here for that
+	// worker instead of handing the connection to a second one.
+	state atomic.Uint32
+	c     *conn.Conn
+	h     Handler
 	// drainT is set once conn has sent its close frame and left the wait
 	// for the peer's end of stream to the poller (the connection is
 	// draining); it removes the connection when that wait runs out. Set
 	// under Poller.mu by the worker that holds the connection.
 	drainT *time.Timer
+}
+
+// The states of an entry, in its two low bits.
+const (
+	stateIdle    = iota // waiting in epoll
+	stateBusy           // queued for a worker, or held by one
+	statePending        // busy, and epoll reported input since
+	stateMask    = 3
+	// stateHup is set, for good, once epoll reported the peer's end of
+	// stream (EPOLLRDHUP), a hang-up or an error. That report comes
+	// once, and a short read says nothing of it: the end of the stream
+	// stays unread behind the data, and no later input will make epoll
+	// report the socket again. Such a connection is re-armed when it is
+	// handed back (handBack), so that its reader gets to the end.
+	stateHup = 4
+)
+
+// hupEvents are the epoll events that set stateHup.
+const hupEvents = syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR
+
+// claim takes e for a worker when epoll reports events on it, and reports
+// whether it did: when e is busy already, it notes the input for the
+// worker that holds it (pending) instead.
+func (e *entry) claim(events uint32) bool {
+	hup := uint32(0)
+	if events&hupEvents != 0 {
+		hup = stateHup
+	}
+	for {
+		old := e.state.Load()
+		next, took := old|hup, false
+		switch old & stateMask {
+		case stateIdle:
+			next, took = next&^stateMask|stateBusy, true
+		case stateBusy:
+			next = next&^stateMask | statePending
+		}
+		if next == old || e.state.CompareAndSwap(old, next) {
+			return took
+		}
+	}
+}
+
+// release gives e back to epoll, the worker having read its socket
+// empty. It reports true, and e stays the worker's, when epoll reported
+// input meanwhile: the worker reads again.
+func (e *entry) release() (again bool) {
+	for {
+		old := e.state.Load()
+		next := old&^stateMask | stateIdle
+		if old&stateMask == statePending {
+			next = old&^stateMask | stateBusy
+		}
+		if e.state.CompareAndSwap(old, next) {
+			return old&stateMask == statePending
+		}
+	}
+}
+
+// hup reports whether stateHup is set.
+func (e *entry) hup() bool { return e.state.Load()&stateHup != 0 }
+
+// rawConn returns the RawConn of e's socket. An fdConn's (every socket
+// Serve could move) costs no allocation.
+func (e *entry) rawConn() (syscall.RawConn, error) {
+	sc, ok := e.c.NetConn().(syscall.Conn)
+	if !ok {
+		return nil, ErrNotSocket
+	}
+	return sc.SyscallConn()
 }
 
 // epollCtl is the epoll_ctl call arm runs in rc.Control, under p.mu; its
@@ -170,7 +246,7 @@ func (p *Poller) Serve(c *conn.Conn, h Handler) error {
 	if err != nil {
 		return ErrNotSocket
 	}
-	e := &entry{fd: -1, c: c, rc: rc, h: h}
+	e := &entry{fd: -1, c: c, h: h}
 	if err := rc.Control(func(fd uintptr) { e.fd = int32(fd) }); err != nil || e.fd < 0 {
 		c.CloseNow()
 		return ErrClosed
@@ -208,26 +284,30 @@ func (p *Poller) Serve(c *conn.Conn, h Handler) error {
 	}
 	if buffered {
 		// Frames that came with the handshake: epoll would not report
-		// them, so a worker reads them now and arms the socket after.
+		// them, so a worker reads them now; what epoll reports
+		// meanwhile waits for that worker (busy).
+		e.state.Store(stateBusy)
 		defer p.senders.Done()
-		select {
-		case p.queue <- e:
-			return nil
-		case <-p.ctx.Done():
-			p.remove(e)
-			return ErrClosed
-		}
 	}
 	if err := p.arm(e, true); err != nil {
 		p.remove(e)
 		return err
 	}
+	if buffered {
+		select {
+		case p.queue <- e:
+		case <-p.ctx.Done():
+			p.remove(e)
+			return ErrClosed
+		}
+	}
 	return nil
 }
 
-// arm registers e's socket for one readiness notification, adding it to
-// the epoll set (add) or re-arming it there. After it succeeds e belongs
-// to the loop and must not be touched.
+// arm adds e's socket to the epoll set, edge-triggered (add), or has
+// epoll look at it again: a socket whose last read may have left input
+// behind would not be reported again by an edge-triggered set until
+// more came, and EPOLL_CTL_MOD reports input that is already there.
 func (p *Poller) arm(e *entry, add bool) error {
 	op := syscall.EPOLL_CTL_MOD
 	if add {
@@ -244,20 +324,18 @@ func (p *Poller) arm(e *entry, add bool) error {
 	}
 	p.ctlOp = op
 	p.ctlEv = syscall.EpollEvent{
-		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
+		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | -syscall.EPOLLET,
 		Fd:     e.fd,
 		Pad:    int32(e.gen),
 	}
-	err := e.rc.Control(p.ctl)
+	rc, err := e.rawConn()
+	if err == nil {
+		err = rc.Control(p.ctl)
+	}
 	if err == nil {
 		err = p.ctlErr
 	}
 	p.mu.Unlock()
-	if err == syscall.ENOENT && !add {
-		// Not in the set yet: Serve handed it to a worker first, for
-		// the frames that came with the handshake.
-		return p.arm(e, true)
-	}
 	if err != nil {
 		return fmt.Errorf("poll: epoll_ctl: %w", err)
 	}
@@ -278,7 +356,9 @@ func (p *Poller) remove(e *entry) {
 	if !p.fdClosed {
 		// Also when e was never added (ENOENT): a flag saying so would
 		// cost every entry 8 bytes.
-		e.rc.Control(func(fd uintptr) { syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil) })
+		if rc, err := e.rawConn(); err == nil {
+			rc.Control(func(fd uintptr) { syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil) })
+		}
 	}
 	p.mu.Unlock()
 	e.c.CloseNow()
@@ -322,7 +402,7 @@ func (p *Poller) loop(rc syscall.RawConn) {
 			// An event for a socket already forgotten, whose number may
 			// be another's by now, has a generation of its own.
 			if fd >= 0 && fd < len(p.conns) {
-				if e := p.conns[fd]; e != nil && e.gen == gen {
+				if e := p.conns[fd]; e != nil && e.gen == gen && e.claim(ev.Events) {
 					ready = append(ready, e)
 				}
 			}
@@ -344,13 +424,16 @@ func (p *Poller) sweepTick() {
 
 // sweep forgets connections whose socket was closed from outside: they
 // left epoll with it and would never be reported again. A connection a
-// worker holds may be forgotten too; the worker's next epoll_ctl or read
-// fails and it removes it again, which is harmless.
+// worker holds may be forgotten too; the worker's next read fails and it
+// removes it again, which is harmless.
 func (p *Poller) sweep() {
 	var dead []*entry
 	p.mu.Lock()
 	for _, e := range p.conns {
-		if e != nil && e.rc.Control(func(uintptr) {}) != nil {
+		if e == nil {
+			continue
+		}
+		if rc, err := e.rawConn(); err != nil || rc.Control(func(uintptr) {}) != nil {
 			dead = append(dead, e)
 		}
 	}
@@ -375,15 +458,34 @@ func (p *Poller) worker() {
 // handle reads and handles the messages that arrived on e, then gives it
 // back to epoll. rctx is the worker's.
 func (p *Poller) handle(e *entry, rctx *readCtx) {
-	if e.drainT != nil {
-		p.drainStep(e, rctx)
-		return
+	wait := p.opts.FrameWait
+	for {
+		netswap.TakeDrained(e.c) // only the reads from here on count
+		var again bool
+		if e.drainT != nil {
+			again = p.drainStep(e, rctx)
+		} else {
+			again = p.serveInput(e, rctx, wait)
+		}
+		if !again {
+			return
+		}
+		// Epoll reported input while this worker held e, which its
+		// reads may already have taken: read what is there, without
+		// waiting for more (epoll reports what comes later).
+		wait = 0
 	}
+}
+
+// serveInput reads the messages on e and calls its handler for each,
+// waiting up to wait for the next frame header. It reports true when e
+// stays with the worker for more input (see release).
+func (p *Poller) serveInput(e *entry, rctx *readCtx, wait time.Duration) (again bool) {
 	rctx.drainTimeout = 0
 	nc := e.c.NetConn()
 	for {
 		now := time.Now()
-		rctx.deadline = now.Add(p.opts.FrameWait)
+		rctx.deadline = now.Add(wait)
 		nc.SetReadDeadline(rctx.deadline)
 		// The pongs Reader writes for the pings it reads are bounded like
 		// a handler's writes: a peer that floods pings and never reads
@@ -397,11 +499,9 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 			// peer not reading for MessageTimeout: it is closed.
 			if isCtxErr(err) && p.ctx.Err() == nil && time.Now().Before(wdeadline) {
 				// Only control frames, or part of a header: wait in epoll.
-				p.rearm(e)
-				return
+				return p.handBack(e)
 			}
-			p.end(e, rctx)
-			return
+			return p.end(e, rctx)
 		}
 		deadline := time.Now().Add(p.opts.MessageTimeout)
 		rctx.deadline = deadline
@@ -409,30 +509,38 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 		err = p.callHandler(e, &handlerCtx{parent: p.ctx, deadline: deadline}, typ, r)
 		if err == errPanicked {
 			p.abandon(e)
-			return
+			return false
 		}
 		if err == nil {
 			_, err = io.Copy(io.Discard, r)
 		}
 		if err != nil {
-			p.end(e, rctx)
-			return
+			return p.end(e, rctx)
 		}
 		if !e.c.Buffered() {
-			p.rearm(e)
-			return
+			return p.handBack(e)
 		}
 	}
 }
 
-// rearm gives e back to epoll once the worker is done with it.
-func (p *Poller) rearm(e *entry) {
+// handBack gives e back to epoll once the worker is done with it, and
+// reports true when e stays with the worker for input epoll reported
+// meanwhile (see release).
+func (p *Poller) handBack(e *entry) (again bool) {
 	// Other goroutines may write to the connection between messages,
 	// with no deadline but their contexts'.
 	e.c.NetConn().SetWriteDeadline(time.Time{})
-	if p.arm(e, false) != nil {
-		p.remove(e)
+	if !netswap.TakeDrained(e.c) || e.hup() {
+		// The last read filled its buffer, or there was none, or the
+		// end of the stream waits unread: epoll, edge-triggered, would
+		// not report the socket again. Only then does a message cost
+		// an epoll_ctl.
+		if p.arm(e, false) != nil {
+			p.remove(e)
+			return false
+		}
 	}
+	return e.release()
 }
 
 // errPanicked is what callHandler returns for a handler that panicked.
@@ -465,7 +573,8 @@ func (p *Poller) logf(format string, args ...any) {
 // abandon closes e, whose handler panicked, with StatusInternalError
 // (1011). The closing handshake can take up to conn's CloseTimeout, so a
 // goroutine of its own does it rather than the worker; e stays in the
-// table (out of epoll: it is not re-armed) so that Close interrupts it.
+// table so that Close interrupts it, and busy, so that no worker reads
+// it meanwhile.
 func (p *Poller) abandon(e *entry) {
 	// The message's deadlines would cut the handshake short.
 	e.c.NetConn().SetDeadline(time.Time{})
@@ -478,12 +587,13 @@ func (p *Poller) abandon(e *entry) {
 }
 
 // end removes e after its handler or conn ended it, unless conn left the
-// wait for the peer's end of stream to the poller: then that wait starts.
-func (p *Poller) end(e *entry, rctx *readCtx) {
+// wait for the peer's end of stream to the poller: then that wait starts,
+// and end reports what drainStep does.
+func (p *Poller) end(e *entry, rctx *readCtx) (again bool) {
 	d := rctx.drainTimeout
 	if d == 0 {
 		p.remove(e)
-		return
+		return false
 	}
 	rctx.drainTimeout = 0
 	// The deadlines the worker read and wrote under would fail the
@@ -492,16 +602,22 @@ func (p *Poller) end(e *entry, rctx *readCtx) {
 	p.mu.Lock()
 	e.drainT = time.AfterFunc(d, func() { p.remove(e) })
 	p.mu.Unlock()
-	p.drainStep(e, rctx)
+	return p.drainStep(e, rctx)
 }
 
 // drainStep discards what a draining connection's peer has sent, without
 // waiting for more. At the end of the stream, or on any error, the
 // connection is removed; otherwise it goes back to epoll until more
-// arrives or its drain timer removes it.
-func (p *Poller) drainStep(e *entry, rctx *readCtx) {
+// arrives or its drain timer removes it, and drainStep reports what
+// release does.
+func (p *Poller) drainStep(e *entry, rctx *readCtx) (again bool) {
+	rc, err := e.rawConn()
+	if err != nil {
+		p.remove(e)
+		return false
+	}
 	done := false
-	err := e.rc.Read(func(fd uintptr) bool {
+	err = rc.Read(func(fd uintptr) bool {
 		for {
 			n, err := syscall.Read(int(fd), rctx.buf[:])
 			switch {
@@ -514,9 +630,12 @@ func (p *Poller) drainStep(e *entry, rctx *readCtx) {
 			return true // never wait here: epoll does
 		}
 	})
-	if err != nil || done || p.arm(e, false) != nil {
+	if err != nil || done {
 		p.remove(e)
+		return false
 	}
+	// Read until EAGAIN: epoll reports what comes next.
+	return e.release()
 }
 
 func isCtxErr(err error) bool {

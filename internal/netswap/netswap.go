@@ -3,7 +3,8 @@
 // poller's epoll set rather than in the runtime's network poller, which
 // keeps several hundred bytes for every socket it knows (issue #15).
 //
-// Packages raw and conn set the functions at init; conn/poll calls Conn.
+// Packages raw and conn set the functions at init; conn/poll calls Conn
+// and TakeDrained.
 // Nothing outside this module can reach them.
 package netswap
 
@@ -25,4 +26,16 @@ var (
 	// fails, changing nothing, when a read is in progress too. Set by
 	// package conn.
 	Conn func(c any, f Func) error
+
+	// RawTakeDrained reports whether the last read system call a
+	// *raw.Conn, rc, made on its socket returned less than it asked for
+	// or found nothing to read: the socket was empty then, and data that
+	// arrives after it makes an edge-triggered epoll report the socket
+	// again. It forgets the answer, so that the next call tells only of
+	// reads made in between. The reader's goroutine calls it. Set by
+	// package raw.
+	RawTakeDrained func(rc any) bool
+	// TakeDrained does what RawTakeDrained does for the Raw session of a
+	// *conn.Conn, c. Set by package conn.
+	TakeDrained func(c any) bool
 )
