@@ -178,10 +178,16 @@ func (m *messageReader) overLimit(frameLen int64) bool {
 func (m *messageReader) tooBig() error { return m.c.fail(m.ctx, frame.ErrMessageTooBig) }
 
 func (m *messageReader) Read(p []byte) (int, error) {
-	if err := m.lockRead(); err != nil {
-		return 0, err
+	c := m.c
+	if !c.readMu.TryLock() {
+		if err := m.lockRead(); err != nil {
+			return 0, err
+		}
+	} else if m.skip {
+		c.readMu.Unlock()
+		return 0, m.ctx.Err() // see lockRead
 	}
-	defer m.c.readMu.Unlock()
+	defer c.readMu.Unlock()
 	n, err := m.read(p)
 	if err == io.EOF {
 		m.release()
@@ -190,7 +196,8 @@ func (m *messageReader) Read(p []byte) (int, error) {
 }
 
 // lockRead takes the read lock for a Read of the message, and keeps it
-// only when the message may be read.
+// only when the message may be read. Read makes its uncontended case
+// itself, inline.
 func (m *messageReader) lockRead() error {
 	c := m.c
 	if err := c.lock(m.ctx, &c.readMu); err != nil {
