@@ -159,9 +159,12 @@ import (
 // message began, and the poller enforces it on the connection itself (a
 // read or write of c past it fails, as net/http enforces WriteTimeout),
 // so ctx.Done does not fire at the deadline: a handler that waits on
-// something else until then wraps ctx with context.WithDeadline. An error
-// return closes the connection at once; a panic is logged and closes it
-// with StatusInternalError (see the package documentation).
+// something else until then wraps ctx with context.WithDeadline. Each
+// message gets a ctx of its own (48 bytes, the one allocation the poller
+// makes per message), so that one a handler keeps after it returns still
+// tells of its own message. An error return closes the connection at
+// once; a panic is logged and closes it with StatusInternalError (see the
+// package documentation).
 type Handler func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error
 
 // Defaults for Options.

@@ -951,3 +951,28 @@ func TestCloseWhileLoopHandsOver(t *testing.T) {
 		t.Errorf("Len after Close = %d", n)
 	}
 }
+
+// TestHandlerContextPerMessage: a context a handler keeps after it
+// returns still carries its own message's deadline, not a later one's.
+func TestHandlerContextPerMessage(t *testing.T) {
+	ctxs := make(chan context.Context, 2)
+	_, url := server(t, &poll.Options{MessageTimeout: time.Hour}, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		ctxs <- ctx
+		return nil
+	})
+	ctx := testCtx(t)
+	c := dial(t, ctx, url)
+	c.Write(ctx, conn.MessageText, []byte("a"))
+	first := <-ctxs
+	d1, _ := first.Deadline()
+	time.Sleep(20 * time.Millisecond)
+	c.Write(ctx, conn.MessageText, []byte("b"))
+	second := <-ctxs
+	d2, _ := second.Deadline()
+	if !d2.After(d1) {
+		t.Fatalf("second message's deadline %v is not after the first's %v", d2, d1)
+	}
+	if d, _ := first.Deadline(); !d.Equal(d1) {
+		t.Errorf("the first message's kept context changed its deadline from %v to %v", d1, d)
+	}
+}
