@@ -976,3 +976,33 @@ func TestHandlerContextPerMessage(t *testing.T) {
 		t.Errorf("the first message's kept context changed its deadline from %v to %v", d1, d)
 	}
 }
+
+// TestLastMessageThenEndOfStream: a client that sends a message and at
+// once ends its side (its FIN arriving with the message, so that epoll
+// reports both in one event) gets the echo, and the server then ends the
+// connection. An edge-triggered epoll set reports the end of the stream
+// once; a read that returns the message leaves it unread behind, and
+// nothing later would make epoll report the socket again.
+func TestLastMessageThenEndOfStream(t *testing.T) {
+	p, url := server(t, &poll.Options{FrameWait: time.Millisecond}, echo)
+	ctx := testCtx(t)
+	for i := range 20 {
+		_, nc := rawClient(t, ctx, url)
+		waitLen(t, p, 1)
+		if _, err := nc.Write(masked(frame.OpText, true, []byte("bye"))); err != nil {
+			t.Fatal(err)
+		}
+		nc.(*net.TCPConn).CloseWrite()
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got, err := io.ReadAll(nc)
+		if err != nil {
+			t.Fatalf("round %d: %v after %d bytes (the server did not end the connection)", i, err, len(got))
+		}
+		msgs, _, _ := parseMessages(got)
+		if len(msgs) != 1 || string(msgs[0].data) != "bye" {
+			t.Fatalf("round %d: got %q, want the echo of \"bye\"", i, got)
+		}
+		waitLen(t, p, 0)
+		nc.Close()
+	}
+}
