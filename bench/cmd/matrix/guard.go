@@ -124,6 +124,9 @@ func (r *results) guardBar() bar {
 				// Measured once, in the rotation: against the floor's mean.
 				part += fmt.Sprintf("; floor-netpoll %.2f× the floor, hybi %.2f× floor-netpoll", ns/float64(len(ne))/(fs/float64(len(fe))), (hs/float64(len(he)))/(ns/float64(len(ne))))
 			}
+			if ps, pe := runs("hybi-poll"); len(pe) > 0 {
+				part += fmt.Sprintf("; hybi-poll %.2f× the floor", ps/float64(len(pe))/(fs/float64(len(fe))))
+			}
 			parts = append(parts, part+")")
 		}
 	}

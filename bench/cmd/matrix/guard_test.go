@@ -76,3 +76,17 @@ func TestGuardBarManyRuns(t *testing.T) {
 		t.Errorf("four runs each: %s (%s), want FAIL at 1.06× with every run listed", b.Status, b.Measured)
 	}
 }
+
+// The guard's report gives hybi-poll's cost against the floor's, over
+// the runs of each.
+func TestGuardBarPoll(t *testing.T) {
+	r := guardResults(10, 10)
+	for _, size := range guardSizes {
+		for _, n := range guardConns {
+			r.Echo = append(r.Echo, echoCell{Lib: "hybi-poll", Size: size, Conns: n, CPUPerMsgUs: 11})
+		}
+	}
+	if b := r.guardBar(); !strings.Contains(b.Measured, "hybi-poll 1.10× the floor") {
+		t.Errorf("guard report %q does not give hybi-poll at 1.10× the floor", b.Measured)
+	}
+}
