@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -288,5 +290,68 @@ func TestFDConnWriteBuffers(t *testing.T) {
 	c.CloseWrite()
 	if b := <-got; !bytes.Equal(b, want) {
 		t.Fatalf("peer read %d bytes, not what was written (%d)", len(b), len(want))
+	}
+}
+
+// A deadline set while a read begins to wait reaches that wait, whichever
+// comes first: setDeadlines takes no lock when nothing waits, and relies
+// on the wait marking itself before it reads the deadlines.
+func TestFDConnDeadlineRacesWait(t *testing.T) {
+	c, _ := fdPair(t)
+	buf := make([]byte, 1)
+	for i := range 300 {
+		c.SetReadDeadline(time.Time{})
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Read(buf)
+			done <- err
+		}()
+		if i%3 != 0 {
+			runtime.Gosched()
+		}
+		c.SetReadDeadline(time.Unix(1, 0))
+		select {
+		case err := <-done:
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("round %d: Read = %v, want os.ErrDeadlineExceeded", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: a deadline set as the read began to wait never ended it", i)
+		}
+	}
+}
+
+// Operations racing Close never reach the descriptor after it is closed,
+// and the last of them closes it.
+func TestFDConnCloseRacesOperations(t *testing.T) {
+	for range 50 {
+		c, cli := fdPair(t)
+		fd := int(c.fd)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					if _, err := c.Write([]byte("x")); err != nil {
+						if !errors.Is(err, net.ErrClosed) {
+							t.Errorf("Write = %v, want net.ErrClosed", err)
+						}
+						return
+					}
+				}
+			}()
+		}
+		go io.Copy(io.Discard, cli)
+		runtime.Gosched()
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if isOpen(fd) {
+			// The number may already belong to a new descriptor of this
+			// process only if something opened one; nothing here does.
+			t.Fatalf("descriptor %d still open after Close and the last operation", fd)
+		}
 	}
 }

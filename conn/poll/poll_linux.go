@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"math"
+	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -484,14 +485,16 @@ func (p *Poller) serveInput(e *entry, rctx *readCtx, wait time.Duration) (again 
 	rctx.drainTimeout = 0
 	nc := e.c.NetConn()
 	for {
+		// One reading of the clock sets both deadlines, and Since, which
+		// reads only the monotonic clock, moves them on below.
 		now := time.Now()
+		unow := now.UnixNano()
 		rctx.deadline = now.Add(wait)
-		nc.SetReadDeadline(rctx.deadline)
 		// The pongs Reader writes for the pings it reads are bounded like
 		// a handler's writes: a peer that floods pings and never reads
 		// must not hold the worker.
 		wdeadline := now.Add(p.opts.MessageTimeout)
-		nc.SetWriteDeadline(wdeadline)
+		setDeadlines(nc, addNanos(unow, wait), addNanos(unow, p.opts.MessageTimeout))
 		typ, r, err := e.c.Reader(rctx)
 		if err != nil {
 			// A read gives up at FrameWait; only a write (a pong) can
@@ -503,9 +506,11 @@ func (p *Poller) serveInput(e *entry, rctx *readCtx, wait time.Duration) (again 
 			}
 			return p.end(e, rctx)
 		}
-		deadline := time.Now().Add(p.opts.MessageTimeout)
+		since := time.Since(now)
+		deadline := now.Add(since + p.opts.MessageTimeout)
 		rctx.deadline = deadline
-		nc.SetDeadline(deadline) // read and write, in one call
+		d := addNanos(addNanos(unow, since), p.opts.MessageTimeout)
+		setDeadlines(nc, d, d)
 		err = p.callHandler(e, &handlerCtx{parent: p.ctx, deadline: deadline}, typ, r)
 		if err == errPanicked {
 			p.abandon(e)
@@ -529,7 +534,7 @@ func (p *Poller) serveInput(e *entry, rctx *readCtx, wait time.Duration) (again 
 func (p *Poller) handBack(e *entry) (again bool) {
 	// Other goroutines may write to the connection between messages,
 	// with no deadline but their contexts'.
-	e.c.NetConn().SetWriteDeadline(time.Time{})
+	setDeadlines(e.c.NetConn(), keepDeadline, 0)
 	if !netswap.TakeDrained(e.c) || e.hup() {
 		// The last read filled its buffer, or there was none, or the
 		// end of the stream waits unread: epoll, edge-triggered, would
@@ -541,6 +546,35 @@ func (p *Poller) handBack(e *entry) (again bool) {
 		}
 	}
 	return e.release()
+}
+
+// setDeadlines sets nc's read deadline to rd and its write deadline to
+// wd, in Unix nanoseconds (0 for none, keepDeadline to leave one as it
+// is): an fdConn's without a lock or a time.Time.
+func setDeadlines(nc net.Conn, rd, wd int64) {
+	if fc, ok := nc.(*fdConn); ok {
+		fc.setDeadlines(rd, wd)
+		return
+	}
+	if rd == wd && rd != keepDeadline {
+		nc.SetDeadline(deadlineTime(rd))
+		return
+	}
+	if rd != keepDeadline {
+		nc.SetReadDeadline(deadlineTime(rd))
+	}
+	if wd != keepDeadline {
+		nc.SetWriteDeadline(deadlineTime(wd))
+	}
+}
+
+// addNanos is the deadline d after t, both in Unix nanoseconds, at most
+// math.MaxInt64 (as unixNano makes a deadline past 2262).
+func addNanos(t int64, d time.Duration) int64 {
+	if int64(d) > math.MaxInt64-t {
+		return math.MaxInt64
+	}
+	return t + int64(d)
 }
 
 // errPanicked is what callHandler returns for a handler that panicked.

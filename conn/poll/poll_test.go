@@ -1006,3 +1006,35 @@ func TestLastMessageThenEndOfStream(t *testing.T) {
 		nc.Close()
 	}
 }
+
+// MessageTimeout counts from the message's first frame header: a header
+// that took most of FrameWait to arrive leaves the handler the whole
+// timeout, not what remained of it since the worker began to wait.
+func TestMessageTimeoutFromHeader(t *testing.T) {
+	const (
+		frameWait = 2 * time.Second
+		timeout   = 600 * time.Millisecond
+		late      = 400 * time.Millisecond
+	)
+	left := make(chan time.Duration, 1)
+	_, url := server(t, &poll.Options{FrameWait: frameWait, MessageTimeout: timeout}, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		d, _ := ctx.Deadline()
+		left <- time.Until(d)
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	ctx := testCtx(t)
+	_, nc := rawClient(t, ctx, url)
+	msg := masked(frame.OpBinary, true, []byte("late"))
+	nc.Write(msg[:1]) // wakes a worker, which waits for the rest
+	time.Sleep(late)
+	nc.Write(msg[1:])
+	select {
+	case d := <-left:
+		if d <= timeout-late/2 || d > timeout {
+			t.Errorf("handler started with its deadline %v away, want about %v (the header came %v after the worker began to wait)", d, timeout, late)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler not called")
+	}
+}
