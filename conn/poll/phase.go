@@ -32,7 +32,11 @@ import (
 // to the poller, which does it in epoll (Poller.end) instead of holding
 // the worker for up to conn.Options.CloseTimeout.
 type readCtx struct {
-	deadline time.Time
+	// The deadline is start plus limit, kept apart so that a message
+	// costs no time.Time arithmetic: Err reads only the monotonic clock,
+	// and Deadline adds them when asked.
+	start time.Time
+	limit time.Duration
 	// drain is what Value offers under ctxflag.DrainKey, made once so that
 	// offering it allocates nothing; it sets drainTimeout, which is
 	// nonzero when conn has left the wait to the poller.
@@ -47,7 +51,7 @@ func newReadCtx() *readCtx {
 	return c
 }
 
-func (c *readCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *readCtx) Deadline() (time.Time, bool) { return c.start.Add(c.limit), true }
 func (c *readCtx) Done() <-chan struct{}       { return nil }
 func (c *readCtx) Value(key any) any {
 	if key == ctxflag.DrainKey {
@@ -56,7 +60,7 @@ func (c *readCtx) Value(key any) any {
 	return nil
 }
 func (c *readCtx) Err() error {
-	if time.Until(c.deadline) > 0 {
+	if time.Since(c.start) < c.limit {
 		return nil
 	}
 	return context.DeadlineExceeded
@@ -70,11 +74,13 @@ func (c *readCtx) Err() error {
 // something else; a handler that needs Done to fire at the deadline wraps
 // ctx with context.WithDeadline(ctx, deadline).
 type handlerCtx struct {
-	parent   context.Context // the poller's
-	deadline time.Time
+	parent context.Context // the poller's
+	// The deadline is start plus limit, as in readCtx.
+	start time.Time
+	limit time.Duration
 }
 
-func (c *handlerCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *handlerCtx) Deadline() (time.Time, bool) { return c.start.Add(c.limit), true }
 func (c *handlerCtx) Done() <-chan struct{}       { return c.parent.Done() }
 func (c *handlerCtx) Value(key any) any {
 	if key == ctxflag.Key {
@@ -88,10 +94,10 @@ func (c *handlerCtx) Err() error {
 	if err := c.parent.Err(); err != nil {
 		return err
 	}
-	// time.Until reads only the monotonic clock (deadline has a
-	// monotonic reading), where time.Now reads the wall clock too: Err
-	// runs several times for every message a handler writes.
-	if time.Until(c.deadline) > 0 {
+	// time.Since reads only the monotonic clock (start has a monotonic
+	// reading), where time.Now reads the wall clock too: Err runs
+	// several times for every message a handler writes.
+	if time.Since(c.start) < c.limit {
 		return nil
 	}
 	return context.DeadlineExceeded

@@ -489,29 +489,27 @@ func (p *Poller) serveInput(e *entry, rctx *readCtx, wait time.Duration) (again 
 		// reads only the monotonic clock, moves them on below.
 		now := time.Now()
 		unow := now.UnixNano()
-		rctx.deadline = now.Add(wait)
+		rctx.start, rctx.limit = now, wait
 		// The pongs Reader writes for the pings it reads are bounded like
 		// a handler's writes: a peer that floods pings and never reads
 		// must not hold the worker.
-		wdeadline := now.Add(p.opts.MessageTimeout)
 		setDeadlines(nc, addNanos(unow, wait), addNanos(unow, p.opts.MessageTimeout))
 		typ, r, err := e.c.Reader(rctx)
 		if err != nil {
 			// A read gives up at FrameWait; only a write (a pong) can
 			// take Reader past wdeadline, and one that did found the
 			// peer not reading for MessageTimeout: it is closed.
-			if isCtxErr(err) && p.ctx.Err() == nil && time.Now().Before(wdeadline) {
+			if isCtxErr(err) && p.ctx.Err() == nil && time.Since(now) < p.opts.MessageTimeout {
 				// Only control frames, or part of a header: wait in epoll.
 				return p.handBack(e)
 			}
 			return p.end(e, rctx)
 		}
-		since := time.Since(now)
-		deadline := now.Add(since + p.opts.MessageTimeout)
-		rctx.deadline = deadline
-		d := addNanos(addNanos(unow, since), p.opts.MessageTimeout)
+		limit := addDuration(time.Since(now), p.opts.MessageTimeout)
+		rctx.limit = limit
+		d := addNanos(unow, limit)
 		setDeadlines(nc, d, d)
-		err = p.callHandler(e, &handlerCtx{parent: p.ctx, deadline: deadline}, typ, r)
+		err = p.callHandler(e, &handlerCtx{parent: p.ctx, start: now, limit: limit}, typ, r)
 		if err == errPanicked {
 			p.abandon(e)
 			return false
@@ -571,10 +569,15 @@ func setDeadlines(nc net.Conn, rd, wd int64) {
 // addNanos is the deadline d after t, both in Unix nanoseconds, at most
 // math.MaxInt64 (as unixNano makes a deadline past 2262).
 func addNanos(t int64, d time.Duration) int64 {
-	if int64(d) > math.MaxInt64-t {
+	return int64(addDuration(time.Duration(t), d))
+}
+
+// addDuration is a+b, for a and b not negative, at most math.MaxInt64.
+func addDuration(a, b time.Duration) time.Duration {
+	if b > math.MaxInt64-a {
 		return math.MaxInt64
 	}
-	return t + int64(d)
+	return a + b
 }
 
 // errPanicked is what callHandler returns for a handler that panicked.
