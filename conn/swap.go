@@ -9,6 +9,7 @@ import (
 func init() {
 	netswap.Conn = func(c any, f netswap.Func) error { return c.(*Conn).swapNetConn(f) }
 	netswap.TakeDrained = func(c any) bool { return netswap.RawTakeDrained(c.(*Conn).rc) }
+	netswap.ControlPending = func(c any) bool { return c.(*Conn).cutControl() != nil }
 }
 
 // swapNetConn replaces the net.Conn under c (see internal/netswap), unless

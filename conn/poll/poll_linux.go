@@ -484,6 +484,7 @@ func (p *Poller) handle(e *entry, rctx *readCtx) {
 func (p *Poller) serveInput(e *entry, rctx *readCtx, wait time.Duration) (again bool) {
 	rctx.drainTimeout = 0
 	nc := e.c.NetConn()
+	var pongSince time.Time // when a pong cut short first made the worker read again
 	for {
 		// One reading of the clock sets both deadlines, and Since, which
 		// reads only the monotonic clock, moves them on below.
@@ -500,6 +501,22 @@ func (p *Poller) serveInput(e *entry, rctx *readCtx, wait time.Duration) (again 
 			// take Reader past wdeadline, and one that did found the
 			// peer not reading for MessageTimeout: it is closed.
 			if isCtxErr(err) && p.ctx.Err() == nil && time.Since(now) < p.opts.MessageTimeout {
+				if netswap.ControlPending(e.c) {
+					// The deadline passed between a ping and its pong
+					// (always so when the worker reads again with
+					// wait 0): conn keeps the pong for the next read,
+					// and the peer, waiting for it, may send nothing
+					// that epoll would report. Read again, under a
+					// fresh deadline, for as long as a pong may take.
+					if pongSince.IsZero() {
+						pongSince = now
+					}
+					if time.Since(pongSince) < p.opts.MessageTimeout {
+						wait = p.opts.FrameWait
+						continue
+					}
+					return p.end(e, rctx)
+				}
 				// Only control frames, or part of a header: wait in epoll.
 				return p.handBack(e)
 			}

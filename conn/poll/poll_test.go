@@ -1038,3 +1038,39 @@ func TestMessageTimeoutFromHeader(t *testing.T) {
 		t.Fatal("handler not called")
 	}
 }
+
+// A ping that arrives while the worker is still in the handler of the
+// message before it is read when the worker looks again, with no time
+// left (wait 0): its pong, cut short by that deadline, still goes out,
+// although the peer, waiting for it, sends nothing more.
+func TestPingWhileHandlerRuns(t *testing.T) {
+	release := make(chan struct{})
+	first := make(chan struct{}, 1)
+	_, url := server(t, &poll.Options{Workers: 1}, func(ctx context.Context, c *conn.Conn, typ conn.MessageType, r io.Reader) error {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return err
+		}
+		select {
+		case first <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	})
+	ctx := testCtx(t)
+	rc, nc := rawClient(t, ctx, url)
+	if _, err := nc.Write(masked(frame.OpText, true, []byte("hold"))); err != nil {
+		t.Fatal(err)
+	}
+	<-first
+	if _, err := nc.Write(masked(frame.OpPing, true, []byte("p"))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // epoll reports the ping to a busy worker
+	close(release)
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if h, p, err := readFrame(short, rc); err != nil || h.Opcode != frame.OpPong || string(p) != "p" {
+		t.Fatalf("after the handler returned: %v %q %v, want the pong", h.Opcode, p, err)
+	}
+}

@@ -38,4 +38,11 @@ var (
 	// TakeDrained does what RawTakeDrained does for the Raw session of a
 	// *conn.Conn, c. Set by package conn.
 	TakeDrained func(c any) bool
+	// ControlPending reports whether a *conn.Conn, c, holds a control
+	// frame that a read cut short by its context has not finished: a
+	// ping whose pong is still to go out. The next read sends it first;
+	// until then the peer, which waits for the pong, may send nothing
+	// that would make epoll report the socket. The reader's goroutine
+	// calls it. Set by package conn.
+	ControlPending func(c any) bool
 )
