@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/hybi-go/hybi/internal/nbsys"
 )
 
 // idleReader lets a connection with nothing buffered wait for data
@@ -53,13 +55,31 @@ func (c *Conn) rebindIdle(nc net.Conn) bool {
 	return true
 }
 
+// idleEmpty and idleRead look into and read the idle reader's socket: a
+// TCP or Unix socket's (flagSock), which the runtime made nonblocking,
+// through package nbsys, without the scheduler's bookkeeping; any other
+// syscall.Conn's through package syscall, as its descriptor may block.
+func (c *Conn) idleEmpty(fd uintptr) bool {
+	if c.flags&flagSock != 0 {
+		return nbsys.Empty(int(fd))
+	}
+	return sockEmpty(fd)
+}
+
+func (c *Conn) idleRead(fd uintptr, b []byte) (int, syscall.Errno) {
+	if c.flags&flagSock != 0 {
+		return nbsys.Read(int(fd), b)
+	}
+	return readNoEINTR(int(fd), b)
+}
+
 // readReady is called by the runtime poller when the socket may be
 // readable; false means "not yet, wait again".
 //
 // Its first call of a wait is made before the poller has said anything
 // (the runtime forgets the socket's readiness when a read begins), and
 // in a request-reply exchange finds the socket empty every time. When
-// the last first call did, the next one looks first (sockEmpty) and
+// the last first call did, the next one looks first (idleEmpty) and
 // takes a pooled buffer only for data: a read that finds nothing costs
 // the system call alone. When the look finds data, the reads of the
 // following waits go straight in again.
@@ -67,7 +87,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 	first := c.firstTry
 	c.firstTry = false
 	if first && c.peekFirst {
-		if sockEmpty(fd) {
+		if c.idleEmpty(fd) {
 			c.drained = true
 			c.sendHeld()
 			return false
@@ -76,7 +96,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 	}
 	size := c.readSize()
 	bp := pool.Get(size)
-	n, errno := readNoEINTR(int(fd), *bp)
+	n, errno := c.idleRead(fd, *bp)
 	c.drained = n < len(*bp) // also for EAGAIN and errors: n is -1
 	if errno == syscall.EAGAIN {
 		// Nothing more to read: the frames held back for a burst of

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/hybi-go/hybi/frame"
+	"github.com/hybi-go/hybi/internal/nbsys"
 )
 
 // initSockWrite lets a TCP or Unix socket's frames that fit in one write
@@ -128,19 +129,18 @@ func (c *Conn) sockWriteDirect(w *sockWriter, held int) (int, error) {
 // false means "not yet, wait again".
 func (w *sockWriter) ready(fd uintptr) bool {
 	for len(w.p) > 0 {
-		n, err := syscall.Write(int(fd), w.p)
+		// Only a TCP or Unix socket is written here (initSockWrite):
+		// nonblocking, as nbsys needs.
+		n, errno := nbsys.Write(int(fd), w.p)
 		if n > 0 {
 			w.n += n
 			w.p = w.p[n:]
 		}
-		// syscall.Write's errors are Errnos, compared as numbers.
-		errno, _ := err.(syscall.Errno)
 		switch {
-		case errno == syscall.EINTR:
 		case errno == syscall.EAGAIN:
 			return false
-		case err != nil:
-			w.err = err
+		case errno != 0:
+			w.err = errno
 			return true
 		case n == 0:
 			w.err = io.ErrUnexpectedEOF // as internal/poll says it

@@ -12,7 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
+
+	"github.com/hybi-go/hybi/internal/nbsys"
 )
 
 // fdConn is a net.Conn over a socket descriptor that the runtime's
@@ -208,14 +209,14 @@ func (c *fdConn) Read(b []byte) (int, error) {
 }
 
 // readFD makes one read system call, restarted when a signal interrupts
-// it.
+// it. The socket is nonblocking, and nbsys makes the call without the
+// scheduler's bookkeeping.
 func readFD(fd uintptr, b []byte) (int, error) {
-	for {
-		n, err := syscall.Read(int(fd), b)
-		if err != syscall.EINTR {
-			return n, err
-		}
+	n, errno := nbsys.Read(int(fd), b)
+	if errno != 0 {
+		return n, errno
 	}
+	return n, nil
 }
 
 // readWait is Read once the socket had nothing: it waits and reads. err
@@ -257,14 +258,13 @@ func (c *fdConn) Write(b []byte) (int, error) {
 func writeFD(fd uintptr, b []byte) (int, error) {
 	n := 0
 	for n < len(b) {
-		k, err := syscall.Write(int(fd), b[n:])
+		k, errno := nbsys.Write(int(fd), b[n:])
 		if k > 0 {
 			n += k
 		}
 		switch {
-		case err == syscall.EINTR:
-		case err != nil:
-			return n, err
+		case errno != 0:
+			return n, errno
 		case k == 0:
 			return n, io.ErrUnexpectedEOF
 		}
@@ -329,7 +329,7 @@ func writevFD(fd uintptr, v *net.Buffers) (int64, error) {
 	var n int64
 	for {
 		var iov [8]syscall.Iovec
-		k := 0
+		k, size := 0, 0
 		for _, b := range *v {
 			if k == len(iov) {
 				break
@@ -338,16 +338,14 @@ func writevFD(fd uintptr, v *net.Buffers) (int64, error) {
 				iov[k].Base = &b[0]
 				iov[k].SetLen(len(b))
 				k++
+				size += len(b)
 			}
 		}
 		if k == 0 {
 			*v = (*v)[:0]
 			return n, nil
 		}
-		r, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
-		if errno == syscall.EINTR {
-			continue
-		}
+		r, errno := nbsys.Writev(int(fd), iov[:k], size)
 		if errno != 0 {
 			return n, errno
 		}

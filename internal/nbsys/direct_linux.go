@@ -1,0 +1,43 @@
+//go:build linux && (amd64 || arm64) && !race && !msan && !asan
+
+package nbsys
+
+import (
+	"syscall"
+	"unsafe"
+)
+
+func read(fd int, b []byte) (int, syscall.Errno) {
+	if len(b) > MaxDirect {
+		n, err := syscall.Read(fd, b)
+		return n, errnoOf(err)
+	}
+	r, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	return int(r), errno
+}
+
+func write(fd int, b []byte) (int, syscall.Errno) {
+	if len(b) > MaxDirect {
+		n, err := syscall.Write(fd, b)
+		return n, errnoOf(err)
+	}
+	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	return int(r), errno
+}
+
+func writev(fd int, iov []syscall.Iovec, size int) (int, syscall.Errno) {
+	call := syscall.Syscall
+	if size <= MaxDirect {
+		call = syscall.RawSyscall
+	}
+	r, _, errno := call(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(iov))), uintptr(len(iov)))
+	return int(r), errno
+}
+
+func peek(fd int) syscall.Errno {
+	var b byte
+	// recvfrom directly: syscall.Recvfrom would also make room for, and
+	// convert, a source address a stream socket does not report.
+	_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b)), 1, syscall.MSG_PEEK, 0, 0)
+	return errno
+}
