@@ -5,8 +5,8 @@
 // call state around every call, so that a call that blocks gives up its
 // processor; on a nonblocking socket no call blocks, and the bookkeeping
 // (and the work the system monitor does for threads in system calls) was
-// about a tenth of hybi's server CPU per message in the closed-loop echo
-// at 256 connections (bench/perf/ab.sh, 16 B: 8.98 -> 8.08 µs per echo).
+// 7% of hybi's server CPU per message in the closed-loop echo at 256
+// connections (bench/perf/ab.sh, 16 B: 7.78 -> 7.20 µs per echo).
 // So on linux/amd64 and linux/arm64, calls that move at most MaxDirect
 // bytes are made directly: such a call holds its processor for at most
 // a few microseconds, as a loop of Go code would. Larger ones, other
