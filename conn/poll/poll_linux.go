@@ -498,8 +498,8 @@ func (p *Poller) serveInput(e *entry, rctx *readCtx, wait time.Duration) (again 
 		typ, r, err := e.c.Reader(rctx)
 		if err != nil {
 			// A read gives up at FrameWait; only a write (a pong) can
-			// take Reader past wdeadline, and one that did found the
-			// peer not reading for MessageTimeout: it is closed.
+			// take Reader past MessageTimeout, and one that did found
+			// the peer not reading for that long: it is closed.
 			if isCtxErr(err) && p.ctx.Err() == nil && time.Since(now) < p.opts.MessageTimeout {
 				if netswap.ControlPending(e.c) {
 					// The deadline passed between a ping and its pong
