@@ -8,20 +8,21 @@ import (
 )
 
 func read(fd int, b []byte) (int, syscall.Errno) {
-	if len(b) > MaxDirect {
-		n, err := syscall.Read(fd, b)
-		return n, errnoOf(err)
-	}
-	r, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-	return int(r), errno
+	return direct(syscall.SYS_READ, fd, b, syscall.Read)
 }
 
 func write(fd int, b []byte) (int, syscall.Errno) {
+	return direct(syscall.SYS_WRITE, fd, b, syscall.Write)
+}
+
+// direct makes trap, a read or a write of b, with RawSyscall, or with
+// std, package syscall's, when it would move more than MaxDirect bytes.
+func direct(trap uintptr, fd int, b []byte, std func(int, []byte) (int, error)) (int, syscall.Errno) {
 	if len(b) > MaxDirect {
-		n, err := syscall.Write(fd, b)
+		n, err := std(fd, b)
 		return n, errnoOf(err)
 	}
-	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	r, _, errno := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
 	return int(r), errno
 }
 
