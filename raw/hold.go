@@ -185,6 +185,8 @@ func (c *Conn) writev(head, body []byte) (int, error) {
 		return c.writeSocket(head)
 	case len(head) == 0:
 		return c.writeSocket(body)
+	case c.flags&flagSock != 0:
+		return c.sockWritev(head, body)
 	}
 	v := vecPool.Get().(*vec)
 	v.arr = [2][]byte{head, body}

@@ -181,9 +181,10 @@ func TestHeldFramesWithDirectWrite(t *testing.T) {
 
 // TestDirectWriteSizes: on a socket, frames of every size up to a large
 // write buffer go out whole and in order, whether sockWrite builds them
-// in a pooled writer's own buffer (up to 64 KiB) or writeFrame writes
-// them, and a writer whose buffer grew for a large frame frames the small
-// ones after it correctly; none of it allocates once warm, below 64 KiB.
+// in a pooled writer's own buffer (up to 64 KiB) or writes the header
+// from there and the payload from where it is, and a writer whose buffer
+// grew for a large frame frames the small ones after it correctly; none
+// of it allocates once warm, below 64 KiB.
 func TestDirectWriteSizes(t *testing.T) {
 	server, client := testnet.Loopback(t)
 	s := raw.New(server, nil, raw.Server, &raw.Options{WriteBufferSize: 1 << 20})

@@ -34,6 +34,10 @@ func (c *Conn) sockWriteDirect(w *sockWriter, held int) (int, error) {
 
 func (c *Conn) sockWrite(b []byte) (int, error) { panic("raw: sockWrite without a socket") }
 
+func (c *Conn) sockWritev(head, body []byte) (int, error) {
+	panic("raw: sockWritev without a socket")
+}
+
 // TypicalReadSpin is a length to give SetReadSpin; on this platform
 // ReadAhead never spins.
 const TypicalReadSpin = 50 * time.Microsecond

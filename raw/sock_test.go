@@ -142,3 +142,73 @@ func TestSockWriteKeepsWrapper(t *testing.T) {
 		t.Fatalf("the wrapper's Write wrote %d bytes, want the frame's 7", cc.n)
 	}
 }
+
+// A server's frame larger than the write buffer goes out on a socket as
+// its header, after any held frames, and then its payload, uncopied,
+// together in writevs. A peer that reads slowly makes them stop part way,
+// and each resumes where it stopped: the peer reads every frame whole and
+// in order.
+func TestSockWritevResumes(t *testing.T) {
+	server, client := testnet.Loopback(t)
+	server.(*net.TCPConn).SetWriteBuffer(4096)
+	s := raw.New(server, nil, raw.Server, nil)
+	defer s.Close()
+	bin := frame.Header{Fin: true, Opcode: frame.OpBinary}
+	// Each step holds its small frames, then writes its large one.
+	steps := []struct {
+		held []string
+		n    int
+	}{
+		{nil, raw.DefaultWriteBufferSize + 1},
+		{[]string{"a", "bc"}, 70000},
+		{nil, 300000},
+		{[]string{"d"}, 20000},
+	}
+	var want []byte
+	for i, st := range steps {
+		for _, m := range st.held {
+			want = append(frame.AppendHeader(want, frame.Header{Fin: true, Opcode: frame.OpBinary, Length: int64(len(m))}), m...)
+		}
+		want = append(frame.AppendHeader(want, frame.Header{Fin: true, Opcode: frame.OpBinary, Length: int64(st.n)}), payload(st.n, i)...)
+	}
+	got := make([]byte, len(want))
+	done := make(chan error, 1)
+	go func() {
+		// Small reads with pauses: the writes find the socket full.
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		off := 0
+		for i := 0; off < len(got); i++ {
+			n, err := client.Read(got[off:min(off+3000, len(got))])
+			off += n
+			if err != nil {
+				done <- err
+				return
+			}
+			if i%8 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		done <- nil
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, st := range steps {
+		for _, m := range st.held {
+			if err := s.HoldFrame(ctx, bin, []byte(m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.WriteFrame(ctx, bin, payload(st.n, i)); err != nil {
+			t.Fatalf("frame %d (%d bytes): %v", i, st.n, err)
+		}
+		if s.Held() != 0 {
+			t.Fatalf("frame %d: %d bytes still held after a write", i, s.Held())
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the peer read other bytes than the frames written")
+	}
+}
