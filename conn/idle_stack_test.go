@@ -1,11 +1,13 @@
 package conn_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +23,7 @@ import (
 // then: the growth of StackInuse per connection (the client ends have
 // no goroutines).
 func idleStack(tb testing.TB, n int, echo bool, burst int) float64 {
-	srv := httptest.NewServer(conn.Handler(nil, func(ctx context.Context, c *conn.Conn) {
+	return idleStackOf(tb, n, echo, burst, func(ctx context.Context, c *conn.Conn) {
 		buf := make([]byte, 64)
 		for {
 			typ, r, err := c.Reader(ctx)
@@ -39,7 +41,12 @@ func idleStack(tb testing.TB, n int, echo bool, burst int) float64 {
 				return
 			}
 		}
-	}))
+	})
+}
+
+// idleStackOf is idleStack with connections served by handle.
+func idleStackOf(tb testing.TB, n int, echo bool, burst int, handle func(context.Context, *conn.Conn)) float64 {
+	srv := httptest.NewServer(conn.Handler(nil, handle))
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
 	ctx := context.Background()
@@ -128,6 +135,46 @@ func TestIdleAfterBurstStack(t *testing.T) {
 	}
 	if got := idleStack(t, 300, true, 20); got > 3072 {
 		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after answering a burst, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
+// A goroutine that echoes each message through a pooled bytes.Buffer
+// (ReadFrom, then WriteReply), as bench/'s hybi server does, keeps its
+// 2 KiB stack too. Its frames are larger than the handlers' above, and
+// leave the library's read and write paths less room: 48 bytes more of
+// raw's sockWriter.ready frame (a writev branch inlined into it) took
+// every such goroutine to 4 KiB.
+func TestIdlePooledEchoStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	got := idleStackOf(t, 300, true, 1, func(_ context.Context, c *conn.Conn) { pooledEcho(c) })
+	if got > 3072 {
+		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after a pooled echo, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
+var echoBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// pooledEcho is bench/'s hybiPooledEcho.
+func pooledEcho(c *conn.Conn) {
+	defer c.CloseNow()
+	ctx := context.Background()
+	for {
+		typ, r, err := c.Reader(ctx)
+		if err != nil {
+			return
+		}
+		b := echoBuffers.Get().(*bytes.Buffer)
+		b.Reset()
+		_, err = b.ReadFrom(r)
+		if err == nil {
+			err = c.WriteReply(ctx, typ, b.Bytes())
+		}
+		echoBuffers.Put(b)
+		if err != nil {
+			return
+		}
 	}
 }
 

@@ -162,10 +162,7 @@ func (w *sockWriter) ready(fd uintptr) bool {
 		if len(w.body) == 0 {
 			n, errno = nbsys.Write(int(fd), w.p)
 		} else {
-			iov := [2]syscall.Iovec{{Base: &w.p[0]}, {Base: &w.body[0]}}
-			iov[0].SetLen(len(w.p))
-			iov[1].SetLen(len(w.body))
-			n, errno = nbsys.Writev(int(fd), iov[:], len(w.p)+len(w.body))
+			n, errno = w.writev(fd)
 		}
 		if n > 0 {
 			w.n += n
@@ -187,6 +184,21 @@ func (w *sockWriter) ready(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// writev writes w.p and w.body with one writev. It is apart from ready,
+// and not inlined, because its vector would make ready's frame 48 bytes
+// larger, and ready is the bottom of an echo's write: that took every
+// goroutine that echoed through a pooled buffer (bench/'s hybi server,
+// conn's TestIdlePooledEchoStack) past its first 2 KiB of stack, which it
+// then keeps while idle.
+//
+//go:noinline
+func (w *sockWriter) writev(fd uintptr) (int, syscall.Errno) {
+	iov := [2]syscall.Iovec{{Base: &w.p[0]}, {Base: &w.body[0]}}
+	iov[0].SetLen(len(w.p))
+	iov[1].SetLen(len(w.body))
+	return nbsys.Writev(int(fd), iov[:], len(w.p)+len(w.body))
 }
 
 // sockWriteError makes an error of the wait (err) or of the write system
