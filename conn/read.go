@@ -83,6 +83,17 @@ func (c *Conn) Reader(ctx context.Context) (MessageType, io.Reader, error) {
 			return 0, nil, err
 		}
 	}
+	return c.startMessage(ctx)
+}
+
+// startMessage is the rest of Reader, once the peer has sent: it reads
+// the message's first frame. It is apart from Reader, and not inlined,
+// so that Reader's frame, beneath ReadAhead's wait and the read that
+// ends it, holds only what comes before them (48 bytes less).
+//
+//go:noinline
+func (c *Conn) startMessage(ctx context.Context) (MessageType, io.Reader, error) {
+	m := &c.msg
 	h, err := c.nextData(ctx)
 	if err != nil {
 		m.release()

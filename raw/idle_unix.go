@@ -148,7 +148,16 @@ func (c *Conn) readIdle() (bool, error) {
 	// leaves the read system call's error there, for the caller to
 	// report and, through failRead, to make sticky.
 	c.firstTry = true
-	err := ir.rc.Read(ir.fn)
+	return true, c.readIdleDone(ir.rc.Read(ir.fn))
+}
+
+// readIdleDone is the end of readIdle, once the wait is over (err is
+// the wait's). It is apart from readIdle, and not inlined, so that its
+// locals are not on the stack beneath the wait and the read that ends
+// it, where a goroutine's stack is deepest.
+//
+//go:noinline
+func (c *Conn) readIdleDone(err error) error {
 	// The runtime may return without calling readReady (a deadline
 	// already past, a closed socket): a spin's read after this one must
 	// not take itself for the first read of a wait.
@@ -160,7 +169,7 @@ func (c *Conn) readIdle() (bool, error) {
 	if err != nil {
 		err = c.idleReadError(err)
 	}
-	return true, err
+	return err
 }
 
 // idleReadError makes an error of the wait or of the read system call read

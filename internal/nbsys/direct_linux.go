@@ -7,22 +7,18 @@ import (
 	"unsafe"
 )
 
-func read(fd int, b []byte) (int, syscall.Errno) {
-	return direct(syscall.SYS_READ, fd, b, syscall.Read)
-}
+func read(fd int, b []byte) (int, syscall.Errno) { return direct(syscall.SYS_READ, fd, b) }
 
-func write(fd int, b []byte) (int, syscall.Errno) {
-	return direct(syscall.SYS_WRITE, fd, b, syscall.Write)
-}
+func write(fd int, b []byte) (int, syscall.Errno) { return direct(syscall.SYS_WRITE, fd, b) }
 
 // direct makes trap, a read or a write of b, with RawSyscall, or with
-// std, package syscall's, when it would move more than MaxDirect bytes.
-func direct(trap uintptr, fd int, b []byte, std func(int, []byte) (int, error)) (int, syscall.Errno) {
-	if len(b) > MaxDirect {
-		n, err := std(fd, b)
-		return n, errnoOf(err)
+// package syscall's Syscall when it would move more than MaxDirect bytes.
+func direct(trap uintptr, fd int, b []byte) (int, syscall.Errno) {
+	call := syscall.Syscall
+	if len(b) <= MaxDirect {
+		call = syscall.RawSyscall
 	}
-	r, _, errno := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	r, _, errno := call(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
 	return int(r), errno
 }
 
