@@ -152,6 +152,16 @@ func TestHeldFramesWithDirectWrite(t *testing.T) {
 	if s.Held() != held {
 		t.Fatalf("after a write cut off before its first byte: %d bytes held, want the %d held before", s.Held(), held)
 	}
+	// So does a frame past the write buffer, whose header is written
+	// after the held frames and its payload from where it is.
+	large, cancelLarge := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancelLarge()
+	if err := s.WriteFrame(large, bin, make([]byte, raw.DefaultWriteBufferSize+1)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a large write to a full socket under a short context: %v, want its deadline", err)
+	}
+	if s.Held() != held {
+		t.Fatalf("after a large write cut off before its first byte: %d bytes held, want the %d held before", s.Held(), held)
+	}
 	want := []string{"one", "two", "three"}
 	var wire []byte
 	for _, w := range want {
