@@ -154,6 +154,19 @@ func TestIdlePooledEchoStack(t *testing.T) {
 	}
 }
 
+// The same handler answering a burst of pipelined messages keeps its
+// 2 KiB stack too: its first replies are held (raw's HoldFrame), and
+// the hold must fit beneath its frames as the direct write does.
+func TestIdlePooledEchoBurstStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	got := idleStackOf(t, 300, true, 20, func(_ context.Context, c *conn.Conn) { pooledEcho(c) })
+	if got > 3072 {
+		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after a pooled echo of a burst, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
 var echoBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // pooledEcho is bench/'s hybiPooledEcho.

@@ -36,19 +36,7 @@ const opFlush = frame.Opcode(0xF)
 // ctx bounds this call only; the write that sends the frame later is
 // bounded by its own context.
 func (c *Conn) HoldFrame(ctx context.Context, h frame.Header, p []byte) error {
-	h, err := c.prepare(h, p)
-	if err != nil {
-		return err
-	}
-	if !h.Opcode.IsData() {
-		return c.writeLocked(ctx, h.Opcode, func() (int, error) { return c.writeFrame(h, p) })
-	}
-	return c.writeLocked(ctx, h.Opcode, func() (int, error) {
-		if c.hold(h, p) {
-			return 0, nil
-		}
-		return c.writeFrame(h, p)
-	})
+	return c.sendFrame(ctx, h, p, true)
 }
 
 // Flush writes the frames HoldFrame held, if any.
