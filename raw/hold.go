@@ -36,7 +36,26 @@ const opFlush = frame.Opcode(0xF)
 // ctx bounds this call only; the write that sends the frame later is
 // bounded by its own context.
 func (c *Conn) HoldFrame(ctx context.Context, h frame.Header, p []byte) error {
-	return c.sendFrame(ctx, h, p, true)
+	h, err := c.prepare(h, p)
+	if err != nil {
+		return err
+	}
+	// WriteFrame's steps, with no closure and no helper frame beneath
+	// the hold or the write: answering a burst must fit in the stack an
+	// echo's write does.
+	if err := c.lockWrite(ctx); err != nil {
+		return err
+	}
+	defer c.unlockWrite()
+	armed, err := c.startWrite(ctx, h.Opcode)
+	if err != nil {
+		return err
+	}
+	var n int
+	if !h.Opcode.IsData() || !c.hold(h, p) {
+		n, err = c.writeFrame(h, p)
+	}
+	return c.endWrite(ctx, h.Opcode, armed, n, err)
 }
 
 // Flush writes the frames HoldFrame held, if any.
