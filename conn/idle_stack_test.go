@@ -46,6 +46,12 @@ func idleStack(tb testing.TB, n int, echo bool, burst int) float64 {
 
 // idleStackOf is idleStack with connections served by handle.
 func idleStackOf(tb testing.TB, n int, echo bool, burst int, handle func(context.Context, *conn.Conn)) float64 {
+	return idleStackAfter(tb, n, echo, burst, "hello", handle)
+}
+
+// idleStackAfter is idleStackOf with messages of text msg; one of 64 KiB
+// or more is sent in two halves, a millisecond apart.
+func idleStackAfter(tb testing.TB, n int, echo bool, burst int, msg string, handle func(context.Context, *conn.Conn)) float64 {
 	srv := httptest.NewServer(conn.Handler(nil, handle))
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
@@ -67,8 +73,20 @@ func idleStackOf(tb testing.TB, n int, echo bool, burst int, handle func(context
 				tb.Fatal(err)
 			}
 			clients = append(clients, cl)
-			if _, err := cl.NetConn().Write(maskedBurst(burst, "hello")); err != nil {
-				tb.Fatal(err)
+			// A large message goes in two writes, so that the handler
+			// waits in the middle of its payload.
+			wire := maskedBurst(burst, msg)
+			half := len(wire) / 2
+			if len(msg) < 64<<10 {
+				half = len(wire)
+			}
+			for i, part := range [][]byte{wire[:half], wire[half:]} {
+				if i > 0 {
+					time.Sleep(time.Millisecond)
+				}
+				if _, err := cl.NetConn().Write(part); err != nil {
+					tb.Fatal(err)
+				}
 			}
 			for range burst {
 				if !echo {
@@ -164,6 +182,49 @@ func TestIdlePooledEchoBurstStack(t *testing.T) {
 	got := idleStackOf(t, 300, true, 20, func(_ context.Context, c *conn.Conn) { pooledEcho(c) })
 	if got > 3072 {
 		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after a pooled echo of a burst, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
+// A goroutine that has read a message larger than one read takes in, and
+// echoed it, keeps its 2 KiB stack too: the waits for the rest of the
+// payload, and its reads, are made at the top of the message's Read
+// (raw's ReadAheadInto), not beneath wireRead and fillMore in
+// net.Conn.Read, which grew every such goroutine to 4 KiB. Both ways of
+// reading are tried: into a buffer at least as large as the reads (the
+// payload goes straight into it), and in pieces smaller than that (through
+// the connection's buffer). (The handler reads into a buffer of its own:
+// a bytes.Buffer growing to the message's size allocates, and an
+// allocation can go deeper than 2 KiB anywhere.)
+func TestIdleAfterLargeStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	const size = 240 << 10
+	for _, piece := range []int{size, 1000} {
+		got := idleStackAfter(t, 100, true, 1, strings.Repeat("large ", size/6), func(ctx context.Context, c *conn.Conn) {
+			buf := make([]byte, size)
+			for {
+				typ, r, err := c.Reader(ctx)
+				if err != nil {
+					return
+				}
+				n := 0
+				for err == nil {
+					var k int
+					k, err = r.Read(buf[n:min(n+piece, len(buf))])
+					n += k
+				}
+				if err != io.EOF {
+					return
+				}
+				if err := c.WriteReply(ctx, typ, buf[:n]); err != nil {
+					return
+				}
+			}
+		})
+		if got > 3072 {
+			t.Errorf("reading in pieces of %d bytes: an idle connection's goroutine holds %.0f bytes of stack after an echo of 240 KiB, want 2048 (at most 3072 with noise)", piece, got)
+		}
 	}
 }
 

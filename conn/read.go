@@ -199,6 +199,13 @@ func (m *messageReader) Read(p []byte) (int, error) {
 		return 0, m.ctx.Err() // see lockRead
 	}
 	defer c.readMu.Unlock()
+	if c.rc.Buffered() == 0 && len(p) > 0 && c.rc.Remaining() > 0 && m.active && !m.skip && m.decoder() == nil && c.cutControl() == nil {
+		// read will read the frame's payload into p: the wait for it,
+		// and its read, are made here, not beneath read's frames (see
+		// raw's ReadAheadInto), as Reader makes the wait for a message.
+		// An error is read's to report.
+		c.rc.ReadAheadInto(m.ctx, p)
+	}
 	n, err := m.read(p)
 	if err == io.EOF {
 		m.release()

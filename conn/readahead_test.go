@@ -140,4 +140,23 @@ func TestReadWaitsInPayload(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("the read returned %v after its context ended", d)
 	}
+
+	// Half a frame, and the peer goes away.
+	s, cl = testnet.Loopback(t)
+	c = conn.New(raw.New(s, nil, raw.Server, nil), "", nil)
+	t.Cleanup(func() { c.CloseNow() })
+	if _, err := cl.Write(wire[:500]); err != nil {
+		t.Fatal(err)
+	}
+	_, r, err = c.Reader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		cl.Close()
+	}()
+	if got, err := io.ReadAll(r); err == nil {
+		t.Fatalf("a message whose peer went away in its payload read as %d bytes and no error", len(got))
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/bufpool"
@@ -333,6 +334,7 @@ func (c *Conn) fill(need int) error {
 }
 
 func (c *Conn) fillMore(need int) error {
+	c.unlend()
 	for c.w-c.r < need {
 		if c.r == c.w {
 			c.r, c.w = 0, 0
@@ -567,8 +569,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	}
 	var n int
 	if c.r < c.w {
-		n = copy(p, c.rbuf[c.r:c.w])
-		c.r += n
+		n = c.readBuffered(p)
 	} else {
 		var err error
 		if n, err = c.readWire(p); err != nil {
@@ -586,6 +587,43 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// readBuffered is Read's copy of buffered payload bytes into p. From a
+// buffer ReadAheadInto lent, which is p itself when Read follows it as
+// it should, nothing is copied; the buffer is the caller's, so it is
+// given back as soon as it is read, and anything left in it when p is
+// another buffer moves to a pooled one first.
+func (c *Conn) readBuffered(p []byte) int {
+	if c.lent() {
+		if unsafe.SliceData(p) == unsafe.SliceData(c.rbuf) && c.r == 0 && len(p) >= c.w {
+			n := c.w
+			c.rbuf, c.r, c.w = nil, 0, 0
+			return n
+		}
+		c.unlend()
+	}
+	n := copy(p, c.rbuf[c.r:c.w])
+	c.r += n
+	return n
+}
+
+// lent reports whether the read buffer is one ReadAheadInto lent: a
+// socket's is otherwise pooled, or nil.
+func (c *Conn) lent() bool { return c.rpooled == nil && c.small == nil && c.rbuf != nil }
+
+// unlend gives a lent read buffer back to its owner, what is unread in it
+// moved to a pooled buffer, so that no read but the one it was lent for
+// reads into it or from it.
+func (c *Conn) unlend() {
+	if !c.lent() {
+		return
+	}
+	if c.r == c.w {
+		c.rbuf, c.r, c.w = nil, 0, 0
+		return
+	}
+	c.takeReadBuf(c.w - c.r)
 }
 
 // readWire is Read's read when nothing of the payload is buffered: into

@@ -22,6 +22,9 @@ func (c *Conn) readIdle() (bool, error) { return false, nil }
 // buffer: NextFrame waits.
 func (c *Conn) ReadAhead(ctx context.Context) error { return nil }
 
+// ReadAheadInto does nothing where ReadAhead does nothing: Read waits.
+func (c *Conn) ReadAheadInto(ctx context.Context, p []byte) error { return nil }
+
 func (c *Conn) initSockWrite() {}
 
 type sockWriter struct{}

@@ -86,6 +86,11 @@ func (c *Conn) idleRead(fd uintptr, b []byte) (int, syscall.Errno) {
 func (c *Conn) readReady(fd uintptr) bool {
 	first := c.firstTry
 	c.firstTry = false
+	if len(c.rbuf) > 0 {
+		// A buffer ReadAheadInto lent (a socket's is otherwise pooled,
+		// and there is none while readIdle waits).
+		return c.readLent(fd)
+	}
 	if first && c.peekFirst {
 		if c.idleEmpty(fd) {
 			c.drained = true
@@ -136,9 +141,30 @@ func (c *Conn) readReady(fd uintptr) bool {
 	return true
 }
 
+// readLent is readReady's read into the buffer ReadAheadInto lent.
+func (c *Conn) readLent(fd uintptr) bool {
+	n, errno := c.idleRead(fd, c.rbuf[c.w:])
+	c.drained = n < len(c.rbuf)-c.w
+	if errno == syscall.EAGAIN {
+		c.sendHeld()
+		return false
+	}
+	if n <= 0 {
+		c.rerr = io.EOF
+		if errno != 0 {
+			c.rerr = errno
+		}
+		return true
+	}
+	noteRead(c.idle)
+	c.w += n
+	return true
+}
+
 // readIdle waits for data with no buffer held and installs the pooled
-// buffer it arrived in. It reports false when the connection has no raw
-// socket access.
+// buffer it arrived in, or, with the buffer ReadAheadInto lent, reads
+// into that. It reports false when the connection has no raw socket
+// access.
 func (c *Conn) readIdle() (bool, error) {
 	ir := c.idle
 	if ir == nil {
@@ -235,6 +261,52 @@ func (c *Conn) ReadAhead(ctx context.Context) error {
 	}
 	if ctx.Err() != nil && isTimeout(err) {
 		return ctx.Err()
+	}
+	return c.failRead(err)
+}
+
+// ReadAheadInto is ReadAhead for the payload of the current frame, made
+// just before a Read(p) of it: when nothing is buffered and part of the
+// frame's payload is still to come, it waits for the peer here, at a
+// shallow point of the goroutine's stack, and reads what arrived, which
+// the Read after it returns. A p at least as large as the buffer reads
+// go through is read into straight (p is lent to the connection until
+// that Read, which then copies nothing); a smaller one through a pooled
+// buffer. It does nothing when bytes are buffered, no payload is left,
+// or the connection is not a socket.
+//
+// ctx bounds the wait as it bounds Read: when it is done ReadAheadInto
+// returns ctx.Err() and nothing is lost. Any other error is kept, and
+// returned by the Read, as its own would be; a peer that goes away in
+// the payload is io.ErrUnexpectedEOF.
+func (c *Conn) ReadAheadInto(ctx context.Context, p []byte) error {
+	if c.remain == 0 || c.rerr != nil || c.r < c.w || c.idle == nil || len(p) == 0 {
+		return nil
+	}
+	if int64(len(p)) > c.remain {
+		p = p[:c.remain]
+	}
+	c.releaseReadBuf() // drained: the pooled buffer goes back while the peer is awaited
+	c.r, c.w = 0, 0
+	if len(p) >= c.readSize() {
+		c.rbuf = p
+	}
+	armed := c.arm(false, ctx)
+	_, err := c.readIdle()
+	if armed {
+		c.disarm(false)
+	}
+	if c.w == 0 && c.rpooled == nil {
+		c.rbuf = nil // nothing read into p: no longer lent
+	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && isTimeout(err) {
+		return ctx.Err()
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
 	}
 	return c.failRead(err)
 }
