@@ -46,12 +46,13 @@ func idleStack(tb testing.TB, n int, echo bool, burst int) float64 {
 
 // idleStackOf is idleStack with connections served by handle.
 func idleStackOf(tb testing.TB, n int, echo bool, burst int, handle func(context.Context, *conn.Conn)) float64 {
-	return idleStackAfter(tb, n, echo, burst, "hello", handle)
+	return idleStackAfter(tb, n, echo, burst, maskedBurst(burst, "hello"), handle)
 }
 
-// idleStackAfter is idleStackOf with messages of text msg; one of 64 KiB
-// or more is sent in two halves, a millisecond apart.
-func idleStackAfter(tb testing.TB, n int, echo bool, burst int, msg string, handle func(context.Context, *conn.Conn)) float64 {
+// idleStackAfter is idleStackOf with each client sending wire, its burst
+// messages' frames; 64 KiB or more of them go in two halves, a
+// millisecond apart.
+func idleStackAfter(tb testing.TB, n int, echo bool, burst int, wire []byte, handle func(context.Context, *conn.Conn)) float64 {
 	srv := httptest.NewServer(conn.Handler(nil, handle))
 	defer srv.Close()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http")
@@ -75,9 +76,8 @@ func idleStackAfter(tb testing.TB, n int, echo bool, burst int, msg string, hand
 			clients = append(clients, cl)
 			// A large message goes in two writes, so that the handler
 			// waits in the middle of its payload.
-			wire := maskedBurst(burst, msg)
 			half := len(wire) / 2
-			if len(msg) < 64<<10 {
+			if len(wire) < 64<<10 {
 				half = len(wire)
 			}
 			for i, part := range [][]byte{wire[:half], wire[half:]} {
@@ -192,7 +192,8 @@ func TestIdlePooledEchoBurstStack(t *testing.T) {
 // net.Conn.Read, which grew every such goroutine to 4 KiB. Both ways of
 // reading are tried: into a buffer at least as large as the reads (the
 // payload goes straight into it), and in pieces smaller than that (through
-// the connection's buffer). (The handler reads into a buffer of its own:
+// the connection's buffer); and a message in 4 KiB fragments, whose next
+// frame Read waits for (raw's ReadAhead) at the same depth. (The handler reads into a buffer of its own:
 // a bytes.Buffer growing to the message's size allocates, and an
 // allocation can go deeper than 2 KiB anywhere.)
 func TestIdleAfterLargeStack(t *testing.T) {
@@ -200,8 +201,20 @@ func TestIdleAfterLargeStack(t *testing.T) {
 		t.Skip("the race detector makes every frame larger")
 	}
 	const size = 240 << 10
-	for _, piece := range []int{size, 1000} {
-		got := idleStackAfter(t, 100, true, 1, strings.Repeat("large ", size/6), func(ctx context.Context, c *conn.Conn) {
+	msg := bytes.Repeat([]byte("large "), size/6)
+	for _, tc := range []struct {
+		piece  int   // the size of the handler's reads
+		frames []int // the frame sizes of the message
+	}{
+		{size, []int{len(msg)}},
+		{1000, []int{len(msg)}},
+		{size, repeatInts(4096, len(msg)/4096)},
+	} {
+		if rest := len(msg) - 4096*(len(msg)/4096); len(tc.frames) > 1 && rest > 0 {
+			tc.frames = append(tc.frames, rest)
+		}
+		piece := tc.piece
+		got := idleStackAfter(t, 100, true, 1, clientFrames(frame.OpText, msg, tc.frames), func(ctx context.Context, c *conn.Conn) {
 			buf := make([]byte, size)
 			for {
 				typ, r, err := c.Reader(ctx)
@@ -223,8 +236,33 @@ func TestIdleAfterLargeStack(t *testing.T) {
 			}
 		})
 		if got > 3072 {
-			t.Errorf("reading in pieces of %d bytes: an idle connection's goroutine holds %.0f bytes of stack after an echo of 240 KiB, want 2048 (at most 3072 with noise)", piece, got)
+			t.Errorf("%d frames read in pieces of %d bytes: an idle connection's goroutine holds %.0f bytes of stack after an echo of 240 KiB, want 2048 (at most 3072 with noise)", len(tc.frames), piece, got)
 		}
+	}
+}
+
+// The same when the handler reads only the start of a large message and
+// asks for the next: Reader discards the rest (drain), and its waits are
+// made as Read's are.
+func TestIdleAfterDrainStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	msg := bytes.Repeat([]byte("large "), 40<<10)
+	got := idleStackAfter(t, 100, false, 1, clientFrames(frame.OpText, msg, []int{len(msg)}), func(ctx context.Context, c *conn.Conn) {
+		buf := make([]byte, 10)
+		for {
+			_, r, err := c.Reader(ctx)
+			if err != nil {
+				return
+			}
+			if _, err := io.ReadFull(r, buf); err != nil {
+				return
+			}
+		}
+	})
+	if got > 3072 {
+		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after discarding most of 240 KiB, want 2048 (at most 3072 with noise)", got)
 	}
 }
 

@@ -171,11 +171,33 @@ func (m *messageReader) drain() error {
 	buf := bufpool.Default.Get(discardBufSize)
 	defer bufpool.Default.Put(buf)
 	for m.active {
+		if m.c.rc.Buffered() == 0 {
+			m.readAhead(*buf)
+		}
 		if _, err := m.read(*buf); err != nil && err != io.EOF {
 			return err
 		}
 	}
 	return nil
+}
+
+// readAhead makes the wait for the peer that read(p) is about to make,
+// with nothing buffered, and the read that ends it, at this depth rather
+// than beneath read's frames (see raw's ReadAheadInto and ReadAhead), as
+// Reader makes the wait for a message: for the rest of a frame's payload,
+// and for the next frame of a fragmented message. It waits only when
+// read would: not with a decoder, which may have output without more
+// input, nor at the message's end. An error is read's to report.
+func (m *messageReader) readAhead(p []byte) {
+	c := m.c
+	if len(p) == 0 || !m.active || m.skip || m.decoder() != nil || c.cutControl() != nil {
+		return
+	}
+	if c.rc.Remaining() > 0 {
+		c.rc.ReadAheadInto(m.ctx, p)
+	} else if !m.fin {
+		c.rc.ReadAhead(m.ctx)
+	}
 }
 
 // overLimit applies the read limit to the received size of the message
@@ -199,12 +221,8 @@ func (m *messageReader) Read(p []byte) (int, error) {
 		return 0, m.ctx.Err() // see lockRead
 	}
 	defer c.readMu.Unlock()
-	if c.rc.Buffered() == 0 && len(p) > 0 && c.rc.Remaining() > 0 && m.active && !m.skip && m.decoder() == nil && c.cutControl() == nil {
-		// read will read the frame's payload into p: the wait for it,
-		// and its read, are made here, not beneath read's frames (see
-		// raw's ReadAheadInto), as Reader makes the wait for a message.
-		// An error is read's to report.
-		c.rc.ReadAheadInto(m.ctx, p)
+	if c.rc.Buffered() == 0 {
+		m.readAhead(p)
 	}
 	n, err := m.read(p)
 	if err == io.EOF {
