@@ -165,3 +165,49 @@ func TestReadAheadIntoEnds(t *testing.T) {
 		t.Fatalf("Read after it = %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+// A caller that lends p to ReadAheadInto and then skips the rest of the
+// frame with NextFrame, not Read, gets p back: the next frame is read
+// right though p is overwritten, and nothing more is read into it.
+func TestReadAheadIntoThenNextFrame(t *testing.T) {
+	payload := bytes.Repeat([]byte("skipped "), 40_000)
+	wire := append(maskedFrame(payload), maskedFrame([]byte("next"))...)
+	s, client := tcpPair(t)
+	go func() {
+		client.Write(wire[:1000])
+		time.Sleep(5 * time.Millisecond)
+		client.Write(wire[1000:])
+	}()
+	ctx := context.Background()
+	if _, err := s.NextFrame(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	for s.Buffered() > 0 { // up to where ReadAheadInto has to wait
+		if _, err := s.Read(make([]byte, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := make([]byte, len(payload))
+	if err := s.ReadAheadInto(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for i := range p {
+		p[i] = 0xEE
+	}
+	h, err := s.NextFrame(ctx)
+	if err != nil || h.Length != 4 {
+		t.Fatalf("NextFrame after ReadAheadInto = %+v, %v; want the 4-byte frame", h, err)
+	}
+	got, err := io.ReadAll(s)
+	if err != nil || string(got) != "next" {
+		t.Fatalf("the next frame's payload is %q, %v", got, err)
+	}
+	for i, b := range p {
+		if b != 0xEE {
+			t.Fatalf("byte %d of the returned buffer was written after NextFrame", i)
+		}
+	}
+}
