@@ -141,10 +141,16 @@ func (c *Conn) readReady(fd uintptr) bool {
 	return true
 }
 
-// readLent is readReady's read into the buffer ReadAheadInto lent.
+// readLent is readReady's read into the buffer ReadAheadInto lent, of
+// at most nbsys.MaxDirect bytes: a larger read would go through package
+// syscall, deeper than the 2 KiB of stack a waiting goroutine keeps (see
+// ReadAheadInto), which a goroutine that read a large message into its
+// own buffer (bytes.Buffer.ReadFrom) outgrew by 16 bytes.
 func (c *Conn) readLent(fd uintptr) bool {
-	n, errno := c.idleRead(fd, c.rbuf[c.w:])
-	c.drained = n < len(c.rbuf)-c.w
+	b := c.rbuf[c.w:]
+	b = b[:min(len(b), nbsys.MaxDirect)]
+	n, errno := nbsys.Read(int(fd), b) // only a TCP or Unix socket's is lent
+	c.drained = n < len(b)
 	if errno == syscall.EAGAIN {
 		c.sendHeld()
 		return false
@@ -269,11 +275,12 @@ func (c *Conn) ReadAhead(ctx context.Context) error {
 // just before a Read(p) of it: when nothing is buffered and part of the
 // frame's payload is still to come, it waits for the peer here, at a
 // shallow point of the goroutine's stack, and reads what arrived, which
-// the Read after it returns. A p at least as large as the buffer reads
-// go through is read into straight (p is lent to the connection until
-// that Read, which then copies nothing); a smaller one through a pooled
-// buffer. It does nothing when bytes are buffered, no payload is left,
-// or the connection is not a socket.
+// the Read after it returns. On a TCP or Unix socket, a p at least as
+// large as the buffer reads go through is read into straight (p is lent
+// to the connection until that Read, which then copies nothing);
+// otherwise the read goes through a pooled buffer. It does nothing when
+// bytes are buffered, no payload is left, or the connection is not a
+// socket.
 //
 // ctx bounds the wait as it bounds Read: when it is done ReadAheadInto
 // returns ctx.Err() and nothing is lost. Any other error is kept, and
@@ -288,7 +295,7 @@ func (c *Conn) ReadAheadInto(ctx context.Context, p []byte) error {
 	}
 	c.releaseReadBuf() // drained: the pooled buffer goes back while the peer is awaited
 	c.r, c.w = 0, 0
-	if len(p) >= c.readSize() {
+	if len(p) >= c.readSize() && c.flags&flagSock != 0 {
 		c.rbuf = p
 	}
 	armed := c.arm(false, ctx)

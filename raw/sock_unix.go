@@ -84,6 +84,7 @@ type sockWriter struct {
 	n    int                   // bytes written
 	err  error                 // of the write system call
 	fn   func(fd uintptr) bool // w.ready, bound once
+	iov  [2]syscall.Iovec      // writev's vector: here, not on the stack beneath the write
 }
 
 var sockWriters = sync.Pool{New: func() any {
@@ -196,18 +197,24 @@ func (w *sockWriter) ready(fd uintptr) bool {
 }
 
 // writev writes w.p and w.body with one writev. It is apart from ready,
-// and not inlined, because its vector would make ready's frame 48 bytes
-// larger, and ready is the bottom of an echo's write: that took every
-// goroutine that echoed through a pooled buffer (bench/'s hybi server,
-// conn's TestIdlePooledEchoStack) past its first 2 KiB of stack, which it
-// then keeps while idle.
+// and not inlined, because it would make ready's frame 48 bytes larger,
+// and ready is the bottom of an echo's write: that took every goroutine
+// that echoed through a pooled buffer (bench/'s hybi server, conn's
+// TestIdlePooledEchoStack) past its first 2 KiB of stack, which it then
+// keeps while idle. Its vector is in w for the same reason (a frame of
+// 64 bytes, not 88).
 //
 //go:noinline
 func (w *sockWriter) writev(fd uintptr) (int, syscall.Errno) {
-	iov := [2]syscall.Iovec{{Base: &w.p[0]}, {Base: &w.body[0]}}
-	iov[0].SetLen(len(w.p))
-	iov[1].SetLen(len(w.body))
-	return nbsys.Writev(int(fd), iov[:], len(w.p)+len(w.body))
+	// At most nbsys.MaxDirect bytes, as Write's: a larger call goes
+	// through package syscall, deeper than the stack a goroutine that
+	// echoes keeps.
+	head := min(len(w.p), nbsys.MaxDirect)
+	body := min(len(w.body), nbsys.MaxDirect-head)
+	w.iov[0].Base, w.iov[1].Base = &w.p[0], &w.body[0]
+	w.iov[0].SetLen(head)
+	w.iov[1].SetLen(body)
+	return nbsys.Writev(int(fd), w.iov[:], head+body)
 }
 
 // sockWriteError makes an error of the wait (err) or of the write system

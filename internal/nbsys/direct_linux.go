@@ -7,19 +7,30 @@ import (
 	"unsafe"
 )
 
-func read(fd int, b []byte) (int, syscall.Errno) { return direct(syscall.SYS_READ, fd, b) }
+// Read reads from fd into b. Read and Write inline to a call of direct,
+// which loops on EINTR itself: a frame less beneath a wait.
+func Read(fd int, b []byte) (int, syscall.Errno) { return direct(syscall.SYS_READ, fd, b) }
 
-func write(fd int, b []byte) (int, syscall.Errno) { return direct(syscall.SYS_WRITE, fd, b) }
+// Write makes one write to fd of as much of b as the socket takes, at
+// most MaxDirect bytes.
+func Write(fd int, b []byte) (int, syscall.Errno) {
+	return direct(syscall.SYS_WRITE, fd, b[:min(len(b), MaxDirect)])
+}
 
 // direct makes trap, a read or a write of b, with RawSyscall, or with
-// package syscall's Syscall when it would move more than MaxDirect bytes.
+// package syscall's Syscall when it would move more than MaxDirect bytes,
+// again when a signal interrupted it.
 func direct(trap uintptr, fd int, b []byte) (int, syscall.Errno) {
 	call := syscall.Syscall
 	if len(b) <= MaxDirect {
 		call = syscall.RawSyscall
 	}
-	r, _, errno := call(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-	return int(r), errno
+	for {
+		r, _, errno := call(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+		if errno != syscall.EINTR {
+			return int(r), errno
+		}
+	}
 }
 
 func writev(fd int, iov []syscall.Iovec, size int) (int, syscall.Errno) {

@@ -8,12 +8,22 @@
 // 7% of hybi's server CPU per message in the closed-loop echo at 256
 // connections (bench/perf/ab.sh, 16 B: 7.78 -> 7.20 µs per echo).
 // So on linux/amd64 and linux/arm64, calls that move at most MaxDirect
-// bytes are made directly: such a call holds its processor for at most
-// a few microseconds, as a loop of Go code would. Larger ones, other
-// systems, and every call in a build with the race detector or a
-// sanitizer (which learn of the memory a call touches, and of the order
-// it sets between goroutines, from package syscall) go through package
-// syscall.
+// bytes are made directly: such a call holds its processor for a copy of
+// at most 256 KiB, tens of microseconds, as a loop of Go code (or a
+// copy of as much) would. Larger ones, other systems, and every call in
+// a build with the race detector or a sanitizer (which learn of the
+// memory a call touches, and of the order it sets between goroutines,
+// from package syscall) go through package syscall.
+//
+// Where calls are made directly, Write moves at most MaxDirect bytes a
+// call (a larger write is several calls, each made directly), and
+// package raw reads at most as much at once. A call through package
+// syscall needs more stack, and the scheduler's bookkeeping for it
+// more time: reading a large message into a buffer of its own
+// (bytes.Buffer.ReadFrom) took a goroutine past the 2 KiB of stack it
+// started with, to keep 4 KiB while idle; and a server echoing 1 MiB
+// messages over 16 connections spent 20% more CPU per echo with a limit
+// of 64 KiB (bench/perf/ab.sh, 2026-12-06: 517 against 415 µs).
 //
 // The caller guarantees that fd is a nonblocking socket: a *net.TCPConn's
 // or *net.UnixConn's, whose descriptors the runtime made nonblocking, or
@@ -25,5 +35,7 @@
 // room to write), with n -1.
 package nbsys
 
-// MaxDirect is the most bytes a call made directly moves.
-const MaxDirect = 64 << 10
+// MaxDirect is the most bytes a call made directly moves: as much as raw
+// reads at once into a pooled buffer (a pipelining peer's frames, a
+// dozen per read).
+const MaxDirect = 256 << 10

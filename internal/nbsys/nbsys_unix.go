@@ -4,26 +4,6 @@ package nbsys
 
 import "syscall"
 
-// Read reads from fd into b.
-func Read(fd int, b []byte) (int, syscall.Errno) {
-	for {
-		n, errno := read(fd, b)
-		if errno != syscall.EINTR {
-			return n, errno
-		}
-	}
-}
-
-// Write makes one write to fd of as much of b as the socket takes.
-func Write(fd int, b []byte) (int, syscall.Errno) {
-	for {
-		n, errno := write(fd, b)
-		if errno != syscall.EINTR {
-			return n, errno
-		}
-	}
-}
-
 // Writev makes one writev to fd of the buffers iov points to, size bytes
 // in all.
 func Writev(fd int, iov []syscall.Iovec, size int) (int, syscall.Errno) {

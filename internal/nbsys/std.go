@@ -7,14 +7,25 @@ import (
 	"unsafe"
 )
 
-func read(fd int, b []byte) (int, syscall.Errno) {
-	n, err := syscall.Read(fd, b)
-	return n, errnoOf(err)
+// Read reads from fd into b, again when a signal interrupted the read.
+func Read(fd int, b []byte) (int, syscall.Errno) {
+	for {
+		n, err := syscall.Read(fd, b)
+		if errno := errnoOf(err); errno != syscall.EINTR {
+			return n, errno
+		}
+	}
 }
 
-func write(fd int, b []byte) (int, syscall.Errno) {
-	n, err := syscall.Write(fd, b)
-	return n, errnoOf(err)
+// Write makes one write to fd of as much of b as the socket takes, again
+// when a signal interrupted the write.
+func Write(fd int, b []byte) (int, syscall.Errno) {
+	for {
+		n, err := syscall.Write(fd, b)
+		if errno := errnoOf(err); errno != syscall.EINTR {
+			return n, errno
+		}
+	}
 }
 
 func writev(fd int, iov []syscall.Iovec, size int) (int, syscall.Errno) {
