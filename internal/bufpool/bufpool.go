@@ -32,16 +32,26 @@ func class(n int) (int, bool) {
 
 // Get returns a buffer whose length is at least n (it is the size class,
 // which may be larger).
+//
+// raw takes its read buffers here while the runtime's poller holds a
+// goroutine's stack at its deepest, so Get's own frame is kept small:
+// the allocation of a miss is made in a frame of its own (alloc).
 func (p *Pool) Get(n int) *[]byte {
 	c, ok := class(n)
 	if !ok {
-		b := make([]byte, n)
-		return &b
+		return alloc(n)
 	}
 	if v := p.classes[c].Get(); v != nil {
 		return v.(*[]byte)
 	}
-	b := make([]byte, 1<<(c+minShift))
+	return alloc(1 << (c + minShift))
+}
+
+// alloc is a new buffer of n bytes.
+//
+//go:noinline
+func alloc(n int) *[]byte {
+	b := make([]byte, n)
 	return &b
 }
 
