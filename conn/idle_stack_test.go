@@ -171,6 +171,37 @@ func TestIdleReadStack(t *testing.T) {
 	}
 }
 
+// The same for a goroutine that echoes by streaming, io.Copy from the
+// message's Reader to a Writer, as coder/websocket's echo example does:
+// the frames a Writer sends went out beneath flush's frame of 192 bytes
+// (its error path, inlined), which took every such goroutine to 4 KiB.
+func TestIdleWriterStack(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes every frame larger")
+	}
+	got := idleStackOf(t, 300, true, 1, func(ctx context.Context, c *conn.Conn) {
+		for {
+			typ, r, err := c.Reader(ctx)
+			if err != nil {
+				return
+			}
+			w, err := c.Writer(ctx, typ)
+			if err != nil {
+				return
+			}
+			if _, err := io.Copy(w, r); err != nil {
+				return
+			}
+			if err := w.Close(); err != nil {
+				return
+			}
+		}
+	})
+	if got > 3072 {
+		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after an echo through Writer, want 2048 (at most 3072 with noise)", got)
+	}
+}
+
 // BenchmarkIdleHandler reports the stack of an idle connection served by
 // conn.Handler after one echo (B/idle-stack: 2048 when the goroutine never
 // grew, 4096 when the read or the write path went deeper than 2 KiB).

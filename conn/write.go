@@ -341,27 +341,38 @@ func (w *messageWriter) flush(p []byte, fin bool) error {
 	w.op = frame.OpContinuation
 	w.rsv = 0
 	if err != nil {
-		if w.sent && cutByContext(w.ctx, err) {
-			// The message is open on the wire and this one cannot end
-			// it: any data frame sent now would start a message inside
-			// it. Finishing it early would hand the peer a truncated
-			// message as if whole, so the connection fails instead.
-			err = errors.Join(err, raw.ErrBroken)
-		}
-		ferr := w.c.failWrite(w.ctx, err)
-		if w.head != nil && !errors.Is(err, raw.ErrCloseSent) {
-			// No message follows a close frame: the encoders' state
-			// no longer matters.
-			w.broken(err)
-		}
-		w.lastErr = ferr
-		return ferr
+		return w.flushFailed(err)
 	}
 	w.sent = true
 	if x := w.c.observed(); x != nil {
 		x.wWireOut += int64(len(p))
 	}
 	return nil
+}
+
+// flushFailed is flush's end when the frame's write failed with err. It
+// is apart from flush, and not inlined, so that flush's frame, beneath
+// every frame a Writer sends, is 64 bytes, not 192: a goroutine that
+// echoed through Writer (io.Copy) went past its first 2 KiB of stack
+// there, and kept 4 KiB while its connection idled.
+//
+//go:noinline
+func (w *messageWriter) flushFailed(err error) error {
+	if w.sent && cutByContext(w.ctx, err) {
+		// The message is open on the wire and this one cannot end
+		// it: any data frame sent now would start a message inside
+		// it. Finishing it early would hand the peer a truncated
+		// message as if whole, so the connection fails instead.
+		err = errors.Join(err, raw.ErrBroken)
+	}
+	ferr := w.c.failWrite(w.ctx, err)
+	if w.head != nil && !errors.Is(err, raw.ErrCloseSent) {
+		// No message follows a close frame: the encoders' state
+		// no longer matters.
+		w.broken(err)
+	}
+	w.lastErr = ferr
+	return ferr
 }
 
 // finish ends the encoders, sends the final frame and gives the buffer
