@@ -172,31 +172,15 @@ func TestIdleReadStack(t *testing.T) {
 }
 
 // The same for a goroutine that echoes by streaming, io.Copy from the
-// message's Reader to a Writer, as coder/websocket's echo example does:
-// the frames a Writer sends went out beneath flush's frame of 192 bytes
-// (its error path, inlined), which took every such goroutine to 4 KiB.
+// message's Reader to a Writer (copyEchoLoop), as conn/poll's example and
+// coder/websocket's echo example do: the frames a Writer sends went out
+// beneath flush's frame of 192 bytes (its error path, inlined), which
+// took every such goroutine to 4 KiB.
 func TestIdleWriterStack(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes every frame larger")
 	}
-	got := idleStackOf(t, 300, true, 1, func(ctx context.Context, c *conn.Conn) {
-		for {
-			typ, r, err := c.Reader(ctx)
-			if err != nil {
-				return
-			}
-			w, err := c.Writer(ctx, typ)
-			if err != nil {
-				return
-			}
-			if _, err := io.Copy(w, r); err != nil {
-				return
-			}
-			if err := w.Close(); err != nil {
-				return
-			}
-		}
-	})
+	got := idleStackOf(t, 300, true, 1, func(_ context.Context, c *conn.Conn) { copyEchoLoop(c) })
 	if got > 3072 {
 		t.Fatalf("an idle connection's goroutine holds %.0f bytes of stack after an echo through Writer, want 2048 (at most 3072 with noise)", got)
 	}
