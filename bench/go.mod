@@ -11,6 +11,7 @@ require (
 	github.com/hybi-go/hybi v0.0.0-00010101000000-000000000000
 	github.com/lxzan/gws v1.8.9
 	golang.org/x/net v0.63.0
+	golang.org/x/sys v0.50.0
 )
 
 require (

@@ -17,10 +17,11 @@ import (
 // process (bench/micro's kernels): hybi's frame.Mask beside copy (the
 // floor of a pass over memory) and gobwas's ws.Cipher, and hybi's
 // incremental frame.UTF8 beside the standard library's one-shot
-// utf8.Valid. The machine is shared, so the kernels of a cell take turns,
-// round after round, and each figure is the fastest of its rounds: other
-// jobs can only slow a round down, so the fastest is the one they
-// disturbed least, for every kernel alike. The median is kept beside it.
+// utf8.Valid and the read floor (bench/micro.ReadFloor). The machine is
+// shared, so the kernels of a cell take turns, round after round, and
+// each figure is the fastest of its rounds: other jobs can only slow a
+// round down, so the fastest is the one they disturbed least, for every
+// kernel alike. The median is kept beside it.
 
 // microCell is the throughput of one kernel on one payload.
 type microCell struct {
@@ -192,6 +193,18 @@ func (r *results) microBars() []bar {
 		if len(small) > 0 {
 			m += " (outside the bar: " + strings.Join(small, ", ") + ")"
 		}
+		// The read floor loads every byte and checks nothing: a ratio
+		// of its own near the bar's says the bar is at the memory's
+		// speed there, whatever a validator does.
+		var floor []string
+		for _, n := range utf8BarSizes {
+			if q, ok := r.microRatio("utf8-ascii", n, micro.ReadFloor); ok {
+				floor = append(floor, fmt.Sprintf("%s %.2f×", sizeName(n), q))
+			}
+		}
+		if len(floor) > 0 {
+			m += "; the read floor on ASCII: " + strings.Join(floor, ", ")
+		}
 		if measured < 2*len(utf8BarSizes) {
 			bars = append(bars, bar{name, "not measured", "N/A"})
 		} else {
@@ -207,7 +220,7 @@ func (r *results) microMarkdown(p func(string, ...any)) {
 		return
 	}
 	p("## Masking and UTF-8 validation\n\n")
-	p("Micro-benchmarks in the matrix's process (testing.Benchmark over bench/micro's kernels; `cd bench && go test -bench . -benchmem ./micro` runs the same): masking in place with hybi's `frame.Mask` and gobwas's `ws.Cipher` beside `copy` into a second buffer, the floor of a pass over memory; validating text with hybi's incremental `frame.UTF8` (one Write, then Done) beside the standard library's one-shot `utf8.Valid`. The kernels of a cell take turns for %d rounds; each figure is the fastest round (other jobs on the machine only slow rounds down), with the median beside it. GB/s counts payload bytes.\n\n", r.Micro[0].Rounds)
+	p("Micro-benchmarks in the matrix's process (testing.Benchmark over bench/micro's kernels; `cd bench && go test -bench . -benchmem ./micro` runs the same): masking in place with hybi's `frame.Mask` and gobwas's `ws.Cipher` beside `copy` into a second buffer, the floor of a pass over memory; validating text with hybi's incremental `frame.UTF8` (one Write, then Done) beside the standard library's one-shot `utf8.Valid` and the read floor, which loads every byte once (256 bytes an iteration with AVX2) and checks nothing: no validator can be faster, so where hybi runs at the floor's speed, its ratio is the memory's. The kernels of a cell take turns for %d rounds; each figure is the fastest round (other jobs on the machine only slow rounds down), with the median beside it. GB/s counts payload bytes.\n\n", r.Micro[0].Rounds)
 	p("| Pass | Size | Kernel | ns/op | GB/s | × %s | median ns/op | allocs/op |\n|---|---|---|---|---|---|---|---|\n", "copy or utf8.Valid")
 	for _, c := range r.Micro {
 		if c.Err != "" {

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/hybi-go/hybi/bench/micro"
 )
 
 // microResults returns cells of every op and size with hybi at the given
@@ -18,6 +20,7 @@ func microResults(mask, ascii, multi float64) *results {
 		add("mask", "gobwas", 5)
 		add("utf8-ascii", "hybi", 10*ascii)
 		add("utf8-ascii", "utf8.Valid", 10)
+		add("utf8-ascii", micro.ReadFloor, 20.5)
 		add("utf8-multibyte", "hybi", 10*multi)
 		add("utf8-multibyte", "utf8.Valid", 10)
 	}
@@ -69,6 +72,11 @@ func TestMicroBars(t *testing.T) {
 	b := r.microBars()
 	if b[1].Status != "PASS" || !strings.Contains(b[1].Measured, "outside the bar: ascii 16B 1.20×, ascii 128B 1.20×") {
 		t.Errorf("UTF-8 bar with small texts at 1.2×: %+v", b[1])
+	}
+	// The read floor is reported beside the bar, on ASCII at its sizes,
+	// and is not a validator: its cells change no verdict.
+	if want := "the read floor on ASCII: 1KiB 2.05×, 16KiB 2.05×, 1MiB 2.05×"; !strings.Contains(b[1].Measured, want) {
+		t.Errorf("UTF-8 bar: %q does not say %q", b[1].Measured, want)
 	}
 
 	// A failed cell: not measured, and an error.
