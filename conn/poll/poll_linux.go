@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hybi-go/hybi/conn"
+	"github.com/hybi-go/hybi/internal/nbsys"
 	"github.com/hybi-go/hybi/internal/netswap"
 )
 
@@ -159,7 +160,10 @@ func (e *entry) rawConn() (syscall.RawConn, error) {
 // every entry: a closure made for each call would escape, event and all,
 // and one kept per entry cost every idle connection 64 bytes.
 func (p *Poller) epollCtl(fd uintptr) {
-	p.ctlErr = syscall.EpollCtl(p.epfd, p.ctlOp, int(fd), &p.ctlEv)
+	p.ctlErr = nil
+	if errno := nbsys.EpollCtl(p.epfd, p.ctlOp, int(fd), &p.ctlEv); errno != 0 {
+		p.ctlErr = errno
+	}
 }
 
 // wakeGen is the generation in the wake-up pipe's epoll events.
@@ -358,7 +362,7 @@ func (p *Poller) remove(e *entry) {
 		// Also when e was never added (ENOENT): a flag saying so would
 		// cost every entry 8 bytes.
 		if rc, err := e.rawConn(); err == nil {
-			rc.Control(func(fd uintptr) { syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil) })
+			rc.Control(func(fd uintptr) { nbsys.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil) })
 		}
 	}
 	p.mu.Unlock()
@@ -376,18 +380,13 @@ func (p *Poller) loop(rc syscall.RawConn) {
 	events := make([]syscall.EpollEvent, 128)
 	ready := make([]*entry, 0, len(events))
 	var n int
-	var werr error
+	var werr syscall.Errno
 	wait := func(fd uintptr) bool {
-		for {
-			n, werr = syscall.EpollWait(int(fd), events, 0)
-			if werr != syscall.EINTR {
-				break
-			}
-		}
-		return n > 0 || werr != nil
+		n, werr = nbsys.EpollReady(int(fd), events)
+		return n > 0 || werr != 0
 	}
 	for {
-		if err := rc.Read(wait); err != nil || werr != nil {
+		if err := rc.Read(wait); err != nil || werr != 0 {
 			return
 		}
 		// One turn of the lock for the whole batch.

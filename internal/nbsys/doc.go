@@ -1,5 +1,6 @@
-// Package nbsys reads, writes and peeks at nonblocking sockets with
-// system calls that do not tell the Go scheduler about themselves.
+// Package nbsys reads, writes and peeks at nonblocking sockets, and on
+// Linux asks and changes epoll sets without waiting, with system calls
+// that do not tell the Go scheduler about themselves.
 //
 // syscall.Read and syscall.Write enter and leave the scheduler's system
 // call state around every call, so that a call that blocks gives up its
