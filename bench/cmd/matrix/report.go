@@ -240,7 +240,7 @@ func (r *results) markdown() string {
 	}
 
 	if len(r.Idle) > 0 {
-		p("## Idle connections\n\nEach connection echoes one 16 B message, then stays open. Memory of the server process over its baseline (after a GC and returning free memory to the OS), per connection.\n\n")
+		p("## Idle connections\n\nEach connection echoes one 16 B message, then stays open. Memory of the server process over its baseline (after a GC and returning free memory to the OS), per connection. The baseline is taken once %d connections have echoed and closed, so that what the first connections cost once (the code their serving touches, which VmRSS counts, and what is set up on first use) is not counted against each: 60-100 B per connection at 10,000, which moved from run to run.\n\n", idleWarmConns)
 		p("| Library | Conns | RSS B/conn | × best peer | Go heap B/conn | × best peer | stack B/conn | goroutines/conn | connect + first echo |\n|---|---|---|---|---|---|---|---|---|\n")
 		lib := func(c idleCell) string { return c.Lib }
 		bR, _, _ := bestPeer(r.Idle, lib, func(c idleCell) (float64, bool) { return c.RSSPerConn, c.Err == "" }, false)
