@@ -10,11 +10,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/hybi-go/hybi/frame"
 	"github.com/hybi-go/hybi/internal/nbsys"
+	"github.com/hybi-go/hybi/internal/testnet"
 	"github.com/hybi-go/hybi/raw"
 )
 
@@ -22,25 +22,10 @@ import (
 // pair whose buffers hold 8 MiB, and the other end.
 func bigUnixPair(t *testing.T) (*raw.Conn, net.Conn) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ends [2]net.Conn
-	for i, fd := range fds {
-		syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 8<<20)
-		syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, 8<<20)
-		f := os.NewFile(uintptr(fd), "unix")
-		nc, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ends[i] = nc
-	}
-	s := raw.New(ends[0], nil, raw.Server, nil)
-	t.Cleanup(func() { s.Close(); ends[1].Close() })
-	return s, ends[1]
+	a, b := testnet.UnixPair(t, 8<<20)
+	s := raw.New(a, nil, raw.Server, nil)
+	t.Cleanup(func() { s.Close() })
+	return s, b
 }
 
 // A read into the buffer ReadAheadInto lends takes at most

@@ -5,37 +5,25 @@ package raw
 import (
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hybi-go/hybi/internal/testnet"
 )
 
 // spinPair returns a client Conn over one end of a connected Unix socket
 // and the other end.
 func spinPair(t *testing.T) (*Conn, net.Conn) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ends [2]net.Conn
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "end")
-		ends[i], err = net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := New(ends[0], nil, Client, nil)
-	t.Cleanup(func() { c.Close(); ends[1].Close() })
+	a, b := testnet.UnixPair(t, 0)
+	c := New(a, nil, Client, nil)
+	t.Cleanup(func() { c.Close() })
 	if c.idle == nil || c.idle.spin != defaultSpin {
 		t.Fatalf("a socket's Conn starts with spin %+v, want %+v", c.idle.spin, defaultSpin)
 	}
-	return c, ends[1]
+	return c, b
 }
 
 // TestReadSpinBacksOff: a spin that finds nothing makes the next 1, 3,
